@@ -1,0 +1,27 @@
+//! kr-payments: a Rust SDK for Korean payment gateways — PortOne V2, iamport (PortOne V1) and Toss Payments —
+//! built to get money back to customers correctly.
+//!
+//! * [`portone_v2`], [`iamport`], [`toss`]: one module per provider, each with the same shape: a `Client` and its
+//!   builder, cancel builders with balance guards, typed errors, open status enums, webhooks, and `raw`, the
+//!   client generated from the provider's normalized spec (`openapi/`), as an explicit escape hatch.
+//! * [`policy`]: cancel deadlines and refund processing times per pay method, from the providers' guides.
+//! * [`transport`]: timeouts, retries that never double-refund, tracing.
+//! * [`error`]: the error type every call returns.
+//!
+//! Features: `portone-v2`, `iamport`, `toss` (all on by default; each builds alone), `rustls` (default) or
+//! `native-tls`, and `sandbox` (an embedded fake of all three APIs for tests and demos).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod policy;
+pub mod transport;
+
+#[cfg(feature = "iamport")]
+pub mod iamport;
+#[cfg(feature = "portone-v2")]
+pub mod portone_v2;
+#[cfg(feature = "toss")]
+pub mod toss;
+
+pub use error::{ApiError, Error, InvalidRequest};

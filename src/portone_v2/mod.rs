@@ -1,0 +1,187 @@
+//! PortOne V2 (`api.portone.io`).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = kr_payments::portone_v2::Client::builder().secret("your-api-secret").build()?;
+//! # let _ = client; Ok(()) }
+//! ```
+
+pub mod raw;
+pub mod webhook;
+
+use crate::transport::{self, BuildError, Credential, Options, RetryPolicy, Transport};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where PortOne V2 lives.
+pub const DEFAULT_BASE_URL: &str = "https://api.portone.io";
+
+/// A PortOne V2 client. Cheap to clone; clones share one connection pool.
+#[derive(Clone)]
+pub struct Client {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    transport: Transport,
+    auth: Credential,
+    store_id: Option<String>,
+    raw: raw::Client,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("portone_v2::Client")
+            .field("base_url", &self.shared.transport.base_url)
+            .field("store_id", &self.shared.store_id)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+impl Client {
+    /// Starts configuring a client. Only the API secret is required.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The generated low-level client for every other operation, with the same base URL and credentials.
+    pub fn raw(&self) -> &raw::Client {
+        &self.shared.raw
+    }
+
+    /// The store id sent when a call names none.
+    pub fn store_id(&self) -> Option<&str> {
+        self.shared.store_id.as_deref()
+    }
+
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.shared.transport
+    }
+
+    pub(crate) fn credential(&self) -> &Credential {
+        &self.shared.auth
+    }
+}
+
+/// Builds a [`Client`].
+#[derive(Default)]
+pub struct ClientBuilder {
+    secret: Option<String>,
+    store_id: Option<String>,
+    options: Options,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("portone_v2::ClientBuilder")
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("store_id", &self.store_id)
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    /// The V2 API secret, sent as `Authorization: PortOne <secret>`. Never printed.
+    pub fn secret(mut self, secret: impl Into<String>) -> Self {
+        self.secret = Some(secret.into());
+        self
+    }
+
+    /// The store used when a call does not name one (sent as `storeId`; needed for agency/multi-store secrets).
+    pub fn store_id(mut self, store_id: impl Into<String>) -> Self {
+        self.store_id = Some(store_id.into());
+        self
+    }
+
+    /// Another base URL (a sandbox, a proxy). Default: [`DEFAULT_BASE_URL`].
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.options.base_url = Some(url.into());
+        self
+    }
+
+    /// Total timeout of one attempt (default [`transport::DEFAULT_TIMEOUT`]).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.options.timeout = timeout;
+        self
+    }
+
+    /// Connect timeout (default [`transport::DEFAULT_CONNECT_TIMEOUT`]); ignored with [`Self::http_client`].
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.options.connect_timeout = timeout;
+        self
+    }
+
+    /// Retry policy (default [`RetryPolicy::safe`]).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.options.retry = policy;
+        self
+    }
+
+    /// Uses your own `reqwest::Client` (proxies, TLS settings, a shared pool).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.options.http = Some(client);
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    /// [`BuildError::Missing`] without a secret, [`BuildError::Invalid`] for an empty secret, a secret that cannot
+    /// travel in a header, or a base URL that does not parse.
+    pub fn build(self) -> Result<Client, BuildError> {
+        let secret = self.secret.ok_or(BuildError::Missing("secret"))?;
+        if secret.trim().is_empty() {
+            return Err(BuildError::Invalid {
+                setting: "secret",
+                reason: "is empty".into(),
+            });
+        }
+        let auth = Credential::new(&format!("PortOne {secret}"), "secret")?;
+        let transport = Transport::new("portone-v2", DEFAULT_BASE_URL, self.options)?;
+        let raw = raw::Client::new_with_client(
+            &transport.base_url,
+            transport.http.clone(),
+            RawInner { auth: auth.clone() },
+        );
+        Ok(Client {
+            shared: Arc::new(Shared {
+                transport,
+                auth,
+                store_id: self.store_id,
+                raw,
+            }),
+        })
+    }
+}
+
+/// What the generated client carries for its hooks: the credential. Prints redacted.
+#[derive(Clone)]
+pub struct RawInner {
+    auth: Credential,
+}
+
+impl fmt::Debug for RawInner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RawInner { auth: <redacted> }")
+    }
+}
+
+impl progenitor_client::ClientHooks<RawInner> for raw::Client {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        _info: &progenitor_client::OperationInfo,
+    ) -> Result<(), progenitor_client::Error<E>> {
+        let headers = request.headers_mut();
+        transport::strip_generated_headers(headers);
+        transport::authorize(headers, &self.inner.auth);
+        headers.insert(
+            reqwest::header::USER_AGENT,
+            reqwest::header::HeaderValue::from_static(transport::USER_AGENT),
+        );
+        Ok(())
+    }
+}
