@@ -266,14 +266,50 @@ mod open_enums {
                             }
                         }
                     });
+                    let variants: Vec<&syn::Ident> = e.variants.iter().filter(|v| v.ident != "Unrecognized").map(|v| &v.ident).collect();
+                    let all_have_message = e.variants.iter().filter(|v| v.ident != "Unrecognized").all(|v| {
+                        matches!(&v.fields, Fields::Named(n) if n.named.iter().any(|f| f.ident.as_ref().is_some_and(|i| i == "message")))
+                    });
+                    let tags = &known;
                     extra.push(parse_quote! {
                         impl #name {
                             /// Whether the tag is one the spec does not list.
                             pub fn is_unrecognized(&self) -> bool {
                                 matches!(self, Self::Unrecognized(_))
                             }
+                            /// The tag (`type` or `status` on the wire), also for an unrecognized variant.
+                            pub fn tag(&self) -> &str {
+                                match self {
+                                    #(Self::#variants { .. } => #tags,)*
+                                    Self::Unrecognized(raw) => raw.tag(),
+                                }
+                            }
                         }
                     });
+                    if all_have_message {
+                        let vs = variants.clone();
+                        extra.push(parse_quote! {
+                            impl #name {
+                                /// The error message the server sent, if any.
+                                pub fn message(&self) -> ::std::option::Option<&str> {
+                                    match self {
+                                        #(Self::#vs { message, .. } => message.as_deref(),)*
+                                        Self::Unrecognized(raw) => raw.0.get("message").and_then(::serde_json::Value::as_str),
+                                    }
+                                }
+                            }
+                        });
+                        extra.push(parse_quote! {
+                            impl crate::error::ApiErrorBody for #name {
+                                fn code(&self) -> &str {
+                                    self.tag()
+                                }
+                                fn message(&self) -> ::std::option::Option<&str> {
+                                    #name::message(self)
+                                }
+                            }
+                        });
+                    }
                 }
             }
         }
