@@ -1,4 +1,4 @@
-//! kr-payments: a Rust SDK for Korean payment gateways — PortOne V2, iamport (PortOne V1) and Toss Payments —
+//! kr-payments: a Rust SDK for Korean payment gateways — PortOne V2, iamport (PortOne V1) and Toss —
 //! built to get money back to customers correctly.
 //!
 //! * [`portone_v2`], [`iamport`], [`toss`]: one module per provider, each with the same shape: a `Client` and its
@@ -21,6 +21,8 @@ pub mod transport;
 pub mod iamport;
 #[cfg(feature = "portone-v2")]
 pub mod portone_v2;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 #[cfg(feature = "toss")]
 pub mod toss;
 

@@ -1,0 +1,340 @@
+//! Fault injection, the request log, and the socket layer that makes a dropped connection real.
+//!
+//! Every request passes through [`gate`], which logs it and asks [`Faults`] whether to misbehave.
+//! A dropped connection has to fail at the TCP level, which axum cannot do from a handler, so the
+//! listener hands each connection a shared abort flag that the gate can raise: the next write on
+//! that socket fails, the socket is closed with `SO_LINGER` 0 (a reset), and the client never sees
+//! a response.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::connect_info::Connected;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::serve::IncomingStream;
+use futures::StreamExt as _;
+use http::{HeaderValue, Method, StatusCode, header};
+use serde_json::json;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::{Provider, RecordedRequest, Shared, lock};
+
+/// A way for the sandbox to misbehave on one request.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Applies the request, then waits this long before answering. A client that times out first
+    /// faces the "did my refund happen?" case: the sandbox did apply it.
+    Delay(Duration),
+    /// Answers with this HTTP status and a small error body in the provider's shape, without
+    /// applying the request. A number that is not an HTTP status becomes 503.
+    Status(u16),
+    /// Applies the request, then resets the TCP connection without sending any response.
+    DropConnection,
+    /// Applies the request, then sends the headers with the full `Content-Length` but only half of
+    /// the body before closing the connection.
+    TruncatedBody,
+}
+
+/// A fault with the requests it applies to: how many, and optionally which provider, method and
+/// path.
+#[derive(Debug, Clone)]
+pub struct FaultRule {
+    fault: Fault,
+    remaining: usize,
+    provider: Option<Provider>,
+    method: Option<Method>,
+    path_contains: Option<String>,
+}
+
+impl FaultRule {
+    /// Applies `fault` to the next matching request.
+    pub fn new(fault: Fault) -> Self {
+        FaultRule {
+            fault,
+            remaining: 1,
+            provider: None,
+            method: None,
+            path_contains: None,
+        }
+    }
+
+    /// Applies to the next `n` matching requests instead of one.
+    pub fn times(mut self, n: usize) -> Self {
+        self.remaining = n;
+        self
+    }
+
+    /// Only requests to this provider's API.
+    pub fn provider(mut self, provider: Provider) -> Self {
+        self.provider = Some(provider);
+        self
+    }
+
+    /// Only requests with this HTTP method.
+    pub fn method(mut self, method: Method) -> Self {
+        self.method = Some(method);
+        self
+    }
+
+    /// Only requests whose path below the provider prefix contains `fragment` (e.g. `/cancel`).
+    pub fn path_contains(mut self, fragment: impl Into<String>) -> Self {
+        self.path_contains = Some(fragment.into());
+        self
+    }
+
+    fn matches(&self, provider: Option<Provider>, method: &Method, path: &str) -> bool {
+        self.remaining > 0
+            && self.provider.is_none_or(|p| Some(p) == provider)
+            && self.method.as_ref().is_none_or(|m| m == method)
+            && self.path_contains.as_deref().is_none_or(|f| path.contains(f))
+    }
+}
+
+/// Handle to the sandbox's fault queue, from [`Sandbox::faults`](super::Sandbox::faults). Rules
+/// are consulted in the order added; each matching request uses up one application of the first
+/// rule that matches.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    rules: Arc<Mutex<Vec<FaultRule>>>,
+}
+
+impl Faults {
+    /// Applies `fault` to the very next request, whatever it is.
+    pub fn next(&self, fault: Fault) -> &Self {
+        self.add(FaultRule::new(fault))
+    }
+
+    /// Applies `fault` to each of the next `n` requests.
+    pub fn next_n(&self, n: usize, fault: Fault) -> &Self {
+        self.add(FaultRule::new(fault).times(n))
+    }
+
+    /// Queues a rule.
+    pub fn add(&self, rule: FaultRule) -> &Self {
+        lock(&self.rules).push(rule);
+        self
+    }
+
+    /// Removes every queued fault.
+    pub fn clear(&self) {
+        lock(&self.rules).clear();
+    }
+
+    /// How many fault applications are still queued.
+    pub fn pending(&self) -> usize {
+        lock(&self.rules).iter().map(|r| r.remaining).sum()
+    }
+
+    fn take(&self, provider: Option<Provider>, method: &Method, path: &str) -> Option<Fault> {
+        let mut rules = lock(&self.rules);
+        let idx = rules.iter().position(|r| r.matches(provider, method, path))?;
+        let rule = &mut rules[idx];
+        rule.remaining -= 1;
+        let fault = rule.fault.clone();
+        if rule.remaining == 0 {
+            rules.remove(idx);
+        }
+        Some(fault)
+    }
+}
+
+/// Per-connection switch the gate uses to kill the socket under a request.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnControl(Arc<AtomicBool>);
+
+impl Connected<IncomingStream<'_, SandboxListener>> for ConnControl {
+    fn connect_info(stream: IncomingStream<'_, SandboxListener>) -> Self {
+        ConnControl(stream.io().abort.clone())
+    }
+}
+
+/// TCP listener whose connections can be aborted from a handler.
+pub(crate) struct SandboxListener {
+    inner: TcpListener,
+}
+
+impl SandboxListener {
+    pub fn new(inner: TcpListener) -> Self {
+        SandboxListener { inner }
+    }
+}
+
+impl axum::serve::Listener for SandboxListener {
+    type Io = AbortableStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.inner.accept().await {
+                Ok((stream, addr)) => {
+                    let _ = stream.set_nodelay(true);
+                    return (
+                        AbortableStream {
+                            inner: stream,
+                            abort: Arc::new(AtomicBool::new(false)),
+                        },
+                        addr,
+                    );
+                }
+                // Accept errors (e.g. too many open files) are transient; back off like axum does.
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A TCP stream that fails every write once its abort flag is raised.
+pub(crate) struct AbortableStream {
+    inner: TcpStream,
+    abort: Arc<AtomicBool>,
+}
+
+impl AbortableStream {
+    fn aborted(&self) -> Option<io::Error> {
+        if self.abort.load(Ordering::SeqCst) {
+            // Linger 0 makes the close that follows a reset, so the client sees the drop at once.
+            let _ = self.inner.set_zero_linger();
+            Some(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "connection dropped by sandbox fault",
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+impl AsyncRead for AbortableStream {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        if let Some(e) = self.aborted() {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for AbortableStream {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        if let Some(e) = self.aborted() {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Some(e) = self.aborted() {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Splits `/toss/v1/payments/x` into the provider and `/v1/payments/x`.
+fn split_provider(path: &str) -> (Option<Provider>, String) {
+    for p in [Provider::PortOneV2, Provider::Iamport, Provider::Toss] {
+        let prefix = p.prefix();
+        if let Some(rest) = path.strip_prefix(&prefix)
+            && (rest.is_empty() || rest.starts_with('/'))
+        {
+            return (Some(p), rest.to_owned());
+        }
+    }
+    (None, path.to_owned())
+}
+
+/// Middleware in front of every route: logs, then applies a queued fault if one matches.
+pub(crate) async fn gate(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<ConnControl>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (provider, path) = split_provider(req.uri().path());
+    shared.record(RecordedRequest {
+        method: req.method().to_string(),
+        path: path.clone(),
+        provider,
+        query: req.uri().query().map(str::to_owned),
+    });
+    let Some(fault) = shared.faults.take(provider, req.method(), &path) else {
+        return next.run(req).await;
+    };
+    match fault {
+        Fault::Status(code) => status_fault(provider, code),
+        Fault::Delay(d) => {
+            let resp = next.run(req).await;
+            tokio::time::sleep(d).await;
+            resp
+        }
+        Fault::DropConnection => {
+            let _applied = next.run(req).await;
+            conn.0.store(true, Ordering::SeqCst);
+            // Never written: the raised flag fails the first write of this response.
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+        Fault::TruncatedBody => truncate(next.run(req).await).await,
+    }
+}
+
+fn status_fault(provider: Option<Provider>, code: u16) -> Response {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let message = format!("fault injected by the sandbox: HTTP {}", status.as_u16());
+    // The code names make clear that no real API produced this answer.
+    let body = match provider {
+        Some(Provider::PortOneV2) => json!({"type": "SANDBOX_INJECTED_FAULT", "message": message}),
+        Some(Provider::Iamport) => json!({"code": -1, "message": message, "response": null}),
+        Some(Provider::Toss) => json!({"code": "SANDBOX_INJECTED_FAULT", "message": message}),
+        None => json!({"message": message}),
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+async fn truncate(resp: Response) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(_) => bytes::Bytes::new(),
+    };
+    let full_len = bytes.len().max(2);
+    let head = bytes.slice(..bytes.len() / 2);
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(full_len));
+    let chunks = futures::stream::iter([Ok::<_, io::Error>(head)]).chain(futures::stream::once(async {
+        // Give hyper time to flush the first half before the error tears the connection down.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        Err(io::Error::other("body truncated by sandbox fault"))
+    }));
+    Response::from_parts(parts, Body::from_stream(chunks))
+}
+
+/// Answer for a path no provider serves, shaped by the prefix when one matched.
+pub(crate) async fn unknown_route(req: Request) -> Response {
+    let (provider, path) = split_provider(req.uri().path());
+    let message = format!("the sandbox does not serve {} {}", req.method(), path);
+    let body = match provider {
+        Some(Provider::PortOneV2) => json!({"type": "NOT_FOUND", "message": message}),
+        Some(Provider::Iamport) => json!({"code": -1, "message": message, "response": null}),
+        Some(Provider::Toss) => json!({"code": "NOT_FOUND", "message": message}),
+        None => json!({"message": message}),
+    };
+    (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
+}

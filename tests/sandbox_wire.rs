@@ -1,0 +1,1312 @@
+//! The sandbox on the wire: raw HTTP (reqwest + serde_json) against each provider's surface,
+//! asserting the exact status codes, error shapes and state transitions the real APIs document.
+#![cfg(feature = "sandbox")]
+
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use chrono::{DateTime, TimeZone, Utc};
+use kr_payments::sandbox::{Fault, FaultRule, Provider, Sandbox, SeedPayment};
+use serde_json::{Value, json};
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client")
+}
+
+fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).single().expect("valid time")
+}
+
+async fn read(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("body");
+    let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    (status, value)
+}
+
+// ---------------------------------------------------------------- PortOne V2
+
+const V2_AUTH: &str = "PortOne sandbox-secret";
+
+async fn v2_get(sb: &Sandbox, id: &str) -> (u16, Value) {
+    let url = format!("{}/payments/{id}", sb.base_url_portone_v2());
+    read(
+        client()
+            .get(url)
+            .header("authorization", V2_AUTH)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await
+}
+
+async fn v2_cancel(sb: &Sandbox, id: &str, body: Value) -> (u16, Value) {
+    let url = format!("{}/payments/{id}/cancel", sb.base_url_portone_v2());
+    read(
+        client()
+            .post(url)
+            .header("authorization", V2_AUTH)
+            .json(&body)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await
+}
+
+fn assert_v2_error(got: &(u16, Value), status: u16, kind: &str) {
+    assert_eq!(got.0, status, "status for {kind}: {}", got.1);
+    assert_eq!(got.1["type"], kind, "{}", got.1);
+    assert!(
+        got.1["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "message: {}",
+        got.1
+    );
+}
+
+#[tokio::test]
+async fn v2_paid_payment_has_the_required_fields() {
+    let sb = Sandbox::start().await.expect("start");
+    let id = sb.seed(
+        SeedPayment::card("order-v2-1", 10_000)
+            .tax_free(1_000)
+            .pg("tosspayments"),
+    );
+    assert_eq!(id, "order-v2-1");
+    let (status, p) = v2_get(&sb, &id).await;
+    assert_eq!(status, 200);
+    assert_eq!(p["status"], "PAID");
+    for field in [
+        "id",
+        "transactionId",
+        "merchantId",
+        "storeId",
+        "channel",
+        "version",
+        "requestedAt",
+        "updatedAt",
+        "statusChangedAt",
+        "orderName",
+        "amount",
+        "currency",
+        "customer",
+        "origin",
+        "paidAt",
+        "disputes",
+    ] {
+        assert!(!p[field].is_null(), "missing {field}: {p}");
+    }
+    assert_eq!(
+        p["amount"],
+        json!({"total": 10000, "taxFree": 1000, "vat": 818, "supply": 8182, "discount": 0,
+        "paid": 10000, "cancelled": 0, "cancelledTaxFree": 0})
+    );
+    assert_eq!(p["method"]["type"], "PaymentMethodCard");
+    assert_eq!(p["channel"]["pgProvider"], "TOSSPAYMENTS");
+    assert_eq!(p["channel"]["type"], "TEST");
+}
+
+#[tokio::test]
+async fn v2_partial_then_full_cancel_moves_status_and_amounts() {
+    let sb = Sandbox::start().await.expect("start");
+    let id = sb.seed(SeedPayment::card("order-v2-2", 10_000));
+
+    let (status, body) = v2_cancel(
+        &sb,
+        &id,
+        json!({"reason": "size", "amount": 3000, "currentCancellableAmount": 10000}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let c = &body["cancellation"];
+    assert_eq!(c["status"], "SUCCEEDED");
+    assert_eq!(c["totalAmount"], 3000);
+    assert_eq!(c["taxFreeAmount"], 0);
+    assert_eq!(c["vatAmount"], 273);
+    assert_eq!(c["reason"], "size");
+    for field in ["id", "requestedAt", "cancelledAt", "receiptUrl"] {
+        assert!(c[field].is_string(), "missing {field}: {c}");
+    }
+
+    let (_, p) = v2_get(&sb, &id).await;
+    assert_eq!(p["status"], "PARTIAL_CANCELLED");
+    assert_eq!(p["amount"]["cancelled"], 3000);
+    assert_eq!(p["cancellations"].as_array().map(Vec::len), Some(1));
+    assert!(p["cancelledAt"].is_string());
+
+    // No amount: the rest of the balance.
+    let (status, body) = v2_cancel(&sb, &id, json!({"reason": "rest", "currentCancellableAmount": 7000})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["cancellation"]["totalAmount"], 7000);
+    let (_, p) = v2_get(&sb, &id).await;
+    assert_eq!(p["status"], "CANCELLED");
+    assert_eq!(p["amount"]["cancelled"], 10000);
+    assert_eq!(p["cancellations"].as_array().map(Vec::len), Some(2));
+    assert_eq!(sb.cancels_applied(&id), 2);
+}
+
+#[tokio::test]
+async fn v2_refusals_answer_with_the_spec_error_types() {
+    let sb = Sandbox::start().await.expect("start");
+    let id = sb.seed(SeedPayment::card("order-v2-3", 10_000).tax_free(1_000));
+
+    let r = v2_cancel(
+        &sb,
+        &id,
+        json!({"reason": "r", "amount": 1000, "currentCancellableAmount": 9000}),
+    )
+    .await;
+    assert_v2_error(&r, 409, "CANCELLABLE_AMOUNT_CONSISTENCY_BROKEN");
+    let r = v2_cancel(&sb, &id, json!({"reason": "r", "amount": 10001})).await;
+    assert_v2_error(&r, 409, "CANCEL_AMOUNT_EXCEEDS_CANCELLABLE_AMOUNT");
+    let r = v2_cancel(&sb, &id, json!({"reason": "r", "amount": 1000, "taxFreeAmount": 1500})).await;
+    assert_v2_error(&r, 409, "SUM_OF_PARTS_EXCEEDS_CANCEL_AMOUNT");
+    let r = v2_cancel(&sb, &id, json!({"reason": "r", "amount": 5000, "taxFreeAmount": 2000})).await;
+    assert_v2_error(&r, 409, "CANCEL_TAX_FREE_AMOUNT_EXCEEDS_CANCELLABLE_TAX_FREE_AMOUNT");
+    let r = v2_cancel(&sb, &id, json!({"amount": 1000})).await;
+    assert_v2_error(&r, 400, "INVALID_REQUEST");
+    let r = v2_cancel(&sb, "no-such-payment", json!({"reason": "r"})).await;
+    assert_v2_error(&r, 404, "PAYMENT_NOT_FOUND");
+    let r = v2_get(&sb, "no-such-payment").await;
+    assert_v2_error(&r, 404, "PAYMENT_NOT_FOUND");
+    assert_eq!(sb.cancels_applied(&id), 0, "no refused cancel may change the payment");
+
+    let (status, _) = v2_cancel(&sb, &id, json!({"reason": "all"})).await;
+    assert_eq!(status, 200);
+    let r = v2_cancel(&sb, &id, json!({"reason": "again"})).await;
+    assert_v2_error(&r, 409, "PAYMENT_ALREADY_CANCELLED");
+    assert_eq!(sb.cancels_applied(&id), 1);
+}
+
+#[tokio::test]
+async fn v2_wrong_or_missing_secret_is_unauthorized() {
+    let sb = Sandbox::start().await.expect("start");
+    let id = sb.seed(SeedPayment::card("order-v2-4", 1_000));
+    let url = format!("{}/payments/{id}", sb.base_url_portone_v2());
+    let r = read(
+        client()
+            .get(&url)
+            .header("authorization", "PortOne wrong")
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_v2_error(&r, 401, "UNAUTHORIZED");
+    let r = read(client().get(&url).send().await.expect("send")).await;
+    assert_v2_error(&r, 401, "UNAUTHORIZED");
+    let cancel = format!("{url}/cancel");
+    let r = read(
+        client()
+            .post(&cancel)
+            .json(&json!({"reason": "r"}))
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_v2_error(&r, 401, "UNAUTHORIZED");
+    assert_eq!(sb.cancels_applied(&id), 0);
+}
+
+#[tokio::test]
+async fn v2_virtual_account_refunds_need_the_account_and_smartro_the_phone() {
+    let sb = Sandbox::start().await.expect("start");
+    let va = sb.seed(SeedPayment::virtual_account("order-v2-va", 10_000).pg("kcp"));
+    let r = v2_cancel(&sb, &va, json!({"reason": "r"})).await;
+    assert_v2_error(&r, 400, "INVALID_REQUEST");
+    let account = json!({"bank": "KOOKMIN", "number": "123456789", "holderName": "Hong"});
+    let (status, body) = v2_cancel(
+        &sb,
+        &va,
+        json!({"reason": "r", "amount": 4000, "refundAccount": account}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, p) = v2_get(&sb, &va).await;
+    assert_eq!(p["status"], "PARTIAL_CANCELLED");
+    assert_eq!(p["method"]["type"], "PaymentMethodVirtualAccount");
+
+    let smartro = sb.seed(SeedPayment::virtual_account("order-v2-smartro", 10_000).pg("smartro_v2"));
+    let r = v2_cancel(&sb, &smartro, json!({"reason": "r", "refundAccount": account})).await;
+    assert_v2_error(&r, 400, "INVALID_REQUEST");
+    assert!(
+        r.1["message"].as_str().is_some_and(|m| m.contains("holderPhoneNumber")),
+        "{}",
+        r.1
+    );
+    let with_phone = json!({"bank": "KOOKMIN", "number": "123456789", "holderName": "Hong",
+        "holderPhoneNumber": "01012345678"});
+    let (status, _) = v2_cancel(&sb, &smartro, json!({"reason": "r", "refundAccount": with_phone})).await;
+    assert_eq!(status, 200);
+    let (_, p) = v2_get(&sb, &smartro).await;
+    assert_eq!(p["status"], "CANCELLED");
+}
+
+#[tokio::test]
+async fn v2_unpaid_virtual_account_is_not_paid() {
+    let sb = Sandbox::start().await.expect("start");
+    let id = sb.seed(SeedPayment::virtual_account("order-v2-unpaid", 10_000).deposited(false));
+    let (_, p) = v2_get(&sb, &id).await;
+    assert_eq!(p["status"], "VIRTUAL_ACCOUNT_ISSUED");
+    assert_eq!(p["amount"]["paid"], 0);
+    let r = v2_cancel(&sb, &id, json!({"reason": "r", "amount": 1000})).await;
+    assert_v2_error(&r, 409, "PAYMENT_NOT_PAID");
+    let r = v2_cancel(&sb, &id, json!({"reason": "r"})).await;
+    assert_v2_error(&r, 409, "PAYMENT_NOT_PAID");
+    assert!(sb.deposit(&id));
+    let (_, p) = v2_get(&sb, &id).await;
+    assert_eq!(p["status"], "PAID");
+}
+
+#[tokio::test]
+async fn v2_phone_payment_only_in_the_kst_month_it_was_paid() {
+    let sb = Sandbox::start().await.expect("start");
+    // 2025-01-31 23:00 KST.
+    let paid = utc(2025, 1, 31, 14, 0);
+    let id = sb.seed(SeedPayment::mobile_phone("order-v2-phone", 5_000).paid_at(paid));
+    let other = sb.seed(SeedPayment::mobile_phone("order-v2-phone-2", 5_000).paid_at(paid));
+    sb.set_now(utc(2025, 1, 31, 14, 50)); // still January in KST
+    let (status, _) = v2_cancel(&sb, &id, json!({"reason": "r", "amount": 1000})).await;
+    assert_eq!(status, 200);
+    sb.set_now(utc(2025, 1, 31, 15, 0)); // 2025-02-01 00:00 KST, still January in UTC
+    let r = v2_cancel(&sb, &other, json!({"reason": "r"})).await;
+    assert_v2_error(&r, 502, "PG_PROVIDER");
+    assert!(r.1["pgCode"].is_string() && r.1["pgMessage"].is_string(), "{}", r.1);
+    assert_eq!(sb.cancels_applied(&other), 0);
+}
+
+#[tokio::test]
+async fn v2_lists_payments_by_page_and_by_cursor() {
+    let sb = Sandbox::start().await.expect("start");
+    for i in 0..5 {
+        sb.seed(SeedPayment::card(format!("order-list-{i}"), 1_000 * (i + 1)).paid_at(utc(2025, 3, 1, i as u32, 0)));
+    }
+    sb.seed(SeedPayment::card("order-toss", 1_000).provider(Provider::Toss));
+    let (status, _) = v2_cancel(&sb, "order-list-4", json!({"reason": "r"})).await;
+    assert_eq!(status, 200);
+
+    let arg = json!({"page": {"number": 1, "size": 2}, "filter": {"sortOrder": "ASC"}}).to_string();
+    let url = format!("{}/payments", sb.base_url_portone_v2());
+    let (status, body) = read(
+        client()
+            .get(&url)
+            .header("authorization", V2_AUTH)
+            .query(&[("requestBody", &arg)])
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["page"], json!({"number": 1, "size": 2, "totalCount": 5}));
+    let ids: Vec<&str> = body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["order-list-2", "order-list-3"]);
+
+    let arg = json!({"filter": {"status": ["CANCELLED"]}}).to_string();
+    let (_, body) = read(
+        client()
+            .get(&url)
+            .header("authorization", V2_AUTH)
+            .query(&[("requestBody", &arg)])
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(body["page"]["totalCount"], 1);
+    assert_eq!(body["items"][0]["id"], "order-list-4");
+
+    let r = read(
+        client()
+            .get(&url)
+            .header("authorization", V2_AUTH)
+            .query(&[("requestBody", "{not json")])
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_v2_error(&r, 400, "INVALID_REQUEST");
+
+    let cursor_url = format!("{}/payments-by-cursor", sb.base_url_portone_v2());
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..5 {
+        let mut arg = json!({"size": 2});
+        if let Some(c) = &cursor {
+            arg["cursor"] = json!(c);
+        }
+        let (status, body) = read(
+            client()
+                .get(&cursor_url)
+                .header("authorization", V2_AUTH)
+                .query(&[("requestBody", arg.to_string())])
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let items = body["items"].as_array().expect("items").clone();
+        if items.is_empty() {
+            break;
+        }
+        for it in &items {
+            seen.push(it["payment"]["id"].as_str().expect("id").to_owned());
+        }
+        cursor = items.last().and_then(|i| i["cursor"].as_str()).map(str::to_owned);
+    }
+    assert_eq!(seen, (0..5).map(|i| format!("order-list-{i}")).collect::<Vec<_>>());
+}
+
+// ---------------------------------------------------------------- PortOne V2 webhooks
+
+struct Received {
+    headers: http::HeaderMap,
+    body: String,
+}
+
+async fn webhook_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<Received>) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: http::HeaderMap, body: String| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(Received { headers, body });
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind receiver");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, rx)
+}
+
+fn verify_signature(secret: &[u8], r: &Received) -> Value {
+    use hmac::{KeyInit, Mac};
+    let header = |n: &str| {
+        r.headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("missing {n}"))
+    };
+    let id = header("webhook-id");
+    let ts = header("webhook-timestamp");
+    let sig = header("webhook-signature");
+    let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret).expect("key");
+    mac.update(format!("{id}.{ts}.{}", r.body).as_bytes());
+    let expected = format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes().as_slice())
+    );
+    assert_eq!(sig, expected, "signature over {id}.{ts}.body");
+    let body: Value = serde_json::from_str(&r.body).expect("JSON body");
+    assert_eq!(
+        body["timestamp"]
+            .as_str()
+            .map(|t| DateTime::parse_from_rfc3339(t).is_ok()),
+        Some(true)
+    );
+    let sent_at: i64 = ts.parse().expect("unix timestamp");
+    assert!((sent_at - Utc::now().timestamp()).abs() < 60, "timestamp close to now");
+    body
+}
+
+async fn next_event(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Received>) -> Received {
+    tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .expect("webhook in time")
+        .expect("receiver open")
+}
+
+#[tokio::test]
+async fn v2_cancels_deliver_signed_webhooks() {
+    let sb = Sandbox::start().await.expect("start");
+    let (url, mut rx) = webhook_receiver().await;
+    let secret = b"webhook-secret-bytes".to_vec();
+    sb.register_webhook(url, secret.clone());
+    let id = sb.seed(SeedPayment::card("order-hook", 10_000));
+
+    let (status, first) = v2_cancel(&sb, &id, json!({"reason": "r", "amount": 4000})).await;
+    assert_eq!(status, 200);
+    let event = verify_signature(&secret, &next_event(&mut rx).await);
+    assert_eq!(event["type"], "Transaction.PartialCancelled");
+    assert_eq!(event["data"]["paymentId"], id);
+    assert_eq!(event["data"]["storeId"], "store-sandbox");
+    assert_eq!(event["data"]["cancellationId"], first["cancellation"]["id"]);
+    let (_, payment) = v2_get(&sb, &id).await;
+    assert_eq!(event["data"]["transactionId"], payment["transactionId"]);
+
+    let (status, _) = v2_cancel(&sb, &id, json!({"reason": "r", "skipWebhook": true, "amount": 1000})).await;
+    assert_eq!(status, 200);
+    let (status, _) = v2_cancel(&sb, &id, json!({"reason": "r"})).await;
+    assert_eq!(status, 200);
+    let event = verify_signature(&secret, &next_event(&mut rx).await);
+    assert_eq!(
+        event["type"], "Transaction.Cancelled",
+        "skipWebhook suppressed the middle cancel"
+    );
+    // The sandbox records a delivery once the receiver's answer is back, just after the receiver saw it.
+    let mut deliveries = sb.webhook_deliveries();
+    for _ in 0..100 {
+        if deliveries.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        deliveries = sb.webhook_deliveries();
+    }
+    assert_eq!(deliveries.len(), 2);
+    assert_eq!(deliveries[0].event_type, "Transaction.PartialCancelled");
+    assert!(deliveries.iter().all(|d| d.status == Some(200)));
+}
+
+#[tokio::test]
+async fn v2_async_cancel_stays_requested_until_settled() {
+    let sb = Sandbox::start().await.expect("start");
+    let (url, mut rx) = webhook_receiver().await;
+    sb.register_webhook(url, b"k".to_vec());
+    let id = sb.seed(SeedPayment::card("order-async", 10_000).async_cancel(true));
+
+    let (status, body) = v2_cancel(&sb, &id, json!({"reason": "r"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["cancellation"]["status"], "REQUESTED");
+    assert!(body["cancellation"].get("cancelledAt").is_none());
+    let event = verify_signature(b"k", &next_event(&mut rx).await);
+    assert_eq!(event["type"], "Transaction.CancelPending");
+    assert_eq!(event["data"]["cancellationId"], body["cancellation"]["id"]);
+
+    let (_, p) = v2_get(&sb, &id).await;
+    assert_eq!(p["status"], "PAID");
+    assert_eq!(p["cancellations"][0]["status"], "REQUESTED");
+    // The pending cancel already holds the balance.
+    let r = v2_cancel(&sb, &id, json!({"reason": "r", "amount": 1})).await;
+    assert_v2_error(&r, 409, "PAYMENT_ALREADY_CANCELLED");
+
+    assert_eq!(sb.settle_pending_cancels(&id), 1);
+    let event = verify_signature(b"k", &next_event(&mut rx).await);
+    assert_eq!(event["type"], "Transaction.Cancelled");
+    let (_, p) = v2_get(&sb, &id).await;
+    assert_eq!(p["status"], "CANCELLED");
+    assert_eq!(p["cancellations"][0]["status"], "SUCCEEDED");
+}
+
+// ---------------------------------------------------------------- iamport
+
+async fn imp_token(sb: &Sandbox) -> (u16, Value) {
+    let url = format!("{}/users/getToken", sb.base_url_iamport());
+    let body = json!({"imp_key": "sandbox-imp-key", "imp_secret": "sandbox-imp-secret"});
+    read(client().post(url).json(&body).send().await.expect("send")).await
+}
+
+async fn imp_access(sb: &Sandbox) -> String {
+    let (status, body) = imp_token(sb).await;
+    assert_eq!(status, 200, "{body}");
+    body["response"]["access_token"].as_str().expect("token").to_owned()
+}
+
+async fn imp_cancel(sb: &Sandbox, token: &str, body: Value) -> (u16, Value) {
+    let url = format!("{}/payments/cancel", sb.base_url_iamport());
+    read(
+        client()
+            .post(url)
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await
+}
+
+async fn imp_get(sb: &Sandbox, token: &str, path: &str) -> (u16, Value) {
+    let url = format!("{}{path}", sb.base_url_iamport());
+    read(client().get(url).bearer_auth(token).send().await.expect("send")).await
+}
+
+/// A refused iamport operation: HTTP 200, `code` 1, a message, no response.
+fn assert_imp_failed(got: &(u16, Value), needle: &str) {
+    assert_eq!(got.0, 200, "iamport failures are HTTP 200: {}", got.1);
+    assert_eq!(got.1["code"], 1, "{}", got.1);
+    assert!(got.1["response"].is_null(), "{}", got.1);
+    let msg = got.1["message"].as_str().unwrap_or_default();
+    assert!(msg.contains(needle), "message {msg:?} should mention {needle:?}");
+}
+
+#[tokio::test]
+async fn iamport_tokens_are_reused_extended_and_expire() {
+    let sb = Sandbox::start().await.expect("start");
+    let t0 = utc(2025, 5, 1, 0, 0);
+    sb.set_now(t0);
+    let imp_uid = sb.seed(SeedPayment::card("order-imp-token", 1_000).provider(Provider::Iamport));
+
+    let (status, first) = imp_token(&sb).await;
+    assert_eq!(status, 200);
+    assert_eq!(first["code"], 0);
+    assert!(first["message"].is_null());
+    let token = first["response"]["access_token"].as_str().expect("token").to_owned();
+    assert_eq!(first["response"]["now"], t0.timestamp());
+    assert_eq!(first["response"]["expired_at"], t0.timestamp() + 30 * 60);
+
+    sb.advance(Duration::from_secs(10 * 60));
+    let (_, again) = imp_token(&sb).await;
+    assert_eq!(
+        again["response"]["access_token"],
+        token.as_str(),
+        "same token while valid"
+    );
+    assert_eq!(
+        again["response"]["expired_at"],
+        t0.timestamp() + 30 * 60,
+        "no extension with 20 min left"
+    );
+
+    sb.set_now(t0 + chrono::TimeDelta::seconds(29 * 60 + 30));
+    let (_, extended) = imp_token(&sb).await;
+    assert_eq!(extended["response"]["access_token"], token.as_str());
+    assert_eq!(
+        extended["response"]["expired_at"],
+        t0.timestamp() + 35 * 60,
+        "extended by 5 minutes"
+    );
+
+    sb.set_now(t0 + chrono::TimeDelta::minutes(34));
+    let (status, _) = imp_get(&sb, &token, &format!("/payments/{imp_uid}")).await;
+    assert_eq!(status, 200, "still valid thanks to the extension");
+
+    sb.set_now(t0 + chrono::TimeDelta::minutes(35));
+    let (status, body) = imp_get(&sb, &token, &format!("/payments/{imp_uid}")).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["code"], -1);
+    assert!(body["response"].is_null());
+    let (status, _) = imp_cancel(&sb, &token, json!({"imp_uid": imp_uid})).await;
+    assert_eq!(status, 401);
+    assert_eq!(sb.cancels_applied(&imp_uid), 0);
+
+    let (_, fresh) = imp_token(&sb).await;
+    assert_ne!(
+        fresh["response"]["access_token"],
+        token.as_str(),
+        "a new token after expiry"
+    );
+    assert_eq!(sb.token_requests(), 4);
+
+    // No token at all, and wrong credentials.
+    let url = format!("{}/payments/{imp_uid}", sb.base_url_iamport());
+    let (status, body) = read(client().get(url).send().await.expect("send")).await;
+    assert_eq!((status, body["code"].clone()), (401, json!(-1)));
+    let url = format!("{}/users/getToken", sb.base_url_iamport());
+    let (status, body) = read(
+        client()
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("imp_key=sandbox-imp-key&imp_secret=wrong")
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!((status, body["code"].clone()), (401, json!(-1)));
+}
+
+#[tokio::test]
+async fn iamport_token_from_a_form_body_works() {
+    let sb = Sandbox::start().await.expect("start");
+    let url = format!("{}/users/getToken", sb.base_url_iamport());
+    let (status, body) = read(
+        client()
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("imp_key=sandbox-imp-key&imp_secret=sandbox-imp-secret")
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["code"], 0);
+    assert!(body["response"]["access_token"].is_string());
+}
+
+#[tokio::test]
+async fn iamport_partial_cancel_stays_paid_and_full_cancel_is_cancelled() {
+    let sb = Sandbox::start().await.expect("start");
+    let token = imp_access(&sb).await;
+    let imp_uid = sb.seed(
+        SeedPayment::card("order-imp-1", 10_000)
+            .provider(Provider::Iamport)
+            .pg("html5_inicis"),
+    );
+    assert!(imp_uid.starts_with("imp_"));
+
+    let (status, body) = imp_cancel(
+        &sb,
+        &token,
+        json!({"imp_uid": imp_uid, "amount": 1000, "checksum": 10000, "reason": "one"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["code"], 0, "{body}");
+    let p = &body["response"];
+    assert_eq!(p["status"], "paid", "a partial cancel leaves the payment paid");
+    assert_eq!(p["amount"], 10000);
+    assert_eq!(p["cancel_amount"], 1000);
+    assert_eq!(p["cancel_reason"], "one");
+    let h = &p["cancel_history"][0];
+    assert_eq!(h["amount"], 1000);
+    assert_eq!(h["reason"], "one");
+    for field in ["pg_tid", "cancellation_id", "receipt_url"] {
+        assert!(h[field].is_string(), "{field}: {h}");
+    }
+    assert!(h["cancelled_at"].as_i64().is_some_and(|t| t > 0));
+
+    // Form body, merchant_uid instead of imp_uid, and amount 0 meaning "everything left".
+    let url = format!("{}/payments/cancel", sb.base_url_iamport());
+    let (status, body) = read(
+        client()
+            .post(url)
+            .bearer_auth(&token)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("merchant_uid=order-imp-1&amount=0&checksum=9000&reason=rest+of+it")
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!((status, body["code"].clone()), (200, json!(0)), "{body}");
+    let p = &body["response"];
+    assert_eq!(p["status"], "cancelled");
+    assert_eq!(p["cancel_amount"], 10000);
+    assert_eq!(p["cancel_reason"], "rest of it");
+    assert_eq!(p["cancel_history"].as_array().map(Vec::len), Some(2));
+    assert_eq!(p["cancel_history"][1]["amount"], 9000);
+
+    let (status, found) = imp_get(&sb, &token, "/payments/find/order-imp-1").await;
+    assert_eq!(status, 200);
+    assert_eq!(found["response"]["imp_uid"], imp_uid);
+    let (status, found) = imp_get(&sb, &token, "/payments/find/order-imp-1/paid").await;
+    assert_eq!((status, found["code"].clone()), (404, json!(-1)));
+    let (_, listed) = imp_get(&sb, &token, "/payments/status/cancelled?limit=10").await;
+    assert_eq!(listed["response"]["total"], 1);
+    assert_eq!(listed["response"]["list"][0]["imp_uid"], imp_uid);
+    assert_eq!(
+        (
+            listed["response"]["previous"].clone(),
+            listed["response"]["next"].clone()
+        ),
+        (json!(0), json!(0))
+    );
+}
+
+#[tokio::test]
+async fn iamport_refusals_are_http_200_with_code_1() {
+    let sb = Sandbox::start().await.expect("start");
+    let token = imp_access(&sb).await;
+    let imp_uid = sb.seed(SeedPayment::card("order-imp-2", 10_000).provider(Provider::Iamport));
+
+    assert_imp_failed(
+        &imp_cancel(
+            &sb,
+            &token,
+            json!({"imp_uid": imp_uid, "amount": 1000, "checksum": 9000}),
+        )
+        .await,
+        "checksum",
+    );
+    assert_imp_failed(
+        &imp_cancel(&sb, &token, json!({"imp_uid": imp_uid, "amount": 10001})).await,
+        "exceeds",
+    );
+    assert_imp_failed(
+        &imp_cancel(&sb, &token, json!({"imp_uid": "imp_000000000000"})).await,
+        "imp_000000000000",
+    );
+    assert_imp_failed(&imp_cancel(&sb, &token, json!({"merchant_uid": "nope"})).await, "nope");
+    assert_imp_failed(
+        &imp_cancel(&sb, &token, json!({"reason": "which one?"})).await,
+        "imp_uid or merchant_uid",
+    );
+    // imp_uid takes precedence: an unknown imp_uid fails even next to a valid merchant_uid.
+    assert_imp_failed(
+        &imp_cancel(
+            &sb,
+            &token,
+            json!({"imp_uid": "imp_999999999999", "merchant_uid": "order-imp-2"}),
+        )
+        .await,
+        "imp_999999999999",
+    );
+    assert_eq!(sb.cancels_applied(&imp_uid), 0);
+
+    let (_, body) = imp_cancel(&sb, &token, json!({"imp_uid": imp_uid})).await;
+    assert_eq!(body["code"], 0);
+    assert_eq!(body["response"]["status"], "cancelled");
+    assert_imp_failed(&imp_cancel(&sb, &token, json!({"imp_uid": imp_uid})).await, "already");
+    assert_eq!(sb.cancels_applied(&imp_uid), 1);
+
+    let (status, body) = imp_get(&sb, &token, "/payments/imp_000000000000").await;
+    assert_eq!((status, body["code"].clone()), (404, json!(-1)));
+}
+
+#[tokio::test]
+async fn iamport_virtual_account_and_phone_rules() {
+    let sb = Sandbox::start().await.expect("start");
+    let token = imp_access(&sb).await;
+    let refund = json!({"refund_holder": "Hong", "refund_bank": "88", "refund_account": "56211105948400"});
+
+    let vbank = sb.seed(
+        SeedPayment::virtual_account("order-imp-vbank", 10_000)
+            .provider(Provider::Iamport)
+            .pg("kcp"),
+    );
+    assert_imp_failed(
+        &imp_cancel(&sb, &token, json!({"imp_uid": vbank, "amount": 1000})).await,
+        "refund_account",
+    );
+    let mut body = refund.clone();
+    body["imp_uid"] = json!(vbank);
+    body["amount"] = json!(1000);
+    let (_, ok) = imp_cancel(&sb, &token, body).await;
+    assert_eq!(ok["code"], 0, "{ok}");
+    assert_eq!(ok["response"]["pay_method"], "vbank");
+    assert_eq!(ok["response"]["status"], "paid");
+
+    let smartro = sb.seed(
+        SeedPayment::virtual_account("order-imp-smartro", 10_000)
+            .provider(Provider::Iamport)
+            .pg("smartro"),
+    );
+    let mut body = refund.clone();
+    body["imp_uid"] = json!(smartro);
+    assert_imp_failed(&imp_cancel(&sb, &token, body.clone()).await, "refund_tel");
+    body["refund_tel"] = json!("01012345678");
+    let (_, ok) = imp_cancel(&sb, &token, body).await;
+    assert_eq!(ok["code"], 0, "{ok}");
+
+    let unpaid = sb.seed(
+        SeedPayment::virtual_account("order-imp-unpaid", 10_000)
+            .provider(Provider::Iamport)
+            .deposited(false),
+    );
+    let (_, p) = imp_get(&sb, &token, &format!("/payments/{unpaid}")).await;
+    assert_eq!(p["response"]["status"], "ready");
+    assert_imp_failed(
+        &imp_cancel(&sb, &token, json!({"imp_uid": unpaid, "amount": 1000})).await,
+        "not paid",
+    );
+
+    sb.set_now(utc(2025, 6, 30, 10, 0)); // 19:00 KST, June
+    let phone = sb.seed(SeedPayment::mobile_phone("order-imp-phone", 3_000).provider(Provider::Iamport));
+    sb.advance(Duration::from_secs(6 * 3600)); // 01:00 KST, July 1st
+    let token = imp_access(&sb).await;
+    assert_imp_failed(&imp_cancel(&sb, &token, json!({"imp_uid": phone})).await, "2025-06");
+    assert_eq!(sb.cancels_applied(&phone), 0);
+}
+
+// ---------------------------------------------------------------- Toss
+
+fn toss_auth() -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("test_sk_sandbox:")
+    )
+}
+
+async fn toss_get(sb: &Sandbox, path: &str) -> (u16, Value) {
+    let url = format!("{}{path}", sb.base_url_toss());
+    read(
+        client()
+            .get(url)
+            .header("authorization", toss_auth())
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await
+}
+
+async fn toss_cancel_raw(sb: &Sandbox, key: &str, body: &Value, idem: Option<&str>) -> (u16, String) {
+    let url = format!("{}/v1/payments/{key}/cancel", sb.base_url_toss());
+    let mut req = client().post(url).header("authorization", toss_auth()).json(body);
+    if let Some(k) = idem {
+        req = req.header("Idempotency-Key", k);
+    }
+    let resp = req.send().await.expect("send");
+    (resp.status().as_u16(), resp.text().await.expect("body"))
+}
+
+async fn toss_cancel(sb: &Sandbox, key: &str, body: Value) -> (u16, Value) {
+    let (status, text) = toss_cancel_raw(sb, key, &body, None).await;
+    (status, serde_json::from_str(&text).expect("JSON"))
+}
+
+fn assert_toss_error(got: &(u16, Value), status: u16, code: &str) {
+    assert_eq!(got.0, status, "status for {code}: {}", got.1);
+    assert_eq!(got.1["code"], code, "{}", got.1);
+    assert!(got.1["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", got.1);
+}
+
+#[tokio::test]
+async fn toss_partial_then_full_cancel_accumulates_cancels() {
+    let sb = Sandbox::start().await.expect("start");
+    let key = sb.seed(SeedPayment::card("order-toss-1", 10_000).provider(Provider::Toss));
+    let (status, p) = toss_get(&sb, &format!("/v1/payments/{key}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(p["status"], "DONE");
+    assert_eq!(p["method"], "카드");
+    assert!(p["cancels"].is_null());
+    let (_, by_order) = toss_get(&sb, "/v1/payments/orders/order-toss-1").await;
+    assert_eq!(by_order["paymentKey"], key);
+
+    let (status, p) = toss_cancel(&sb, &key, json!({"cancelReason": "one", "cancelAmount": 1000})).await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(p["status"], "PARTIAL_CANCELED");
+    assert_eq!(p["balanceAmount"], 9000);
+    assert_eq!(p["totalAmount"], 10000);
+    let c = &p["cancels"][0];
+    assert_eq!(c["cancelAmount"], 1000);
+    assert_eq!(c["refundableAmount"], 9000);
+    assert_eq!(c["cancelStatus"], "DONE");
+    assert_eq!(c["cancelReason"], "one");
+    assert_eq!(p["lastTransactionKey"], c["transactionKey"]);
+    assert!(c["canceledAt"].as_str().is_some_and(|t| t.ends_with("+09:00")), "{c}");
+
+    let (status, p) = toss_cancel(
+        &sb,
+        &key,
+        json!({"cancelReason": "two", "cancelAmount": 1000, "refundableAmount": 9000}),
+    )
+    .await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(p["cancels"][1]["refundableAmount"], 8000);
+
+    let (status, p) = toss_cancel(&sb, &key, json!({"cancelReason": "rest"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(p["status"], "CANCELED");
+    assert_eq!(p["balanceAmount"], 0);
+    assert_eq!((p["vat"].clone(), p["suppliedAmount"].clone()), (json!(0), json!(0)));
+    let cancels = p["cancels"].as_array().expect("cancels");
+    assert_eq!(cancels.len(), 3);
+    assert_eq!(cancels[2]["cancelAmount"], 8000);
+    assert_eq!(cancels[2]["refundableAmount"], 0);
+    assert_ne!(cancels[0]["transactionKey"], cancels[1]["transactionKey"]);
+}
+
+#[tokio::test]
+async fn toss_refusals_use_toss_codes_and_statuses() {
+    let sb = Sandbox::start().await.expect("start");
+    let key = sb.seed(SeedPayment::card("order-toss-2", 10_000).provider(Provider::Toss));
+
+    let r = toss_cancel(
+        &sb,
+        &key,
+        json!({"cancelReason": "r", "cancelAmount": 1000, "refundableAmount": 9000}),
+    )
+    .await;
+    assert_toss_error(&r, 400, "NOT_MATCHES_REFUNDABLE_AMOUNT");
+    let r = toss_cancel(&sb, &key, json!({"cancelReason": "r", "cancelAmount": 10001})).await;
+    assert_toss_error(&r, 403, "NOT_CANCELABLE_AMOUNT");
+    let r = toss_cancel(&sb, &key, json!({"cancelAmount": 1000})).await;
+    assert_toss_error(&r, 400, "INVALID_REQUEST");
+    let r = toss_cancel(&sb, "no-such-key", json!({"cancelReason": "r"})).await;
+    assert_toss_error(&r, 404, "NOT_FOUND_PAYMENT");
+    let r = toss_get(&sb, "/v1/payments/no-such-key").await;
+    assert_toss_error(&r, 404, "NOT_FOUND_PAYMENT");
+    assert_eq!(sb.cancels_applied(&key), 0);
+
+    let (status, _) = toss_cancel(&sb, &key, json!({"cancelReason": "all"})).await;
+    assert_eq!(status, 200);
+    let r = toss_cancel(&sb, &key, json!({"cancelReason": "again"})).await;
+    assert_toss_error(&r, 400, "ALREADY_CANCELED_PAYMENT");
+    assert_eq!(sb.cancels_applied(&key), 1);
+}
+
+#[tokio::test]
+async fn toss_wrong_key_is_unauthorized_key() {
+    let sb = Sandbox::start().await.expect("start");
+    let key = sb.seed(SeedPayment::card("order-toss-auth", 1_000).provider(Provider::Toss));
+    let url = format!("{}/v1/payments/{key}", sb.base_url_toss());
+    let b64 = |s: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(s));
+    for auth in [
+        b64("test_sk_other:"),
+        b64("test_sk_sandbox"),
+        "Bearer test_sk_sandbox".to_owned(),
+    ] {
+        let r = read(
+            client()
+                .get(&url)
+                .header("authorization", auth)
+                .send()
+                .await
+                .expect("send"),
+        )
+        .await;
+        assert_toss_error(&r, 401, "UNAUTHORIZED_KEY");
+    }
+    let r = read(client().get(&url).send().await.expect("send")).await;
+    assert_toss_error(&r, 401, "UNAUTHORIZED_KEY");
+}
+
+#[tokio::test]
+async fn toss_virtual_account_rules() {
+    let sb = Sandbox::start().await.expect("start");
+    let waiting = sb.seed(
+        SeedPayment::virtual_account("order-toss-va-1", 10_000)
+            .provider(Provider::Toss)
+            .deposited(false),
+    );
+    let (_, p) = toss_get(&sb, &format!("/v1/payments/{waiting}")).await;
+    assert_eq!(p["status"], "WAITING_FOR_DEPOSIT");
+    assert_eq!(p["method"], "가상계좌");
+    let r = toss_cancel(&sb, &waiting, json!({"cancelReason": "r", "cancelAmount": 1000})).await;
+    assert_toss_error(&r, 403, "NOT_ALLOWED_PARTIAL_REFUND_WAITING_DEPOSIT");
+    // A full cancel before deposit needs no refund account.
+    let (status, p) = toss_cancel(&sb, &waiting, json!({"cancelReason": "r"})).await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(p["status"], "CANCELED");
+
+    let paid = sb.seed(SeedPayment::virtual_account("order-toss-va-2", 10_000).provider(Provider::Toss));
+    let r = toss_cancel(&sb, &paid, json!({"cancelReason": "r", "cancelAmount": 3000})).await;
+    assert_toss_error(&r, 400, "INVALID_REFUND_ACCOUNT_INFO");
+    let bad_number = json!({"bank": "88", "accountNumber": "562-111", "holderName": "Hong"});
+    let r = toss_cancel(
+        &sb,
+        &paid,
+        json!({"cancelReason": "r", "refundReceiveAccount": bad_number}),
+    )
+    .await;
+    assert_toss_error(&r, 400, "INVALID_REFUND_ACCOUNT_NUMBER");
+    let account = json!({"bank": "88", "accountNumber": "56211105948400", "holderName": "Hong"});
+    let (status, p) = toss_cancel(
+        &sb,
+        &paid,
+        json!({"cancelReason": "r", "cancelAmount": 3000, "refundReceiveAccount": account}),
+    )
+    .await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(p["status"], "PARTIAL_CANCELED");
+    assert_eq!(p["balanceAmount"], 7000);
+    assert_eq!(sb.cancels_applied(&paid), 1);
+}
+
+#[tokio::test]
+async fn toss_phone_payment_refused_after_its_month() {
+    let sb = Sandbox::builder()
+        .now(utc(2025, 2, 10, 3, 0))
+        .start()
+        .await
+        .expect("start");
+    let key = sb.seed(SeedPayment::mobile_phone("order-toss-phone", 5_000).provider(Provider::Toss));
+    let (status, _) = toss_cancel(&sb, &key, json!({"cancelReason": "r", "cancelAmount": 1000})).await;
+    assert_eq!(status, 200);
+    sb.set_now(utc(2025, 3, 1, 0, 0));
+    let r = toss_cancel(&sb, &key, json!({"cancelReason": "r"})).await;
+    assert_toss_error(&r, 403, "NOT_CANCELABLE_PAYMENT");
+    assert_eq!(sb.cancels_applied(&key), 1);
+}
+
+#[tokio::test]
+async fn toss_idempotency_key_replays_the_first_answer_and_applies_once() {
+    let sb = Sandbox::start().await.expect("start");
+    let key = sb.seed(SeedPayment::card("order-toss-idem", 10_000).provider(Provider::Toss));
+    let body = json!({"cancelReason": "r", "cancelAmount": 2500});
+
+    let first = toss_cancel_raw(&sb, &key, &body, Some("idem-1")).await;
+    let second = toss_cancel_raw(&sb, &key, &body, Some("idem-1")).await;
+    assert_eq!(first.0, 200);
+    assert_eq!(first, second, "a replay gets the first answer byte for byte");
+    assert_eq!(sb.cancels_applied(&key), 1);
+    assert_eq!(sb.balance(&key), Some(7500));
+
+    // The first answer wins even when it was a refusal and the replay would now succeed.
+    let refused = toss_cancel_raw(
+        &sb,
+        &key,
+        &json!({"cancelReason": "r", "cancelAmount": 99999}),
+        Some("idem-2"),
+    )
+    .await;
+    assert_eq!(refused.0, 403);
+    let replay = toss_cancel_raw(
+        &sb,
+        &key,
+        &json!({"cancelReason": "r", "cancelAmount": 100}),
+        Some("idem-2"),
+    )
+    .await;
+    assert_eq!(replay, refused);
+    assert_eq!(sb.cancels_applied(&key), 1);
+
+    let (status, _) = toss_cancel_raw(&sb, &key, &body, Some("idem-3")).await;
+    assert_eq!(status, 200, "a new key is a new cancel");
+    assert_eq!(sb.cancels_applied(&key), 2);
+
+    let too_long = "k".repeat(301);
+    let (status, text) = toss_cancel_raw(&sb, &key, &body, Some(&too_long)).await;
+    assert_eq!(status, 400);
+    assert!(text.contains("INVALID_IDEMPOTENCY_KEY"), "{text}");
+}
+
+// ---------------------------------------------------------------- faults, log, binary
+
+#[tokio::test]
+async fn fault_status_answers_without_applying() {
+    let sb = Sandbox::start().await.expect("start");
+    let key = sb.seed(SeedPayment::card("order-fault-503", 10_000).provider(Provider::Toss));
+    sb.faults().next(Fault::Status(503));
+    let (status, body) = toss_cancel(&sb, &key, json!({"cancelReason": "r"})).await;
+    assert_eq!(status, 503);
+    assert_eq!(body["code"], "SANDBOX_INJECTED_FAULT");
+    assert_eq!(sb.cancels_applied(&key), 0);
+    assert_eq!(sb.faults().pending(), 0);
+    let (status, _) = toss_cancel(&sb, &key, json!({"cancelReason": "r"})).await;
+    assert_eq!(status, 200, "only the next request was faulted");
+}
+
+#[tokio::test]
+async fn fault_delay_applies_then_answers_late() {
+    let sb = Sandbox::start().await.expect("start");
+    let id = sb.seed(SeedPayment::card("order-fault-delay", 10_000));
+    sb.faults().next(Fault::Delay(Duration::from_millis(400)));
+    let started = Instant::now();
+    let (status, _) = v2_get(&sb, &id).await;
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "answered after {:?}",
+        started.elapsed()
+    );
+
+    // A client that gives up first still had its cancel applied: the "unknown outcome" case.
+    sb.faults().next(Fault::Delay(Duration::from_secs(2)));
+    let url = format!("{}/payments/{id}/cancel", sb.base_url_portone_v2());
+    let err = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .expect("client")
+        .post(url)
+        .header("authorization", V2_AUTH)
+        .json(&json!({"reason": "r", "amount": 1000}))
+        .send()
+        .await
+        .expect_err("client times out");
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(sb.cancels_applied(&id), 1);
+}
+
+#[tokio::test]
+async fn fault_drop_connection_is_a_transport_error_after_applying() {
+    let sb = Sandbox::start().await.expect("start");
+    let token = imp_access(&sb).await;
+    let imp_uid = sb.seed(SeedPayment::card("order-fault-drop", 10_000).provider(Provider::Iamport));
+    sb.faults().add(
+        FaultRule::new(Fault::DropConnection)
+            .provider(Provider::Iamport)
+            .path_contains("/cancel"),
+    );
+    // Not a cancel: passes untouched.
+    let (status, _) = imp_get(&sb, &token, &format!("/payments/{imp_uid}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(sb.faults().pending(), 1);
+
+    let url = format!("{}/payments/cancel", sb.base_url_iamport());
+    let err = client()
+        .post(url)
+        .bearer_auth(&token)
+        .json(&json!({"imp_uid": imp_uid, "amount": 1000}))
+        .send()
+        .await
+        .expect_err("no response");
+    assert!(!err.is_status() && !err.is_timeout(), "{err:?}");
+    assert_eq!(
+        sb.cancels_applied(&imp_uid),
+        1,
+        "the cancel happened; only its answer was lost"
+    );
+}
+
+#[tokio::test]
+async fn fault_truncated_body_sends_less_than_its_content_length() {
+    let sb = Sandbox::start().await.expect("start");
+    let key = sb.seed(SeedPayment::card("order-fault-trunc", 10_000).provider(Provider::Toss));
+    sb.faults().add(
+        FaultRule::new(Fault::TruncatedBody)
+            .provider(Provider::Toss)
+            .method(http::Method::GET),
+    );
+    let url = format!("{}/v1/payments/{key}", sb.base_url_toss());
+    let resp = client()
+        .get(url)
+        .header("authorization", toss_auth())
+        .send()
+        .await
+        .expect("headers arrive");
+    assert_eq!(resp.status().as_u16(), 200);
+    let declared = resp.content_length().expect("content-length");
+    match resp.bytes().await {
+        Err(e) => assert!(e.is_body() || e.is_decode() || e.is_request(), "{e:?}"),
+        Ok(b) => {
+            assert!((b.len() as u64) < declared, "got {} of {declared}", b.len());
+            assert!(serde_json::from_slice::<Value>(&b).is_err());
+        }
+    }
+}
+
+#[tokio::test]
+async fn request_log_records_method_path_and_provider() {
+    let sb = Sandbox::start().await.expect("start");
+    let key = sb.seed(SeedPayment::card("order-log", 1_000).provider(Provider::Toss));
+    let _ = toss_get(&sb, &format!("/v1/payments/{key}")).await;
+    let _ = imp_token(&sb).await;
+    let log = sb.requests();
+    assert_eq!(log.len(), 2);
+    assert_eq!(
+        (log[0].method.as_str(), log[0].path.clone(), log[0].provider),
+        ("GET", format!("/v1/payments/{key}"), Some(Provider::Toss))
+    );
+    assert_eq!(
+        (log[1].method.as_str(), log[1].path.as_str(), log[1].provider),
+        ("POST", "/users/getToken", Some(Provider::Iamport))
+    );
+}
+
+#[test]
+fn seed_file_errors_name_the_problem() {
+    let ok = kr_payments::sandbox::parse_seed_file(r#"{"payments": [{"orderId": "a", "amount": 1}]}"#).expect("valid");
+    assert_eq!(ok.len(), 1);
+    assert_eq!(ok[0].for_provider(), Provider::PortOneV2);
+    let err = kr_payments::sandbox::parse_seed_file(r#"[{"orderId": "a", "amount": 1, "provider": "paypal"}]"#)
+        .expect_err("unknown provider");
+    assert!(err.to_string().contains("paypal"), "{err}");
+    let err = kr_payments::sandbox::parse_seed_file(r#"[{"amount": 1}]"#).expect_err("missing orderId");
+    assert!(err.to_string().contains("orderId"), "{err}");
+}
+
+#[tokio::test]
+async fn binary_serves_seeded_payments() {
+    use std::io::BufRead as _;
+    let dir = std::env::temp_dir().join(format!("kr-payments-sandbox-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let seed = dir.join("seed.json");
+    std::fs::write(
+        &seed,
+        r#"[{"provider": "toss", "orderId": "bin-order-1", "amount": 12000, "id": "bin-key-1"},
+            {"provider": "iamport", "method": "virtual-account", "orderId": "bin-order-2", "amount": 5000}]"#,
+    )
+    .expect("write seed");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kr-payments-sandbox"))
+        .args(["--port", "0", "--seed"])
+        .arg(&seed)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn binary");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut toss_base = None;
+    let mut seeded = Vec::new();
+    while seeded.len() < 2 {
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("binary prints its URLs");
+        if let Some(url) = line.strip_prefix("toss ") {
+            toss_base = Some(url.to_owned());
+        }
+        if line.starts_with("seeded ") {
+            seeded.push(line);
+        }
+    }
+    assert_eq!(seeded[0], "seeded toss bin-order-1 bin-key-1");
+    assert!(
+        seeded[1].starts_with("seeded iamport bin-order-2 imp_"),
+        "{}",
+        seeded[1]
+    );
+    let toss_base = toss_base.expect("toss URL printed");
+    let got = client()
+        .get(format!("{toss_base}/v1/payments/bin-key-1"))
+        .header("authorization", toss_auth())
+        .send()
+        .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    let (status, p) = read(got.expect("request to the binary")).await;
+    assert_eq!(status, 200);
+    assert_eq!(p["orderId"], "bin-order-1");
+    assert_eq!(p["totalAmount"], 12000);
+}
+
+#[tokio::test]
+async fn shutdown_and_drop_stop_serving() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<Sandbox>();
+
+    let sb = Sandbox::builder().port(0).start().await.expect("start");
+    let url = format!("{}/payments/x", sb.base_url_portone_v2());
+    assert_eq!(client().get(&url).send().await.expect("served").status().as_u16(), 401);
+    sb.shutdown().await;
+    assert!(
+        client().get(&url).send().await.is_err(),
+        "nothing listens after shutdown"
+    );
+
+    let sb = Sandbox::start().await.expect("start");
+    let url = format!("{}/v1/payments/x", sb.base_url_toss());
+    drop(sb);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(client().get(&url).send().await.is_err(), "nothing listens after drop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_guarded_cancels_apply_once() {
+    let sb = std::sync::Arc::new(Sandbox::start().await.expect("start"));
+    let id = sb.seed(SeedPayment::card("order-race", 10_000));
+    let key = sb.seed(SeedPayment::card("order-race-toss", 10_000).provider(Provider::Toss));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (sb, id, key) = (sb.clone(), id.clone(), key.clone());
+        tasks.push(tokio::spawn(async move {
+            let v2 = v2_cancel(
+                &sb,
+                &id,
+                json!({"reason": "r", "amount": 1000, "currentCancellableAmount": 10000}),
+            )
+            .await;
+            let body = json!({"cancelReason": "r", "cancelAmount": 1000});
+            let toss = toss_cancel_raw(&sb, &key, &body, Some("same-key")).await;
+            (v2.0, toss.0)
+        }));
+    }
+    let mut v2_statuses = Vec::new();
+    for t in tasks {
+        let (v2, toss) = t.await.expect("task");
+        v2_statuses.push(v2);
+        assert!(toss == 200 || toss == 409, "Toss answered {toss}");
+    }
+    assert_eq!(v2_statuses.iter().filter(|s| **s == 200).count(), 1, "{v2_statuses:?}");
+    assert_eq!(v2_statuses.iter().filter(|s| **s == 409).count(), 7, "{v2_statuses:?}");
+    assert_eq!(sb.cancels_applied(&id), 1);
+    assert_eq!(sb.cancels_applied(&key), 1);
+}
