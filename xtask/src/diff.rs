@@ -63,3 +63,32 @@ pub fn describe(old: &Value, new: &Value) -> Vec<String> {
     }
     lines
 }
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+    use serde_json::json;
+
+    #[test]
+    fn describes_changes_in_api_terms() {
+        let old = json!({
+            "paths": {"/a": {"get": {"operationId": "getA"}}, "/b": {"post": {"operationId": "postB"}}},
+            "components": {"schemas": {"A": {"type": "object"}, "Gone": {"type": "string"}}}
+        });
+        let new = json!({
+            "paths": {"/a": {"get": {"operationId": "getA", "parameters": []}}, "/c": {"get": {"operationId": "getC"}}},
+            "components": {"schemas": {"A": {"type": "object"}, "New": {"type": "string"}}}
+        });
+        let lines = describe(&old, &new);
+        for expected in [
+            "operation added: getC (GET /c)",
+            "operation removed: postB (POST /b)",
+            "operation changed: getA (GET /a)",
+            "schema added: New",
+            "schema removed: Gone",
+        ] {
+            assert!(lines.iter().any(|l| l == expected), "missing {expected:?} in {lines:?}");
+        }
+        assert!(describe(&old, &old).is_empty());
+    }
+}

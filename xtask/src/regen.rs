@@ -167,33 +167,30 @@ fn readme(outputs: &[Output]) -> String {
     s
 }
 
+fn build_all(from: Option<&Path>, root: &Path) -> Result<Vec<Output>, crate::Error> {
+    Ok(vec![
+        build(&sources::PORTONE_V2, from, normalize::portone_v2::normalize)?,
+        build(&sources::IAMPORT_V1, from, normalize::iamport::normalize)?,
+        build_toss(root)?,
+    ])
+}
+
 pub fn run(args: &[String]) -> Result<ExitCode, crate::Error> {
     let opts = parse(args)?;
     let root = crate::project_root();
     let wanted = |api: &str| opts.api.as_deref().is_none_or(|a| a == api);
-    let mut outputs = Vec::new();
     // README lists all three, so all three are built even when --api narrows what is written.
-    outputs.push(build(
-        &sources::PORTONE_V2,
-        opts.from.as_deref(),
-        normalize::portone_v2::normalize,
-    )?);
-    outputs.push(build(
-        &sources::IAMPORT_V1,
-        opts.from.as_deref(),
-        normalize::iamport::normalize,
-    )?);
-    outputs.push(build_toss(&root)?);
+    let outputs = build_all(opts.from.as_deref(), &root)?;
 
     let mut stale = false;
     for o in &outputs {
-        if let Some(pin) = o.pinned_sha256 {
-            if pin != o.sha256 {
-                eprintln!(
-                    "note: {} upstream differs from the pinned version (sha256 {} vs pinned {pin}); update src/sources.rs",
-                    o.api, o.sha256
-                );
-            }
+        if let Some(pin) = o.pinned_sha256
+            && pin != o.sha256
+        {
+            eprintln!(
+                "note: {} upstream differs from the pinned version (sha256 {} vs pinned {pin}); update src/sources.rs",
+                o.api, o.sha256
+            );
         }
         if !wanted(o.api) {
             continue;
@@ -240,4 +237,53 @@ pub fn run(args: &[String]) -> Result<ExitCode, crate::Error> {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upstream() -> PathBuf {
+        crate::project_root().join("../shared/openapi/upstream")
+    }
+
+    /// Regen twice gives identical bytes, and those bytes are what `openapi/` holds: a stale `openapi/` fails here
+    /// (and in `cargo xtask regen --check`), not silently at build time.
+    #[test]
+    fn regen_is_deterministic_and_openapi_is_fresh() {
+        let root = crate::project_root();
+        let first = build_all(Some(&upstream()), &root).expect("regen");
+        let second = build_all(Some(&upstream()), &root).expect("regen");
+        for (a, b) in first.iter().zip(&second) {
+            let (ra, rb) = (render(&a.normalized.spec).unwrap(), render(&b.normalized.spec).unwrap());
+            assert!(ra == rb, "{}: two runs differ", a.api);
+            let on_disk = std::fs::read_to_string(root.join("openapi").join(format!("{}.json", a.api))).unwrap();
+            assert!(
+                on_disk == ra,
+                "openapi/{}.json is stale: run `cargo xtask regen --from ../shared/openapi/upstream`",
+                a.api
+            );
+        }
+        assert_eq!(
+            std::fs::read_to_string(root.join("openapi/README.md")).unwrap(),
+            readme(&first),
+            "openapi/README.md is stale"
+        );
+    }
+
+    /// Stripping prose again must find only what regen itself writes: `info.title` and one terse description per
+    /// response. Anything else would be upstream text left behind.
+    #[test]
+    fn normalized_specs_carry_no_upstream_prose() {
+        let outputs = build_all(Some(&upstream()), &crate::project_root()).expect("regen");
+        for o in &outputs {
+            let mut spec = o.normalized.spec.clone();
+            let responses: usize = crate::normalize::common::operations_mut(&mut spec)
+                .iter()
+                .map(|(_, _, op)| op.get("responses").and_then(Value::as_object).map_or(0, |r| r.len()))
+                .sum();
+            let removed = crate::normalize::common::strip_prose(&mut spec);
+            assert_eq!(removed, responses + 1, "{}: prose keys beyond regen's own", o.api);
+        }
+    }
 }

@@ -158,10 +158,10 @@ fn param_schema(p: &Map<String, Value>) -> Value {
 fn rewrite_refs(v: &mut Value) {
     match v {
         Value::Object(m) => {
-            if let Some(Value::String(r)) = m.get_mut("$ref") {
-                if let Some(rest) = r.strip_prefix("#/definitions/") {
-                    *r = format!("#/components/schemas/{rest}");
-                }
+            if let Some(Value::String(r)) = m.get_mut("$ref")
+                && let Some(rest) = r.strip_prefix("#/definitions/")
+            {
+                *r = format!("#/components/schemas/{rest}");
             }
             m.iter_mut().for_each(|(_, c)| rewrite_refs(c));
         }

@@ -123,10 +123,10 @@ fn fix_self_tagged_leaves(spec: &mut Value) -> usize {
                 n += 1;
             }
         }
-        if let Some(p) = obj.get_mut("properties").and_then(|p| p.get_mut(&prop)) {
-            if p.get("$ref").is_some() {
-                *p = json!({ "type": "string" });
-            }
+        if let Some(p) = obj.get_mut("properties").and_then(|p| p.get_mut(&prop))
+            && p.get("$ref").is_some()
+        {
+            *p = json!({ "type": "string" });
         }
     }
     n
