@@ -239,3 +239,94 @@ fn toss_every_enum_is_open_and_decodes_right() {
     let t = check_provider("toss-v1", "toss-v1.json", REGISTRY);
     assert!(t.enums >= 10, "Toss status, method and cancel enums at least");
 }
+
+/// Property tests over the same registry: any string round-trips through every string enum; any JSON object with a
+/// known tag decodes to that variant or fails with a decode error (never a panic, never "unrecognized"); any object
+/// with an unknown tag is kept whole.
+mod properties {
+    use super::OpenEnum;
+    use proptest::prelude::*;
+    use serde_json::{Map, Value, json};
+
+    fn registries() -> Vec<&'static [OpenEnum]> {
+        #[allow(unused_mut)]
+        let mut all: Vec<&'static [OpenEnum]> = Vec::new();
+        #[cfg(feature = "portone-v2")]
+        all.push(include!(concat!(env!("OUT_DIR"), "/portone_v2_open_enums.rs")));
+        #[cfg(feature = "iamport")]
+        all.push(include!(concat!(env!("OUT_DIR"), "/iamport_open_enums.rs")));
+        #[cfg(feature = "toss")]
+        all.push(include!(concat!(env!("OUT_DIR"), "/toss_open_enums.rs")));
+        all
+    }
+
+    fn json_leaf() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            ".{0,12}".prop_map(Value::String),
+            Just(json!("2026-01-02T03:04:05Z")),
+        ]
+    }
+
+    fn json_object() -> impl Strategy<Value = Map<String, Value>> {
+        let value = json_leaf().prop_recursive(2, 12, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                prop::collection::btree_map("[a-zA-Z]{1,8}", inner, 0..3)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        });
+        prop::collection::btree_map("[a-zA-Z]{1,10}", value, 0..6).prop_map(|m| m.into_iter().collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_string_round_trips_through_every_string_enum(s in ".{0,24}") {
+            for reg in registries() {
+                for e in reg.iter().filter(|e| !e.union) {
+                    let (as_str, unrecognized, back) = (e.decode)(json!(s)).map_err(|err| TestCaseError::fail(format!("{}: {err}", e.name)))?;
+                    prop_assert_eq!(&as_str, &s, "{}", e.name);
+                    prop_assert_eq!(unrecognized, !e.values.contains(&s.as_str()), "{}", e.name);
+                    prop_assert_eq!(back, json!(s), "{}", e.name);
+                }
+            }
+        }
+
+        #[test]
+        fn any_object_with_a_known_tag_decodes_to_it_or_fails_cleanly(fields in json_object(), pick in any::<prop::sample::Index>()) {
+            for reg in registries() {
+                for e in reg.iter().filter(|e| e.union) {
+                    let tag = e.values[pick.index(e.values.len())];
+                    // The tag property is `type` or `status`; set both so the object is tagged whichever it is.
+                    let mut obj = fields.clone();
+                    obj.insert("type".into(), json!(tag));
+                    obj.insert("status".into(), json!(tag));
+                    if let Ok((got, unrecognized, _)) = (e.decode)(Value::Object(obj)) {
+                        prop_assert!(!unrecognized, "{}: a known tag {tag} was taken as unrecognized", e.name);
+                        prop_assert_eq!(got, tag, "{}", e.name);
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn any_object_with_an_unknown_tag_is_kept_whole(fields in json_object(), tag in "[A-Z_]{3,16}") {
+            for reg in registries() {
+                for e in reg.iter().filter(|e| e.union && !e.values.contains(&tag.as_str())) {
+                    let mut obj = fields.clone();
+                    obj.insert("type".into(), json!(tag));
+                    obj.insert("status".into(), json!(tag));
+                    let input = Value::Object(obj);
+                    let (got, unrecognized, back) = (e.decode)(input.clone()).map_err(|err| TestCaseError::fail(format!("{}: {err}", e.name)))?;
+                    prop_assert!(unrecognized, "{}", e.name);
+                    prop_assert_eq!(got, tag.clone());
+                    prop_assert_eq!(back, input);
+                }
+            }
+        }
+    }
+}
