@@ -2,7 +2,9 @@
 //!
 //! * `cargo xtask regen [--from DIR] [--check] [--api NAME]` rebuilds `openapi/*.json` from the upstream specs.
 //! * `cargo xtask coverage` checks that every operation of every normalized spec got a generated method.
+//! * `cargo xtask build-cost` measures what the crate costs to build, per provider feature.
 
+mod build_cost;
 mod coverage;
 mod diff;
 mod normalize;
@@ -17,9 +19,10 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("regen") => regen::run(&args[1..]),
         Some("coverage") => coverage::run(&args[1..]),
+        Some("build-cost") => build_cost::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage:\n  cargo xtask regen [--from DIR] [--check] [--api portone-v2|iamport-v1|toss-v1]\n  cargo xtask coverage"
+                "usage:\n  cargo xtask regen [--from DIR] [--check] [--api portone-v2|iamport-v1|toss-v1]\n  cargo xtask coverage\n  cargo xtask build-cost [--debug|--release]"
             );
             return ExitCode::from(2);
         }

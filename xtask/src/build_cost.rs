@@ -1,0 +1,142 @@
+//! `cargo xtask build-cost [--release] [--quick]`: what the crate costs a merchant's build.
+//!
+//! For each provider alone and for all features: the clean build of the crate itself (build script — code
+//! generation — plus the library, with dependencies already built), its wall time and the peak RSS of the largest
+//! process (rustc, or the build script). Then the incremental rebuild after touching a facade file, which must not
+//! re-run generation. Uses its own target directory (`target/build-cost`), so it never disturbs your builds.
+//! Peak memory comes from GNU time (`/usr/bin/time`, Debian package `time`); without it memory is reported as n/a.
+
+use std::path::Path;
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+const CONFIGS: &[(&str, &str)] = &[
+    ("portone-v2 alone", "portone-v2,rustls"),
+    ("iamport alone", "iamport,rustls"),
+    ("toss alone", "toss,rustls"),
+    ("all features", "portone-v2,iamport,toss,rustls"),
+];
+
+struct Measure {
+    seconds: f64,
+    peak_mib: Option<f64>,
+    ran_build_script: bool,
+}
+
+fn cargo_build(root: &Path, target: &Path, features: &str, release: bool) -> Result<Measure, crate::Error> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let gnu_time = Path::new("/usr/bin/time").exists();
+    let stats = target.join("time.txt");
+    let mut cmd = if gnu_time {
+        let mut c = Command::new("/usr/bin/time");
+        c.arg("-f").arg("%M").arg("-o").arg(&stats).arg(&cargo);
+        c
+    } else {
+        Command::new(&cargo)
+    };
+    cmd.current_dir(root).env("CARGO_TARGET_DIR", target).args([
+        "build",
+        "-v",
+        "--lib",
+        "-p",
+        "kr-payments",
+        "--no-default-features",
+        "--features",
+        features,
+    ]);
+    if release {
+        cmd.arg("--release");
+    }
+    let started = Instant::now();
+    let out = cmd.output()?;
+    let seconds = started.elapsed().as_secs_f64();
+    if !out.status.success() {
+        return Err(format!("build failed for {features}:\n{}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    let log = String::from_utf8_lossy(&out.stderr);
+    let ran_build_script = log
+        .lines()
+        .any(|l| l.contains("Running") && l.contains("kr-payments") && l.contains("build-script-build"));
+    let peak_mib = if gnu_time {
+        std::fs::read_to_string(&stats)
+            .ok()
+            .and_then(|s| s.trim().lines().last()?.trim().parse::<f64>().ok())
+            .map(|kib| kib / 1024.0)
+    } else {
+        None
+    };
+    Ok(Measure {
+        seconds,
+        peak_mib,
+        ran_build_script,
+    })
+}
+
+fn clean_crate(root: &Path, target: &Path, release: bool) -> Result<(), crate::Error> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root)
+        .env("CARGO_TARGET_DIR", target)
+        .args(["clean", "-p", "kr-payments"]);
+    if release {
+        cmd.arg("--release");
+    }
+    if !cmd.output()?.status.success() {
+        return Err("cargo clean -p kr-payments failed".into());
+    }
+    Ok(())
+}
+
+fn mem(m: &Measure) -> String {
+    m.peak_mib.map_or("n/a".into(), |v| format!("{v:.0} MiB"))
+}
+
+pub fn run(args: &[String]) -> Result<ExitCode, crate::Error> {
+    let root = crate::project_root();
+    let target = root.join("target/build-cost");
+    let profiles: Vec<bool> = if args.iter().any(|a| a == "--release") {
+        vec![true]
+    } else if args.iter().any(|a| a == "--debug") {
+        vec![false]
+    } else {
+        vec![false, true]
+    };
+    println!("| profile | features | clean crate build | peak RSS |\n|---|---|---|---|");
+    let mut ok = true;
+    for release in profiles {
+        let profile = if release { "release" } else { "debug" };
+        // Dependencies first, so each figure below is the crate alone.
+        cargo_build(&root, &target, "portone-v2,iamport,toss,rustls", release)?;
+        let mut all = 0.0;
+        let mut alone = Vec::new();
+        for (label, features) in CONFIGS {
+            clean_crate(&root, &target, release)?;
+            let m = cargo_build(&root, &target, features, release)?;
+            println!("| {profile} | {label} | {:.1} s | {} |", m.seconds, mem(&m));
+            if *label == "all features" {
+                all = m.seconds;
+            } else {
+                alone.push((*label, m.seconds));
+            }
+        }
+        for (label, s) in alone {
+            let ratio = s / all;
+            println!("| {profile} | {label} / all features | {ratio:.2}× | target ≤ 0.50× |");
+            ok &= ratio <= 0.5;
+        }
+        if !release {
+            let facade = root.join("src/portone_v2/mod.rs");
+            let now = std::time::SystemTime::now();
+            std::fs::File::options().append(true).open(&facade)?.set_modified(now)?;
+            let m = cargo_build(&root, &target, "portone-v2,iamport,toss,rustls", release)?;
+            println!(
+                "| {profile} | incremental after touching src/portone_v2/mod.rs | {:.1} s | {} (generation re-ran: {}) |",
+                m.seconds,
+                mem(&m),
+                m.ran_build_script
+            );
+            ok &= !m.ran_build_script && m.seconds <= 10.0;
+        }
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
