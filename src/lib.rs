@@ -1,10 +1,11 @@
 //! kr-payments: a Rust SDK for Korean payment gateways — PortOne V2, iamport (PortOne V1) and Toss —
 //! built to get money back to customers correctly.
 //!
-//! * [`portone_v2`], [`iamport`], [`toss`]: one module per provider, each with the same shape: a `Client` and its
+//! * `portone_v2`, `iamport`, `toss`: one module per provider, each with the same shape: a `Client` and its
 //!   builder, cancel builders with balance guards, typed errors, open status enums, webhooks, and `raw`, the
 //!   client generated from the provider's normalized spec (`openapi/`), as an explicit escape hatch.
 //! * [`policy`]: cancel deadlines and refund processing times per pay method, from the providers' guides.
+//! * [`refund`]: one refund request and outcome for every provider.
 //! * [`transport`]: timeouts, retries that never double-refund, tracing.
 //! * [`error`]: the error type every call returns.
 //!
@@ -15,6 +16,7 @@
 
 pub mod error;
 pub mod policy;
+pub mod refund;
 pub mod transport;
 
 #[cfg(feature = "iamport")]

@@ -55,7 +55,7 @@ pub enum RetryPolicy {
     },
     /// Your own rule: return the delay before the next attempt, or `None` to stop. It is only consulted for calls
     /// that are safe to replay; an unguarded cancel is never replayed, whatever it returns.
-    Custom(Arc<dyn Fn(&RetryContext) -> Option<Duration> + Send + Sync>),
+    Custom(RetryRule),
 }
 
 impl RetryPolicy {
@@ -93,6 +93,9 @@ impl fmt::Debug for RetryPolicy {
         }
     }
 }
+
+/// A custom retry rule: the delay before the next attempt, or `None` to stop.
+pub type RetryRule = Arc<dyn Fn(&RetryContext) -> Option<Duration> + Send + Sync>;
 
 /// What a [`RetryPolicy::Custom`] rule sees.
 #[derive(Debug, Clone)]

@@ -9,11 +9,15 @@
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
 
+/// What decoding a JSON value gave: the tag or wire value, whether it was unrecognized, and the value serialized
+/// back.
+type Decoded = Result<(String, bool, Value), String>;
+
 struct OpenEnum {
     name: &'static str,
     union: bool,
     values: &'static [&'static str],
-    decode: fn(Value) -> Result<(String, bool, Value), String>,
+    decode: fn(Value) -> Decoded,
 }
 
 const UNKNOWN: &str = "KR_PAYMENTS_TEST_VALUE_NOT_IN_THE_SPEC";

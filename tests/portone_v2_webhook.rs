@@ -1,6 +1,7 @@
 //! PortOne V2 webhook verification and event decoding.
 //!
 //! Every verifier here runs on a fixed clock, so nothing depends on when the tests run.
+#![cfg(feature = "portone-v2")]
 
 use std::time::Duration;
 

@@ -1,17 +1,276 @@
 //! Toss (`api.tosspayments.com`), core API v1.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use kr_payments::toss::Client;
+//!
+//! let client = Client::builder().secret_key("test_sk_...").build()?;
+//! let payment = client.get_payment("tgen_20240101abcd").await?;
+//! // Refund 3,000 won of it. The cancel carries an Idempotency-Key, so a resend cannot refund twice.
+//! let done = client.cancel_partial(&payment, 3_000, "one item returned").send().await?;
+//! println!("balance now {} (key {})", done.payment.balance(), done.idempotency_key);
+//! # Ok(()) }
+//! ```
+//!
+//! # What lives where
+//! * [`Client`] and its builder (this module): the secret key, base URL, timeouts and retries.
+//! * [`cancel`]: full and partial cancels and virtual-account refunds, checked before sending, each with its
+//!   own `Idempotency-Key`.
+//! * [`payment`]: the [`Payment`] object, ASCII views of its Korean enum values, lookups.
+//! * [`error`]: Toss error codes and the error body.
+//! * [`webhook`]: events Toss posts to the merchant, and how to trust them.
+//! * [`raw`]: the client generated from `openapi/toss-v1.json`, for every operation the facade does not cover.
+//!
+//! # Language
+//! Nothing here sends `Accept-Language`. With `Accept-Language: en-US` Toss answers with English enum codes
+//! (`CARD` instead of `카드`), which the typed views would only keep as unrecognized values. If you pass your own
+//! `reqwest::Client` ([`ClientBuilder::http_client`]), do not give it a default `Accept-Language` header.
 
+pub mod cancel;
+pub mod error;
+pub mod payment;
 pub mod raw;
+pub mod webhook;
 
-use crate::transport;
+pub use cancel::{CancelError, CancelPayment, Cancelled, PreparedCancel, RefundReceiveAccount};
+pub use error::{ErrorCode, TossError};
+pub use payment::{
+    AccountType, Cancel, CancelStatus, CardOwnerType, CardType, CashReceiptType, Method, Payment, Status,
+};
+
+use crate::error::{ApiError, Error, InvalidRequest, decode_json};
+use crate::transport::{self, BuildError, Call, Credential, Options, Response, RetryPolicy, Transport};
+use base64::Engine as _;
 use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
 
-/// What the generated client carries for its hooks.
-#[derive(Clone, Default)]
-pub struct RawInner {}
+/// Where the Toss API lives.
+pub const DEFAULT_BASE_URL: &str = "https://api.tosspayments.com";
+
+/// Whether a client talks to Toss's test environment or moves real money, as told by its secret key's prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Mode {
+    /// A `test_sk_` (or payment-widget `test_gsk_`) key: nothing is charged or refunded for real.
+    Test,
+    /// A `live_sk_` (or `live_gsk_`) key: real payments and real refunds.
+    Live,
+    /// A key without a prefix this crate knows (a proxy's token, a sandbox key). Treat it as live.
+    Unknown,
+}
+
+impl Mode {
+    fn of(secret_key: &str) -> Mode {
+        if secret_key.starts_with("test_sk_") || secret_key.starts_with("test_gsk_") {
+            Mode::Test
+        } else if secret_key.starts_with("live_sk_") || secret_key.starts_with("live_gsk_") {
+            Mode::Live
+        } else {
+            Mode::Unknown
+        }
+    }
+}
+
+/// A Toss client. Cheap to clone; clones share one connection pool.
+#[derive(Clone)]
+pub struct Client {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    transport: Transport,
+    auth: Credential,
+    mode: Mode,
+    raw: raw::Client,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("toss::Client")
+            .field("base_url", &self.shared.transport.base_url)
+            .field("mode", &self.shared.mode)
+            .field("secret_key", &"<redacted>")
+            .finish()
+    }
+}
+
+impl Client {
+    /// Starts configuring a client. Only the secret key is required.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// Test or live, from the secret key's prefix.
+    pub fn mode(&self) -> Mode {
+        self.shared.mode
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.shared.transport.base_url
+    }
+
+    /// The generated low-level client for every other operation, with the same base URL and credentials.
+    pub fn raw(&self) -> &raw::Client {
+        &self.shared.raw
+    }
+
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.shared.transport
+    }
+
+    pub(crate) fn credential(&self) -> &Credential {
+        &self.shared.auth
+    }
+
+    /// Sends a call with this client's credentials and reads Toss's answer: the success type on 2xx, a
+    /// [`TossError`] otherwise.
+    pub(crate) async fn execute<T: serde::de::DeserializeOwned>(&self, mut call: Call) -> Result<T, Error<TossError>> {
+        transport::authorize(&mut call.headers, self.credential());
+        let response = self.transport().execute(&call).await?;
+        read_response(response)
+    }
+}
+
+/// A 2xx body decodes to `T`; anything else should be Toss's `{code, message}`.
+pub(crate) fn read_response<T: serde::de::DeserializeOwned>(response: Response) -> Result<T, Error<TossError>> {
+    let status = response.status.as_u16();
+    if response.status.is_success() {
+        return Ok(decode_json(status, &response.body)?);
+    }
+    // A body that is not Toss's error object (an HTML page from a proxy, an empty 502) is a decode error that
+    // keeps the status and the raw body, rather than an invented error code.
+    let error: TossError = decode_json(status, &response.body)?;
+    Err(Error::Api(ApiError { status, error }))
+}
+
+/// One path segment from caller input: never empty, never a dot segment (which URL normalization would resolve
+/// into a different path), always percent-encoded.
+pub(crate) fn path_segment(field: &'static str, value: &str) -> Result<String, InvalidRequest> {
+    if value.is_empty() {
+        return Err(InvalidRequest::new(field, "is empty"));
+    }
+    if value == "." || value == ".." {
+        return Err(InvalidRequest::new(field, "cannot be `.` or `..`"));
+    }
+    Ok(transport::encode_segment(value))
+}
+
+/// Builds a [`Client`].
+#[derive(Default)]
+pub struct ClientBuilder {
+    secret_key: Option<String>,
+    options: Options,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("toss::ClientBuilder")
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "<redacted>"))
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    /// The secret key (`test_sk_...` or `live_sk_...`), sent as `Authorization: Basic base64("<key>:")`. Never
+    /// printed.
+    pub fn secret_key(mut self, secret_key: impl Into<String>) -> Self {
+        self.secret_key = Some(secret_key.into());
+        self
+    }
+
+    /// Another base URL (a sandbox, a proxy). Default: [`DEFAULT_BASE_URL`].
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.options.base_url = Some(url.into());
+        self
+    }
+
+    /// Total timeout of one attempt (default [`transport::DEFAULT_TIMEOUT`]). Cancels can override it per call.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.options.timeout = timeout;
+        self
+    }
+
+    /// Connect timeout (default [`transport::DEFAULT_CONNECT_TIMEOUT`]); ignored with [`Self::http_client`].
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.options.connect_timeout = timeout;
+        self
+    }
+
+    /// Retry policy (default [`RetryPolicy::safe`]). Cancels always carry an `Idempotency-Key`, so they are
+    /// retried like reads.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.options.retry = policy;
+        self
+    }
+
+    /// Uses your own `reqwest::Client` (proxies, TLS settings, a shared pool). It must not add a default
+    /// `Accept-Language` header (see the [module docs](self#language)).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.options.http = Some(client);
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    /// [`BuildError::Missing`] without a secret key; [`BuildError::Invalid`] for an empty key, a key with
+    /// whitespace in it, a client key (`test_ck_`, `live_gck_`, ...: those belong in the browser and cannot call
+    /// this API), or a base URL that does not parse.
+    pub fn build(self) -> Result<Client, BuildError> {
+        let key = self.secret_key.ok_or(BuildError::Missing("secret_key"))?;
+        let invalid = |reason: &str| BuildError::Invalid {
+            setting: "secret_key",
+            reason: reason.into(),
+        };
+        if key.is_empty() {
+            return Err(invalid("is empty"));
+        }
+        // A key read from a file or an env var often ends in a newline; encoded into the header it would fail
+        // every call with an authentication error that does not say why.
+        if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid("contains whitespace or control characters"));
+        }
+        if ["test_ck_", "live_ck_", "test_gck_", "live_gck_"]
+            .iter()
+            .any(|p| key.starts_with(p))
+        {
+            return Err(invalid(
+                "is a client key; server calls need the secret key (test_sk_... or live_sk_...)",
+            ));
+        }
+        let mode = Mode::of(&key);
+        // Basic auth with the key as user name and an empty password: the trailing colon is required.
+        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{key}:"));
+        let auth = Credential::new(&format!("Basic {encoded}"), "secret_key")?;
+        let transport = Transport::new("toss", DEFAULT_BASE_URL, self.options)?;
+        let raw = raw::Client::new_with_client(
+            &transport.base_url,
+            transport.http.clone(),
+            RawInner { auth: auth.clone() },
+        );
+        Ok(Client {
+            shared: Arc::new(Shared {
+                transport,
+                auth,
+                mode,
+                raw,
+            }),
+        })
+    }
+}
+
+/// What the generated client carries for its hooks: the credential. Prints redacted.
+#[derive(Clone)]
+pub struct RawInner {
+    auth: Credential,
+}
 
 impl fmt::Debug for RawInner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("RawInner { .. }")
+        f.write_str("RawInner { auth: <redacted> }")
     }
 }
 
@@ -21,7 +280,15 @@ impl progenitor_client::ClientHooks<RawInner> for raw::Client {
         request: &mut reqwest::Request,
         _info: &progenitor_client::OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
-        transport::strip_generated_headers(request.headers_mut());
+        let headers = request.headers_mut();
+        transport::strip_generated_headers(headers);
+        transport::authorize(headers, &self.inner.auth);
+        // English answers use other enum values than the generated types know.
+        headers.remove(reqwest::header::ACCEPT_LANGUAGE);
+        headers.insert(
+            reqwest::header::USER_AGENT,
+            reqwest::header::HeaderValue::from_static(transport::USER_AGENT),
+        );
         Ok(())
     }
 }

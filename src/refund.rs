@@ -1,0 +1,347 @@
+//! One refund request and one outcome for all three providers.
+//!
+//! A [`Refund`] says what the merchant means — give everything back, give back this much of the balance I believe
+//! is left, or refund a virtual-account payment to this bank account — and each provider's client maps it onto its
+//! own wire fields and balance guard:
+//!
+//! | | PortOne V2 | iamport | Toss |
+//! |---|---|---|---|
+//! | amount | `amount` | `amount` | `cancelAmount` |
+//! | expected balance (guard) | `currentCancellableAmount` | `checksum` | `refundableAmount` + `Idempotency-Key` |
+//! | tax-free part | `taxFreeAmount` | `tax_free` | `taxFreeAmount` |
+//! | refund account | `refundAccount` | `refund_bank` / `refund_account` / `refund_holder` / `refund_tel` | `refundReceiveAccount` |
+//!
+//! Every client implements [`Refunds`], so code written against it moves from iamport to PortOne V2, or runs Toss
+//! beside PortOne, by changing the constructor alone:
+//!
+//! ```no_run
+//! use kr_payments::refund::{Refund, Refunds};
+//!
+//! async fn give_back<C: Refunds>(client: &C, payment: &str) -> Result<(), Box<dyn std::error::Error>> {
+//!     let outcome = client.refund(payment, &Refund::partial(3_000, 10_000, "한 개 반품")).await?;
+//!     println!("{:?}: {} won refunded, {:?} left", outcome.status, outcome.refunded_amount, outcome.remaining_balance);
+//!     Ok(())
+//! }
+//! ```
+
+use crate::error::{ApiErrorBody, Error};
+use std::fmt;
+
+/// Which provider produced an outcome or an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Provider {
+    /// PortOne V2.
+    PortOneV2,
+    /// iamport (PortOne V1).
+    Iamport,
+    /// Toss.
+    Toss,
+}
+
+/// How much to give back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RefundAmount {
+    /// Everything that is still cancellable.
+    Full,
+    /// `amount` won out of a balance the merchant believes to be `expected_balance` won. The provider refuses the
+    /// refund if the balance differs, so a stale screen can never refund the wrong amount, and a retry after a
+    /// timeout can never refund twice.
+    Partial {
+        /// Won to refund now.
+        amount: i64,
+        /// Cancellable balance before this refund, as the merchant's records have it.
+        expected_balance: i64,
+    },
+}
+
+/// The bank account a virtual-account payment is refunded to.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RefundAccount {
+    /// The provider's bank code: PortOne V2 `Bank` value (e.g. `KOOKMIN`), iamport's PG-specific code, Toss's bank
+    /// code. The same bank has different codes at different providers (and, for iamport, different PGs).
+    pub bank: String,
+    /// Account number, digits only.
+    pub number: String,
+    /// Account holder's name.
+    pub holder_name: String,
+    /// Holder's phone number, digits only (Smartro virtual accounts need it).
+    pub holder_phone: Option<String>,
+}
+
+impl RefundAccount {
+    /// An account without a phone number.
+    pub fn new(bank: impl Into<String>, number: impl Into<String>, holder_name: impl Into<String>) -> Self {
+        RefundAccount {
+            bank: bank.into(),
+            number: number.into(),
+            holder_name: holder_name.into(),
+            holder_phone: None,
+        }
+    }
+
+    /// Adds the holder's phone number.
+    pub fn holder_phone(mut self, phone: impl Into<String>) -> Self {
+        self.holder_phone = Some(phone.into());
+        self
+    }
+}
+
+impl fmt::Debug for RefundAccount {
+    // Account numbers, names and phone numbers identify a person: never in logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RefundAccount")
+            .field("bank", &self.bank)
+            .field("number", &"<redacted>")
+            .field("holder_name", &"<redacted>")
+            .field("holder_phone", &self.holder_phone.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// A provider-neutral refund request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Refund {
+    /// How much.
+    pub amount: RefundAmount,
+    /// Why (shown to the buyer by some PGs; required by all three APIs).
+    pub reason: String,
+    /// Tax-free part of the refunded amount, if the payment had one.
+    pub tax_free_amount: Option<i64>,
+    /// Where a virtual-account payment's money goes.
+    pub account: Option<RefundAccount>,
+    /// Toss only: the `Idempotency-Key` to use. Leave it empty for a new refund (one is generated); set it to the
+    /// key of an earlier attempt whose outcome is unknown, and Toss answers that attempt's result instead of
+    /// refunding again.
+    pub idempotency_key: Option<String>,
+}
+
+impl Refund {
+    /// Refund everything still cancellable.
+    pub fn full(reason: impl Into<String>) -> Self {
+        Refund {
+            amount: RefundAmount::Full,
+            reason: reason.into(),
+            tax_free_amount: None,
+            account: None,
+            idempotency_key: None,
+        }
+    }
+
+    /// Refund `amount` out of a balance the merchant believes is `expected_balance` (the guard is always sent).
+    pub fn partial(amount: i64, expected_balance: i64, reason: impl Into<String>) -> Self {
+        Refund {
+            amount: RefundAmount::Partial {
+                amount,
+                expected_balance,
+            },
+            reason: reason.into(),
+            tax_free_amount: None,
+            account: None,
+            idempotency_key: None,
+        }
+    }
+
+    /// Sends the money to `account` (virtual-account payments).
+    pub fn to_account(mut self, account: RefundAccount) -> Self {
+        self.account = Some(account);
+        self
+    }
+
+    /// Reuses the idempotency key of an earlier attempt (Toss; ignored elsewhere, where the balance guard does
+    /// that job).
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+
+    /// Declares the tax-free part of the refund.
+    pub fn tax_free(mut self, amount: i64) -> Self {
+        self.tax_free_amount = Some(amount);
+        self
+    }
+}
+
+/// Where a refund stands after the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RefundStatus {
+    /// The money is on its way back.
+    Succeeded,
+    /// Accepted but not finished: the result arrives later (webhook or polling).
+    Requested,
+    /// The provider answered, and the refund did not happen.
+    Failed,
+    /// A state this version does not know, as the provider named it.
+    Unrecognized(String),
+}
+
+/// What a refund did.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RefundOutcome {
+    /// Who answered.
+    pub provider: Provider,
+    /// Where the refund stands.
+    pub status: RefundStatus,
+    /// Won refunded by this call (0 when it failed).
+    pub refunded_amount: i64,
+    /// Cancellable balance left after this call, when the provider's answer tells it (or the guard implies it).
+    pub remaining_balance: Option<i64>,
+    /// The provider's id for this cancellation, when it gives one.
+    pub cancellation_id: Option<String>,
+    /// The idempotency key the call used (Toss), for a safe retry.
+    pub idempotency_key: Option<String>,
+    /// The provider's own answer, as sent.
+    pub raw: serde_json::Value,
+}
+
+/// A provider-neutral view of a provider's error body.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ProviderError {
+    /// Who answered.
+    pub provider: Provider,
+    /// The provider's code (`CANCELLABLE_AMOUNT_CONSISTENCY_BROKEN`, iamport's numeric code, Toss's code).
+    pub code: String,
+    /// The provider's message.
+    pub message: Option<String>,
+}
+
+impl ApiErrorBody for ProviderError {
+    fn code(&self) -> &str {
+        &self.code
+    }
+    fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+}
+
+impl ProviderError {
+    pub(crate) fn from_body<E: ApiErrorBody>(provider: Provider, e: &E) -> Self {
+        ProviderError {
+            provider,
+            code: e.code().to_string(),
+            message: e.message().map(str::to_string),
+        }
+    }
+}
+
+/// The error of a provider-neutral refund, with the idempotency key the attempt used (Toss), so the caller can
+/// retry it safely after a timeout.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct RefundError {
+    /// What went wrong.
+    pub error: Error<ProviderError>,
+    /// The `Idempotency-Key` sent (Toss only).
+    pub idempotency_key: Option<String>,
+}
+
+impl RefundError {
+    /// Whether nothing was sent (so nothing can have been refunded).
+    pub fn nothing_sent(&self) -> bool {
+        self.error.nothing_sent()
+    }
+    /// The provider's error, if it answered with one.
+    pub fn api(&self) -> Option<&ProviderError> {
+        self.error.api()
+    }
+}
+
+impl From<Error<ProviderError>> for RefundError {
+    fn from(error: Error<ProviderError>) -> Self {
+        RefundError {
+            error,
+            idempotency_key: None,
+        }
+    }
+}
+
+impl fmt::Display for RefundError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for RefundError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.error)
+    }
+}
+
+/// Refunds through any provider's client.
+pub trait Refunds {
+    /// Refunds (part of) the payment `payment_id` — PortOne V2 `paymentId`, iamport `imp_uid`, Toss `paymentKey`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] when the refund is refused before sending (nothing sent); otherwise the provider's
+    /// answer as a [`ProviderError`], or a transport or decode failure.
+    fn refund(
+        &self,
+        payment_id: &str,
+        refund: &Refund,
+    ) -> impl Future<Output = Result<RefundOutcome, RefundError>> + Send;
+}
+
+fn provider_error<E: ApiErrorBody>(provider: Provider) -> impl FnOnce(E) -> ProviderError {
+    move |e| ProviderError::from_body(provider, &e)
+}
+
+#[cfg(feature = "toss")]
+impl Refunds for crate::toss::Client {
+    async fn refund(&self, payment_key: &str, refund: &Refund) -> Result<RefundOutcome, RefundError> {
+        let mut req = self.cancel_payment(payment_key, refund.reason.clone());
+        if let RefundAmount::Partial {
+            amount,
+            expected_balance,
+        } = refund.amount
+        {
+            req = req.amount(amount).refundable_amount(expected_balance);
+        }
+        if let Some(t) = refund.tax_free_amount {
+            req = req.tax_free_amount(t);
+        }
+        if let Some(a) = &refund.account {
+            req = req.refund_receive_account(crate::toss::RefundReceiveAccount::new(
+                a.bank.clone(),
+                a.number.clone(),
+                a.holder_name.clone(),
+            ));
+        }
+        if let Some(k) = &refund.idempotency_key {
+            req = req.idempotency_key(k.clone());
+        }
+        let toss_error = |e: crate::toss::CancelError| RefundError {
+            idempotency_key: Some(e.idempotency_key().to_string()),
+            error: e.into_error().map_api(provider_error(Provider::Toss)),
+        };
+        let prepared = req.prepare().map_err(toss_error)?;
+        let done = prepared.send().await.map_err(toss_error)?;
+        let cancel = done.cancel();
+        let status = match cancel.and_then(|c| c.cancel_status.as_ref()) {
+            None | Some(crate::toss::CancelStatus::Done) => RefundStatus::Succeeded,
+            Some(other) => match other.as_str() {
+                "IN_PROGRESS" => RefundStatus::Requested,
+                "ABORTED" => RefundStatus::Failed,
+                s => RefundStatus::Unrecognized(s.to_string()),
+            },
+        };
+        Ok(RefundOutcome {
+            provider: Provider::Toss,
+            refunded_amount: if status == RefundStatus::Failed {
+                0
+            } else {
+                cancel.map_or(0, |c| c.cancel_amount)
+            },
+            status,
+            remaining_balance: Some(done.payment.balance()),
+            cancellation_id: cancel.map(|c| c.transaction_key.clone()),
+            idempotency_key: Some(done.idempotency_key.clone()),
+            raw: serde_json::to_value(&*done.payment).unwrap_or_default(),
+        })
+    }
+}

@@ -1,0 +1,671 @@
+//! Cancelling Toss payments: in full, in part, and refunding virtual accounts.
+//!
+//! ```no_run
+//! # async fn demo(client: kr_payments::toss::Client) -> Result<(), Box<dyn std::error::Error>> {
+//! use kr_payments::toss::RefundReceiveAccount;
+//!
+//! let payment = client.get_payment("tgen_20240101abcd").await?;
+//!
+//! // The three cases of Toss's cancel guide, each checked against the payment before anything is sent:
+//! let full = client.cancel_full(&payment, "customer changed their mind");
+//! let part = client.cancel_partial(&payment, 1_000, "one item returned");
+//! let refund = client.refund_virtual_account(
+//!     &payment,
+//!     RefundReceiveAccount::new("20", "1002345678901", "김토스"),
+//!     "customer changed their mind",
+//! );
+//! # let _ = (full, refund);
+//!
+//! // Prepare once, send as often as needed: every send carries the same Idempotency-Key, so a resend after a
+//! // timeout returns the first outcome instead of refunding twice.
+//! let cancel = part.prepare()?;
+//! let done = match cancel.send().await {
+//!     Ok(done) => done,
+//!     Err(e) if e.is_timeout() || e.is_retryable() => cancel.send().await?,
+//!     Err(e) => return Err(e.into()),
+//! };
+//! println!("refunded, balance {} (key {})", done.payment.balance(), done.idempotency_key);
+//! # Ok(()) }
+//! ```
+//!
+//! # The idempotency key
+//! Toss remembers a request's answer under its `Idempotency-Key` for 15 days (per secret key, URL and method)
+//! and answers a repeat with the first answer instead of acting again. Each [`CancelPayment`] gets one key: yours
+//! ([`CancelPayment::idempotency_key`]) or a fresh UUID v4, chosen once in [`CancelPayment::prepare`]. Automatic
+//! retries and every [`PreparedCancel::send`] reuse it, and both [`Cancelled`] and [`CancelError`] hand it back,
+//! so a caller that must resend later (another process, after a restart) can store it and pass it again. Use a
+//! new key only for a new logical cancel, and only after re-reading the payment.
+//!
+//! Because of the key, a Toss cancel is safe to replay, and the client's [`RetryPolicy`] retries it after a
+//! timeout, a dropped connection, 429 or 5xx like a read.
+//!
+//! # Checks before sending
+//! [`CancelPayment::prepare`] refuses, with [`Error::InvalidRequest`] and nothing sent: an empty or over-long
+//! (200 characters) reason, an empty or over-long (200) payment key, an amount or `refundableAmount` of zero or
+//! less, a tax-free amount below zero or above the amount, an amount above `refundableAmount`, a refund account
+//! whose number is not 1 to 20 digits or whose holder is empty or over 60 characters, a currency that is not three
+//! capital letters, and an idempotency key that is empty, over 300 characters or not printable ASCII.
+//!
+//! With [`CancelPayment::payment`] (the payment as you read it earlier) it also refuses: a payment key that is not
+//! that payment's; a payment that cannot be cancelled (`READY`, `IN_PROGRESS`, `CANCELED`, `ABORTED`, `EXPIRED`,
+//! or nothing left); an amount above its balance; a partial cancel Toss said it does not allow; a partial cancel
+//! of a virtual account still `WAITING_FOR_DEPOSIT` (the amount to deposit cannot change); a cancel of a paid
+//! virtual account without a refund account; and a `refundableAmount` that differs from its balance.
+
+use super::payment::{Payment, Status};
+use super::raw::types as wire;
+use super::{Client, ErrorCode, TossError, path_segment};
+use crate::error::{Error, InvalidRequest};
+use crate::transport::{Call, Replay, RetryPolicy};
+use reqwest::header::{HeaderName, HeaderValue};
+use std::fmt;
+use std::time::Duration;
+
+const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+const MAX_REASON_CHARS: usize = 200;
+const MAX_PAYMENT_KEY_CHARS: usize = 200;
+const MAX_ACCOUNT_NUMBER_DIGITS: usize = 20;
+const MAX_HOLDER_NAME_CHARS: usize = 60;
+const MAX_IDEMPOTENCY_KEY_CHARS: usize = 300;
+
+/// Where Toss sends the money back when a paid virtual-account payment is cancelled.
+///
+/// `Debug` hides the account number and the holder's name.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RefundReceiveAccount {
+    /// Toss's code of the bank or securities company (e.g. `20`; Toss's bank-code table lists them).
+    pub bank: String,
+    /// The account number, digits only (no hyphens), at most 20.
+    pub account_number: String,
+    /// The account holder's name, at most 60 characters.
+    pub holder_name: String,
+}
+
+impl RefundReceiveAccount {
+    /// A refund account from its bank code, number and holder.
+    pub fn new(bank: impl Into<String>, account_number: impl Into<String>, holder_name: impl Into<String>) -> Self {
+        RefundReceiveAccount {
+            bank: bank.into(),
+            account_number: account_number.into(),
+            holder_name: holder_name.into(),
+        }
+    }
+
+    fn validate(&self) -> Result<(), InvalidRequest> {
+        if self.bank.trim().is_empty() {
+            return Err(InvalidRequest::new("refundReceiveAccount.bank", "is empty"));
+        }
+        let number = &self.account_number;
+        if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(InvalidRequest::new(
+                "refundReceiveAccount.accountNumber",
+                "must be digits only (no hyphens or spaces)",
+            ));
+        }
+        if number.len() > MAX_ACCOUNT_NUMBER_DIGITS {
+            return Err(InvalidRequest::new(
+                "refundReceiveAccount.accountNumber",
+                format!("has {} digits; at most {MAX_ACCOUNT_NUMBER_DIGITS}", number.len()),
+            ));
+        }
+        if self.holder_name.trim().is_empty() {
+            return Err(InvalidRequest::new("refundReceiveAccount.holderName", "is empty"));
+        }
+        let chars = self.holder_name.chars().count();
+        if chars > MAX_HOLDER_NAME_CHARS {
+            return Err(InvalidRequest::new(
+                "refundReceiveAccount.holderName",
+                format!("has {chars} characters; at most {MAX_HOLDER_NAME_CHARS}"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for RefundReceiveAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RefundReceiveAccount")
+            .field("bank", &self.bank)
+            .field("account_number", &"<redacted>")
+            .field("holder_name", &"<redacted>")
+            .finish()
+    }
+}
+
+impl From<RefundReceiveAccount> for wire::RefundReceiveAccount {
+    fn from(a: RefundReceiveAccount) -> Self {
+        wire::RefundReceiveAccount {
+            bank: a.bank,
+            account_number: a.account_number,
+            holder_name: a.holder_name,
+        }
+    }
+}
+
+impl Client {
+    /// Starts a cancel of `payment_key` (`POST /v1/payments/{paymentKey}/cancel`): the whole remaining balance
+    /// unless [`CancelPayment::amount`] says otherwise. Nothing is sent until [`CancelPayment::send`] or
+    /// [`PreparedCancel::send`].
+    pub fn cancel_payment(&self, payment_key: impl Into<String>, reason: impl Into<String>) -> CancelPayment {
+        CancelPayment {
+            client: self.clone(),
+            payment_key: payment_key.into(),
+            reason: reason.into(),
+            amount: None,
+            tax_free_amount: None,
+            currency: None,
+            refund_receive_account: None,
+            refundable_amount: None,
+            idempotency_key: None,
+            payment: None,
+            timeout: None,
+            retry: None,
+        }
+    }
+
+    /// Cancels everything left of `payment`, checked against it before sending, with its balance sent as
+    /// `refundableAmount` so Toss refuses (`NOT_MATCHES_REFUNDABLE_AMOUNT`) if someone else cancelled in between.
+    ///
+    /// For a virtual account that has been paid into, add [`CancelPayment::refund_receive_account`] or use
+    /// [`Self::refund_virtual_account`]; before the deposit, this closes the account.
+    pub fn cancel_full(&self, payment: &Payment, reason: impl Into<String>) -> CancelPayment {
+        self.cancel_payment(payment.payment_key(), reason)
+            .payment(payment)
+            .refundable_amount(payment.balance())
+    }
+
+    /// Cancels `amount` won of `payment`, checked against it before sending (the balance, whether a partial cancel
+    /// is possible), with its balance sent as `refundableAmount` so a stale read cannot refund more than intended.
+    pub fn cancel_partial(&self, payment: &Payment, amount: i64, reason: impl Into<String>) -> CancelPayment {
+        self.cancel_full(payment, reason).amount(amount)
+    }
+
+    /// Refunds a paid virtual-account payment to `account`: everything left, or [`CancelPayment::amount`] won.
+    /// Checked against `payment` and guarded by `refundableAmount` like [`Self::cancel_full`].
+    pub fn refund_virtual_account(
+        &self,
+        payment: &Payment,
+        account: RefundReceiveAccount,
+        reason: impl Into<String>,
+    ) -> CancelPayment {
+        self.cancel_full(payment, reason).refund_receive_account(account)
+    }
+}
+
+/// A cancel being put together. Set what you need, then [`send`](Self::send) it, or [`prepare`](Self::prepare)
+/// it to send it (again) later with the same idempotency key.
+#[derive(Debug, Clone)]
+#[must_use = "a cancel does nothing until it is sent"]
+pub struct CancelPayment {
+    client: Client,
+    payment_key: String,
+    reason: String,
+    amount: Option<i64>,
+    tax_free_amount: Option<i64>,
+    currency: Option<String>,
+    refund_receive_account: Option<RefundReceiveAccount>,
+    refundable_amount: Option<i64>,
+    idempotency_key: Option<String>,
+    payment: Option<Box<Payment>>,
+    timeout: Option<Duration>,
+    retry: Option<RetryPolicy>,
+}
+
+impl CancelPayment {
+    /// Cancels only this many won (`cancelAmount`). Without it, Toss cancels the whole remaining balance.
+    pub fn amount(mut self, won: i64) -> Self {
+        self.amount = Some(won);
+        self
+    }
+
+    /// The tax-free part of the cancelled amount, in won (`taxFreeAmount`; Toss assumes 0).
+    pub fn tax_free_amount(mut self, won: i64) -> Self {
+        self.tax_free_amount = Some(won);
+        self
+    }
+
+    /// The currency of the amounts (`currency`), e.g. `KRW`. Toss needs it only for partial cancels of foreign
+    /// easy-pay payments; amounts here are whole units, so those are out of reach of this facade anyway.
+    pub fn currency(mut self, currency: impl Into<String>) -> Self {
+        self.currency = Some(currency.into());
+        self
+    }
+
+    /// Where to send the money of a paid virtual-account payment (`refundReceiveAccount`). Not needed, and not
+    /// used, before the customer has paid in.
+    pub fn refund_receive_account(mut self, account: RefundReceiveAccount) -> Self {
+        self.refund_receive_account = Some(account);
+        self
+    }
+
+    /// The balance you expect the payment to have before this cancel (`refundableAmount`). Toss refuses the cancel
+    /// with `NOT_MATCHES_REFUNDABLE_AMOUNT` when it differs, which stops a second refund issued from a stale read.
+    pub fn refundable_amount(mut self, won: i64) -> Self {
+        self.refundable_amount = Some(won);
+        self
+    }
+
+    /// Your own `Idempotency-Key` (at most 300 printable ASCII characters), e.g. one stored from an earlier
+    /// attempt. Without it, [`Self::prepare`] generates a UUID v4.
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+
+    /// The payment as you read it earlier, so the cancel can be checked against it before anything is sent (see
+    /// the [module docs](self#checks-before-sending)). It is not sent; to have Toss check the balance too, add
+    /// [`Self::refundable_amount`] (the `cancel_*` helpers on [`Client`] do both).
+    pub fn payment(mut self, payment: &Payment) -> Self {
+        self.payment = Some(Box::new(payment.clone()));
+        self
+    }
+
+    /// A total timeout for each attempt of this cancel, instead of the client's.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// A retry policy for this cancel, instead of the client's.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Checks the cancel, fixes its idempotency key and body, and returns it ready to send as often as needed.
+    ///
+    /// # Errors
+    /// A [`CancelError`] wrapping [`Error::InvalidRequest`] for any check in the
+    /// [module docs](self#checks-before-sending). It carries the idempotency key that would have been used.
+    pub fn prepare(self) -> Result<PreparedCancel, CancelError> {
+        let key = match self.idempotency_key {
+            Some(ref k) => k.clone(),
+            None => uuid::Uuid::new_v4().to_string(),
+        };
+        match self.check(&key) {
+            Ok((path, header)) => Ok(PreparedCancel {
+                client: self.client,
+                payment_key: self.payment_key,
+                path,
+                body: wire::CancelPaymentRequest {
+                    cancel_reason: self.reason,
+                    cancel_amount: self.amount,
+                    tax_free_amount: self.tax_free_amount,
+                    currency: self.currency,
+                    refund_receive_account: self.refund_receive_account.map(Into::into),
+                    refundable_amount: self.refundable_amount,
+                },
+                idempotency_key: key,
+                header,
+                timeout: self.timeout,
+                retry: self.retry,
+            }),
+            Err(invalid) => Err(CancelError {
+                idempotency_key: key,
+                error: Error::InvalidRequest(invalid),
+            }),
+        }
+    }
+
+    /// Prepares and sends the cancel once (with automatic retries per the retry policy).
+    ///
+    /// # Errors
+    /// As [`Self::prepare`] and [`PreparedCancel::send`].
+    pub async fn send(self) -> Result<Cancelled, CancelError> {
+        self.prepare()?.send().await
+    }
+
+    /// Every check that needs no network; returns the encoded path and the key's header value.
+    fn check(&self, key: &str) -> Result<(String, HeaderValue), InvalidRequest> {
+        let header = check_idempotency_key(key)?;
+        let segment = path_segment("paymentKey", &self.payment_key)?;
+        let key_chars = self.payment_key.chars().count();
+        if key_chars > MAX_PAYMENT_KEY_CHARS {
+            return Err(InvalidRequest::new(
+                "paymentKey",
+                format!("has {key_chars} characters; at most {MAX_PAYMENT_KEY_CHARS}"),
+            ));
+        }
+        if self.reason.trim().is_empty() {
+            return Err(InvalidRequest::new("cancelReason", "is empty; Toss requires a reason"));
+        }
+        let reason_chars = self.reason.chars().count();
+        if reason_chars > MAX_REASON_CHARS {
+            return Err(InvalidRequest::new(
+                "cancelReason",
+                format!("has {reason_chars} characters; at most {MAX_REASON_CHARS}"),
+            ));
+        }
+        if let Some(amount) = self.amount
+            && amount <= 0
+        {
+            return Err(InvalidRequest::new(
+                "cancelAmount",
+                format!("is {amount}; leave it out to cancel everything, or give a positive amount"),
+            ));
+        }
+        if let Some(tax_free) = self.tax_free_amount {
+            if tax_free < 0 {
+                return Err(InvalidRequest::new(
+                    "taxFreeAmount",
+                    format!("is {tax_free}; below zero"),
+                ));
+            }
+            if let Some(amount) = self.amount
+                && tax_free > amount
+            {
+                return Err(InvalidRequest::new(
+                    "taxFreeAmount",
+                    format!("{tax_free} is above the cancel amount {amount}"),
+                ));
+            }
+        }
+        if let Some(currency) = &self.currency
+            && !(currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase()))
+        {
+            return Err(InvalidRequest::new(
+                "currency",
+                "must be a three-letter ISO 4217 code such as KRW",
+            ));
+        }
+        if let Some(account) = &self.refund_receive_account {
+            account.validate()?;
+        }
+        // Against the payment first: "the payment is CANCELED" says more than "refundableAmount is 0".
+        if let Some(payment) = &self.payment {
+            self.check_against(payment)?;
+        }
+        if let Some(refundable) = self.refundable_amount {
+            if refundable <= 0 {
+                return Err(InvalidRequest::new(
+                    "refundableAmount",
+                    format!("is {refundable}; nothing would be left to cancel"),
+                ));
+            }
+            if let Some(amount) = self.amount
+                && amount > refundable
+            {
+                return Err(InvalidRequest::new(
+                    "cancelAmount",
+                    format!("{amount} is above the refundable amount {refundable}"),
+                ));
+            }
+        }
+        Ok((format!("/v1/payments/{segment}/cancel"), header))
+    }
+
+    /// The checks that need the payment as the caller last read it.
+    fn check_against(&self, payment: &Payment) -> Result<(), InvalidRequest> {
+        if payment.payment_key() != self.payment_key {
+            return Err(InvalidRequest::new(
+                "paymentKey",
+                "differs from the paymentKey of the payment given with .payment()",
+            ));
+        }
+        let status = payment.status();
+        // An unrecognized status is not refused: Toss decides, rather than this crate guessing.
+        if matches!(
+            status,
+            Status::Ready | Status::InProgress | Status::Canceled | Status::Aborted | Status::Expired
+        ) {
+            return Err(InvalidRequest::new(
+                "paymentKey",
+                format!(
+                    "the payment is {status}; only DONE, PARTIAL_CANCELED and WAITING_FOR_DEPOSIT can be cancelled"
+                ),
+            ));
+        }
+        let balance = payment.balance();
+        if balance <= 0 {
+            return Err(InvalidRequest::new(
+                "cancelAmount",
+                format!("nothing left to cancel: the payment's balance is {balance}"),
+            ));
+        }
+        if let Some(refundable) = self.refundable_amount
+            && refundable != balance
+        {
+            return Err(InvalidRequest::new(
+                "refundableAmount",
+                format!("{refundable} differs from the balance {balance} of the payment given"),
+            ));
+        }
+        let partial = match self.amount {
+            Some(amount) if amount > balance => {
+                return Err(InvalidRequest::new(
+                    "cancelAmount",
+                    format!("{amount} is above the payment's balance {balance}"),
+                ));
+            }
+            Some(amount) => amount < balance,
+            None => false,
+        };
+        if partial && payment.is_awaiting_deposit() {
+            return Err(InvalidRequest::new(
+                "cancelAmount",
+                "a virtual account still waiting for its deposit can only be cancelled in full",
+            ));
+        }
+        if partial && payment.is_partial_cancelable == Some(false) {
+            return Err(InvalidRequest::new(
+                "cancelAmount",
+                "Toss reports that this payment cannot be cancelled in part",
+            ));
+        }
+        if payment.needs_refund_account() && self.refund_receive_account.is_none() {
+            return Err(InvalidRequest::new(
+                "refundReceiveAccount",
+                "the virtual account has been paid into; Toss can only refund it to a bank account",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn check_idempotency_key(key: &str) -> Result<HeaderValue, InvalidRequest> {
+    const FIELD: &str = "Idempotency-Key";
+    if key.is_empty() {
+        return Err(InvalidRequest::new(FIELD, "is empty"));
+    }
+    if key.len() > MAX_IDEMPOTENCY_KEY_CHARS {
+        return Err(InvalidRequest::new(
+            FIELD,
+            format!("has {} characters; at most {MAX_IDEMPOTENCY_KEY_CHARS}", key.len()),
+        ));
+    }
+    if !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(InvalidRequest::new(FIELD, "must be printable ASCII without spaces"));
+    }
+    HeaderValue::from_str(key).map_err(|_| InvalidRequest::new(FIELD, "cannot travel in an HTTP header"))
+}
+
+/// A checked cancel with its idempotency key fixed. [`send`](Self::send) it as many times as needed: every
+/// attempt carries the same key and body, so Toss refunds at most once.
+///
+/// `Debug` hides the refund account's number and holder.
+#[derive(Clone)]
+pub struct PreparedCancel {
+    client: Client,
+    payment_key: String,
+    path: String,
+    body: wire::CancelPaymentRequest,
+    idempotency_key: String,
+    header: HeaderValue,
+    timeout: Option<Duration>,
+    retry: Option<RetryPolicy>,
+}
+
+impl fmt::Debug for PreparedCancel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let body = &self.body;
+        f.debug_struct("PreparedCancel")
+            .field("payment_key", &self.payment_key)
+            .field("idempotency_key", &self.idempotency_key)
+            .field("cancel_reason", &body.cancel_reason)
+            .field("cancel_amount", &body.cancel_amount)
+            .field("tax_free_amount", &body.tax_free_amount)
+            .field("currency", &body.currency)
+            .field("refundable_amount", &body.refundable_amount)
+            .field(
+                "refund_receive_account",
+                &body.refund_receive_account.as_ref().map(|a| RefundReceiveAccount {
+                    bank: a.bank.clone(),
+                    account_number: String::new(),
+                    holder_name: String::new(),
+                }),
+            )
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .field("client", &self.client)
+            .finish()
+    }
+}
+
+impl PreparedCancel {
+    /// The `Idempotency-Key` every send of this cancel carries.
+    pub fn idempotency_key(&self) -> &str {
+        &self.idempotency_key
+    }
+
+    /// The payment being cancelled.
+    pub fn payment_key(&self) -> &str {
+        &self.payment_key
+    }
+
+    /// The request body, exactly as it is sent.
+    pub fn body(&self) -> &wire::CancelPaymentRequest {
+        &self.body
+    }
+
+    /// Sends the cancel. Safe to call again after any failure: the same key and body go out, and Toss answers a
+    /// cancel it already made with that first result.
+    ///
+    /// # Errors
+    /// A [`CancelError`] with the idempotency key and the [`Error`]: [`Error::Api`] with Toss's
+    /// [`ErrorCode`] and HTTP status; [`Error::Transport`] when no answer came (after a timeout the refund may have
+    /// happened: send again, or read the payment); [`Error::Decode`] for an answer that is not a Payment.
+    pub async fn send(&self) -> Result<Cancelled, CancelError> {
+        let mut call = Call::new(
+            "cancelPayment",
+            reqwest::Method::POST,
+            "/v1/payments/{paymentKey}/cancel",
+            self.path.clone(),
+        )
+        .json(&self.body);
+        call.headers.insert(IDEMPOTENCY_KEY, self.header.clone());
+        // The key makes a replay return the first answer, so retries cannot refund twice.
+        call.replay = Replay::Safe;
+        call.timeout = self.timeout;
+        call.retry = self.retry.clone();
+        match self.client.execute::<Payment>(call).await {
+            Ok(payment) => Ok(Cancelled {
+                payment,
+                idempotency_key: self.idempotency_key.clone(),
+            }),
+            Err(error) => Err(CancelError {
+                idempotency_key: self.idempotency_key.clone(),
+                error,
+            }),
+        }
+    }
+}
+
+/// A cancel Toss accepted.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Cancelled {
+    /// The payment after the cancel: its new balance, status, and the new entry last in `cancels`.
+    pub payment: Payment,
+    /// The `Idempotency-Key` the cancel was sent with.
+    pub idempotency_key: String,
+}
+
+impl Cancelled {
+    /// The cancel entry this call made (the last one of the payment's cancels).
+    pub fn cancel(&self) -> Option<&super::Cancel> {
+        self.payment.latest_cancel()
+    }
+
+    /// Whether the money is on its way back now (`cancelStatus` `DONE`, or absent as in older answers), rather
+    /// than an asynchronous cancel still `IN_PROGRESS`.
+    pub fn is_done(&self) -> bool {
+        matches!(
+            self.cancel().map(|c| &c.cancel_status),
+            Some(None | Some(super::CancelStatus::Done))
+        )
+    }
+}
+
+/// Why a cancel failed, with the `Idempotency-Key` it used (or would have used), so it can be sent again safely.
+#[derive(Debug)]
+pub struct CancelError {
+    idempotency_key: String,
+    error: Error<TossError>,
+}
+
+impl CancelError {
+    /// The `Idempotency-Key` of the cancel. Send the same cancel again with it
+    /// ([`PreparedCancel::send`], or [`CancelPayment::idempotency_key`] from another process) and Toss cannot
+    /// refund twice.
+    pub fn idempotency_key(&self) -> &str {
+        &self.idempotency_key
+    }
+
+    /// The error itself.
+    pub fn error(&self) -> &Error<TossError> {
+        &self.error
+    }
+
+    /// The error itself, by value.
+    pub fn into_error(self) -> Error<TossError> {
+        self.error
+    }
+
+    /// Toss's error code, if Toss answered with one.
+    pub fn code(&self) -> Option<&ErrorCode> {
+        self.error.api().map(|e| &e.code)
+    }
+
+    /// The HTTP status of Toss's answer, when one arrived.
+    pub fn status(&self) -> Option<u16> {
+        self.error.status()
+    }
+
+    /// Whether the cancel was refused before sending (so certainly nothing happened).
+    pub fn nothing_sent(&self) -> bool {
+        self.error.nothing_sent()
+    }
+
+    /// Whether the call timed out: the cancel may or may not have happened. Send it again with the same key.
+    pub fn is_timeout(&self) -> bool {
+        self.error.is_timeout()
+    }
+
+    /// Whether sending the same cancel again (same key) later may succeed. A known Toss code decides
+    /// ([`ErrorCode::is_retryable`]); for an unrecognized code, HTTP 429 and 5xx are retryable; without an answer,
+    /// timeouts and connection failures are.
+    pub fn is_retryable(&self) -> bool {
+        match &self.error {
+            Error::Api(api) if !api.error.code.is_unrecognized() => api.error.code.is_retryable(),
+            other => other.is_retryable(),
+        }
+    }
+}
+
+impl fmt::Display for CancelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (Idempotency-Key {})", self.error, self.idempotency_key)
+    }
+}
+
+impl std::error::Error for CancelError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl From<CancelError> for Error<TossError> {
+    fn from(e: CancelError) -> Self {
+        e.error
+    }
+}

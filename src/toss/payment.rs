@@ -1,0 +1,397 @@
+//! The Toss Payment object and its lookups.
+//!
+//! [`Payment`] wraps the generated [`raw::types::Payment`](super::raw::types::Payment) (every field readable
+//! through `Deref`) and adds what a refund needs: the balance, the cancelled total, whether a partial cancel is
+//! possible, whether a refund account is needed. It decodes leniently, the way Toss's answers require: unknown
+//! fields are ignored, `null` is accepted wherever a value is optional, and every enum keeps a value it does not
+//! know instead of failing (`Status::Unrecognized("...")`).
+//!
+//! # Korean enum values and their ASCII views
+//! Toss sends some enum values as Korean labels (`"method": "카드"`). The generated enums name their variants
+//! after those labels (`PaymentMethod::카드`), which is valid Rust but awkward to type and to read in a match. The
+//! facade offers an ASCII view of each, built from the generated value:
+//!
+//! | view | wire labels |
+//! | --- | --- |
+//! | [`Method`] | `카드` Card, `가상계좌` VirtualAccount, `간편결제` EasyPay, `휴대폰` MobilePhone, `계좌이체` Transfer, `문화상품권` CultureGiftCertificate, `도서문화상품권` BookGiftCertificate, `게임문화상품권` GameGiftCertificate |
+//! | [`CardType`] | `신용` Credit, `체크` Check, `기프트` Gift, `미확인` Unknown |
+//! | [`CardOwnerType`] | `개인` Personal, `법인` Corporate, `미확인` Unknown |
+//! | [`AccountType`] | `일반` Normal, `고정` Fixed |
+//! | [`CashReceiptType`] | `소득공제` IncomeDeduction, `지출증빙` ExpenseProof |
+//!
+//! Each view has `Unrecognized(String)` for a label it does not list, `as_str()` for the label as sent, and
+//! `From<&generated>`. Get them from [`Payment::method`], [`Payment::card_type`] and friends.
+//!
+//! Status values are ASCII on the wire, so [`Status`] and [`CancelStatus`] are the generated enums themselves.
+
+use super::cancel::RefundReceiveAccount;
+use super::raw::types as wire;
+use super::{Client, TossError, path_segment};
+use crate::error::Error;
+use crate::transport::Call;
+use std::fmt;
+use std::ops::Deref;
+
+/// Where a payment is in its life cycle (`READY`, `IN_PROGRESS`, `WAITING_FOR_DEPOSIT`, `DONE`, `CANCELED`,
+/// `PARTIAL_CANCELED`, `ABORTED`, `EXPIRED`, or `Unrecognized`).
+pub use wire::PaymentStatus as Status;
+
+/// The state of one cancel: `DONE` (money returned), `IN_PROGRESS` or `ABORTED` (asynchronous cancels), or
+/// `Unrecognized`.
+pub use wire::CancelStatus;
+
+/// One cancel of a payment: an element of [`Payment::cancels`].
+pub use wire::PaymentCancel as Cancel;
+
+/// The virtual-account details of a payment, including the refund account a customer typed into the payment
+/// widget (`refund_receive_account`, readable for 30 minutes only).
+pub use wire::PaymentVirtualAccount as VirtualAccount;
+
+/// The refund account the customer typed into the payment widget, as the payment reports it (`bankCode`, not
+/// `bank`). [`Payment::widget_refund_account`] turns it into the cancel request's [`RefundReceiveAccount`].
+pub use wire::VirtualAccountRefundReceiveAccount as WidgetRefundAccount;
+
+/// Progress of a virtual-account refund (`NONE`, `PENDING`, `FAILED`, `PARTIAL_FAILED`, `COMPLETED`).
+pub use wire::VirtualAccountRefundStatus as RefundStatus;
+
+/// The card details of a card payment.
+pub use wire::PaymentCard as Card;
+
+/// Why a payment failed, for failed payments.
+pub use wire::PaymentFailure as Failure;
+
+/// `NORMAL`, `BILLING` or `BRANDPAY`.
+pub use wire::PaymentType;
+
+/// A Toss payment.
+///
+/// Read any field of the generated type directly (`payment.total_amount`, `payment.cancels`, ...); the methods
+/// add the refund arithmetic and the ASCII views. `Debug` hides the payment's `secret` (the value a
+/// `DEPOSIT_CALLBACK` webhook must repeat); serializing keeps it, so a stored payment can still verify one.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Payment(wire::Payment);
+
+impl Deref for Payment {
+    type Target = wire::Payment;
+    fn deref(&self) -> &wire::Payment {
+        &self.0
+    }
+}
+
+impl From<wire::Payment> for Payment {
+    fn from(p: wire::Payment) -> Self {
+        Payment(p)
+    }
+}
+
+impl fmt::Debug for Payment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = self.0.clone();
+        if shown.secret.is_some() {
+            shown.secret = Some("<redacted>".into());
+        }
+        f.debug_tuple("Payment").field(&shown).finish()
+    }
+}
+
+/// Statuses in which Toss can still return money.
+fn is_cancellable_status(status: &Status) -> bool {
+    matches!(
+        status,
+        Status::Done | Status::PartialCanceled | Status::WaitingForDeposit
+    )
+}
+
+impl Payment {
+    /// The generated type, e.g. to hand to the raw client.
+    pub fn into_raw(self) -> wire::Payment {
+        self.0
+    }
+
+    /// Toss's key of the payment.
+    pub fn payment_key(&self) -> &str {
+        &self.0.payment_key
+    }
+
+    /// The merchant's order id.
+    pub fn order_id(&self) -> &str {
+        &self.0.order_id
+    }
+
+    /// The status.
+    pub fn status(&self) -> &Status {
+        &self.0.status
+    }
+
+    /// How the customer paid, as an ASCII view; `None` when Toss sent `null` (e.g. a payment that never got that
+    /// far).
+    pub fn method(&self) -> Option<Method> {
+        self.0.method.as_ref().map(Method::from)
+    }
+
+    /// What can still be cancelled, in won (`balanceAmount`).
+    pub fn balance(&self) -> i64 {
+        self.0.balance_amount
+    }
+
+    /// The amount first approved, in won (`totalAmount`); it does not shrink when cancels happen.
+    pub fn total(&self) -> i64 {
+        self.0.total_amount
+    }
+
+    /// Every cancel so far, oldest first (empty when Toss sent `null`).
+    pub fn cancels(&self) -> &[Cancel] {
+        self.0.cancels.as_deref().unwrap_or_default()
+    }
+
+    /// The newest cancel: after a successful cancel call, the one that call made.
+    pub fn latest_cancel(&self) -> Option<&Cancel> {
+        self.cancels().last()
+    }
+
+    /// The sum of the cancels that returned money, in won: entries whose `cancelStatus` is `DONE`, or absent (older
+    /// answers do not send it). Cancels still `IN_PROGRESS`, `ABORTED` ones and unrecognized states are left out.
+    pub fn cancelled_total(&self) -> i64 {
+        self.cancels()
+            .iter()
+            .filter(|c| matches!(c.cancel_status, None | Some(CancelStatus::Done)))
+            .fold(0i64, |sum, c| sum.saturating_add(c.cancel_amount))
+    }
+
+    /// Whether this is a virtual-account payment: the method says so, or the `virtualAccount` object is there
+    /// (which also covers answers whose method label this crate does not know).
+    pub fn is_virtual_account(&self) -> bool {
+        self.method() == Some(Method::VirtualAccount) || self.0.virtual_account.is_some()
+    }
+
+    /// A virtual account whose customer has not paid yet: it can only be cancelled in full, which closes the
+    /// account, and no refund account is needed.
+    pub fn is_awaiting_deposit(&self) -> bool {
+        self.is_virtual_account() && self.0.status == Status::WaitingForDeposit
+    }
+
+    /// A virtual account that has been paid into: Toss can only refund it to a bank account, so a cancel must
+    /// carry a [`RefundReceiveAccount`].
+    pub fn needs_refund_account(&self) -> bool {
+        self.is_virtual_account() && matches!(self.0.status, Status::Done | Status::PartialCanceled)
+    }
+
+    /// Whether anything can be cancelled now: the status is `DONE`, `PARTIAL_CANCELED` or `WAITING_FOR_DEPOSIT`,
+    /// and the balance is above zero.
+    pub fn can_cancel(&self) -> bool {
+        is_cancellable_status(&self.0.status) && self.balance() > 0
+    }
+
+    /// Whether a cancel of less than the balance is possible: [`Self::can_cancel`], Toss did not say
+    /// `isPartialCancelable: false`, and it is not a virtual account still waiting for its deposit (whose amount
+    /// cannot change).
+    pub fn can_cancel_partially(&self) -> bool {
+        self.can_cancel() && self.0.is_partial_cancelable != Some(false) && !self.is_awaiting_deposit()
+    }
+
+    /// The refund account the customer typed into the payment widget, ready for
+    /// [`CancelPayment::refund_receive_account`](super::CancelPayment::refund_receive_account). `None` when Toss
+    /// no longer shows it (it does for 30 minutes after the payment window opened, so keep the confirm answer) or
+    /// when a part is missing.
+    pub fn widget_refund_account(&self) -> Option<RefundReceiveAccount> {
+        let account = self.0.virtual_account.as_ref()?.refund_receive_account.as_ref()?;
+        Some(RefundReceiveAccount {
+            bank: account.bank_code.clone()?,
+            account_number: account.account_number.clone()?,
+            holder_name: account.holder_name.clone()?,
+        })
+    }
+
+    /// The card's type (credit, check, gift) as an ASCII view, for card payments.
+    pub fn card_type(&self) -> Option<CardType> {
+        self.0.card.as_ref()?.card_type.as_ref().map(CardType::from)
+    }
+
+    /// Whether the card is a personal or a corporate one, as an ASCII view, for card payments.
+    pub fn card_owner_type(&self) -> Option<CardOwnerType> {
+        self.0.card.as_ref()?.owner_type.as_ref().map(CardOwnerType::from)
+    }
+
+    /// Whether the virtual account is a one-off or a fixed one, as an ASCII view.
+    pub fn account_type(&self) -> Option<AccountType> {
+        self.0
+            .virtual_account
+            .as_ref()?
+            .account_type
+            .as_ref()
+            .map(AccountType::from)
+    }
+
+    /// The kind of cash receipt issued with the payment, as an ASCII view.
+    pub fn cash_receipt_type(&self) -> Option<CashReceiptType> {
+        self.0.cash_receipt.as_ref()?.type_.as_ref().map(CashReceiptType::from)
+    }
+}
+
+impl Client {
+    /// Looks a payment up by its `paymentKey` (`GET /v1/payments/{paymentKey}`). The key is percent-encoded, so
+    /// any text is safe to pass.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] for an empty key (nothing is sent); [`Error::Api`] with
+    /// [`ErrorCode::NotFoundPayment`](super::ErrorCode::NotFoundPayment) and the like from Toss; transport and
+    /// decode errors as for any call.
+    pub async fn get_payment(&self, payment_key: &str) -> Result<Payment, Error<TossError>> {
+        let segment = path_segment("paymentKey", payment_key)?;
+        let call = Call::new(
+            "getPayment",
+            reqwest::Method::GET,
+            "/v1/payments/{paymentKey}",
+            format!("/v1/payments/{segment}"),
+        );
+        self.execute(call).await
+    }
+
+    /// Looks a payment up by the merchant's `orderId` (`GET /v1/payments/orders/{orderId}`).
+    ///
+    /// # Errors
+    /// As [`Self::get_payment`].
+    pub async fn get_payment_by_order_id(&self, order_id: &str) -> Result<Payment, Error<TossError>> {
+        let segment = path_segment("orderId", order_id)?;
+        let call = Call::new(
+            "getPaymentByOrderId",
+            reqwest::Method::GET,
+            "/v1/payments/orders/{orderId}",
+            format!("/v1/payments/orders/{segment}"),
+        );
+        self.execute(call).await
+    }
+}
+
+/// Declares an ASCII view of a generated enum whose wire values are Korean labels.
+macro_rules! ascii_view {
+    (
+        $(#[$meta:meta])*
+        $name:ident from $wire:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $label:literal, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )*
+            /// A label this version of the crate does not list, kept as sent.
+            Unrecognized(String),
+        }
+
+        impl $name {
+            /// The label as it travels on the wire (Korean for every listed variant).
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( $name::$variant => $label, )*
+                    $name::Unrecognized(label) => label,
+                }
+            }
+
+            /// Whether the label is one this crate does not list.
+            pub fn is_unrecognized(&self) -> bool {
+                matches!(self, $name::Unrecognized(_))
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(label: &str) -> Self {
+                match label {
+                    $( $label => $name::$variant, )*
+                    other => $name::Unrecognized(other.to_owned()),
+                }
+            }
+        }
+
+        impl From<&wire::$wire> for $name {
+            fn from(value: &wire::$wire) -> Self {
+                $name::from(value.as_str())
+            }
+        }
+
+        impl From<wire::$wire> for $name {
+            fn from(value: wire::$wire) -> Self {
+                $name::from(&value)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+ascii_view! {
+    /// How the customer paid: an ASCII view of the generated
+    /// [`PaymentMethod`](super::raw::types::PaymentMethod), whose variants are the Korean labels Toss sends.
+    Method from PaymentMethod {
+        /// `카드`: a card, including card-based easy pays.
+        Card = "카드",
+        /// `가상계좌`: a virtual account the customer pays into.
+        VirtualAccount = "가상계좌",
+        /// `간편결제`: an easy-pay service.
+        EasyPay = "간편결제",
+        /// `휴대폰`: billed to a mobile phone.
+        MobilePhone = "휴대폰",
+        /// `계좌이체`: a bank transfer.
+        Transfer = "계좌이체",
+        /// `문화상품권`: a culture gift certificate.
+        CultureGiftCertificate = "문화상품권",
+        /// `도서문화상품권`: a book gift certificate.
+        BookGiftCertificate = "도서문화상품권",
+        /// `게임문화상품권`: a game gift certificate.
+        GameGiftCertificate = "게임문화상품권",
+    }
+}
+
+ascii_view! {
+    /// The kind of card: an ASCII view of the generated [`CardType`](super::raw::types::CardType).
+    CardType from CardType {
+        /// `신용`: a credit card.
+        Credit = "신용",
+        /// `체크`: a check (debit) card.
+        Check = "체크",
+        /// `기프트`: a gift card.
+        Gift = "기프트",
+        /// `미확인`: Toss could not tell.
+        Unknown = "미확인",
+    }
+}
+
+ascii_view! {
+    /// Who owns the card: an ASCII view of the generated [`CardOwnerType`](super::raw::types::CardOwnerType).
+    CardOwnerType from CardOwnerType {
+        /// `개인`: a person.
+        Personal = "개인",
+        /// `법인`: a company.
+        Corporate = "법인",
+        /// `미확인`: Toss could not tell.
+        Unknown = "미확인",
+    }
+}
+
+ascii_view! {
+    /// The kind of virtual account: an ASCII view of the generated
+    /// [`VirtualAccountType`](super::raw::types::VirtualAccountType).
+    AccountType from VirtualAccountType {
+        /// `일반`: opened for this payment only.
+        Normal = "일반",
+        /// `고정`: a fixed account reused for the same customer.
+        Fixed = "고정",
+    }
+}
+
+ascii_view! {
+    /// The kind of cash receipt: an ASCII view of the generated
+    /// [`CashReceiptType`](super::raw::types::CashReceiptType).
+    CashReceiptType from CashReceiptType {
+        /// `소득공제`: for an individual's income deduction.
+        IncomeDeduction = "소득공제",
+        /// `지출증빙`: proof of a business expense.
+        ExpenseProof = "지출증빙",
+    }
+}
