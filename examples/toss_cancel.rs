@@ -65,8 +65,8 @@ async fn run(secret_key: String) -> Result<(), Box<dyn std::error::Error>> {
 
     let reason = env::var("TOSS_CANCEL_REASON").unwrap_or_else(|_| "requested by the merchant".into());
     let mut cancel = match env::var("TOSS_CANCEL_AMOUNT") {
-        Ok(amount) => client.cancel_partial(&payment, amount.parse()?, reason),
-        Err(_) => client.cancel_full(&payment, reason),
+        Ok(amount) => client.partial_cancel(&payment, amount.parse()?, reason),
+        Err(_) => client.full_cancel(&payment, reason),
     };
     if let (Ok(bank), Ok(number), Ok(holder)) = (
         env::var("TOSS_REFUND_BANK"),

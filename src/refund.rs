@@ -345,3 +345,49 @@ impl Refunds for crate::toss::Client {
         })
     }
 }
+
+#[cfg(feature = "iamport")]
+impl Refunds for crate::iamport::Client {
+    async fn refund(&self, imp_uid: &str, refund: &Refund) -> Result<RefundOutcome, RefundError> {
+        let mut req = self
+            .cancel_payment(crate::iamport::ImpUid::new(imp_uid))
+            .reason(refund.reason.clone());
+        if let RefundAmount::Partial {
+            amount,
+            expected_balance,
+        } = refund.amount
+        {
+            req = req.partial(amount, expected_balance);
+        }
+        if let Some(t) = refund.tax_free_amount {
+            req = req.tax_free(t);
+        }
+        if let Some(a) = &refund.account {
+            let mut account =
+                crate::iamport::RefundAccount::new(a.holder_name.clone(), a.bank.clone(), a.number.clone());
+            if let Some(phone) = &a.holder_phone {
+                account = account.phone(phone.clone());
+            }
+            req = req.refund_to(account);
+        }
+        let payment = req
+            .send()
+            .await
+            .map_err(|e| RefundError::from(e.map_api(provider_error(Provider::Iamport))))?;
+        // iamport answers a cancel with the payment after it: the newest cancel_history entry is this refund.
+        let latest = payment.latest_cancellation();
+        let requested = match refund.amount {
+            RefundAmount::Partial { amount, .. } => Some(amount),
+            RefundAmount::Full => None,
+        };
+        Ok(RefundOutcome {
+            provider: Provider::Iamport,
+            status: RefundStatus::Succeeded,
+            refunded_amount: latest.and_then(|c| c.amount).or(requested).unwrap_or_default(),
+            remaining_balance: payment.cancellable_balance(),
+            cancellation_id: latest.and_then(|c| c.cancellation_id.clone()),
+            idempotency_key: None,
+            raw: serde_json::to_value(&payment).unwrap_or_default(),
+        })
+    }
+}

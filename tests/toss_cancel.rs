@@ -55,7 +55,7 @@ async fn full_cancel_of_a_card_payment() {
     let before = payment("get_payment/card_done.json");
 
     let done = client(&server)
-        .cancel_full(&before, "구매자가 취소를 원함")
+        .full_cancel(&before, "구매자가 취소를 원함")
         .send()
         .await
         .unwrap();
@@ -84,7 +84,7 @@ async fn partial_cancel_sends_the_amount_and_the_balance_guard() {
     let before = payment("get_payment/card_partially_cancelled.json");
 
     let done = client(&server)
-        .cancel_partial(&before, 1_000, "구매자가 다른 품목도 취소를 원함")
+        .partial_cancel(&before, 1_000, "구매자가 다른 품목도 취소를 원함")
         .send()
         .await
         .unwrap();
@@ -202,7 +202,7 @@ async fn a_resend_of_a_prepared_cancel_carries_the_same_key_and_body() {
     let before = payment("get_payment/card_partially_cancelled.json");
 
     let cancel = client(&server)
-        .cancel_partial(&before, 1_000, "partial")
+        .partial_cancel(&before, 1_000, "partial")
         .prepare()
         .unwrap();
     let first = cancel.send().await.unwrap_err();
@@ -669,12 +669,12 @@ async fn preflight_refusals_send_nothing() {
         Refused {
             name: "payment already cancelled",
             field: "paymentKey",
-            cancel: client.cancel_full(&cancelled, "r"),
+            cancel: client.full_cancel(&cancelled, "r"),
         },
         Refused {
             name: "amount above the balance",
             field: "cancelAmount",
-            cancel: client.cancel_partial(&card, 10_001, "r"),
+            cancel: client.partial_cancel(&card, 10_001, "r"),
         },
         Refused {
             name: "refundable amount differs from the payment's balance",
@@ -687,22 +687,22 @@ async fn preflight_refusals_send_nothing() {
         Refused {
             name: "partial cancel Toss does not allow",
             field: "cancelAmount",
-            cancel: client.cancel_partial(&no_partial, 1_000, "r"),
+            cancel: client.partial_cancel(&no_partial, 1_000, "r"),
         },
         Refused {
             name: "partial cancel of a virtual account waiting for its deposit",
             field: "cancelAmount",
-            cancel: client.cancel_partial(&waiting, 5_000, "r"),
+            cancel: client.partial_cancel(&waiting, 5_000, "r"),
         },
         Refused {
             name: "paid virtual account without a refund account",
             field: "refundReceiveAccount",
-            cancel: client.cancel_full(&paid, "r"),
+            cancel: client.full_cancel(&paid, "r"),
         },
         Refused {
             name: "paid virtual account, partial, without a refund account",
             field: "refundReceiveAccount",
-            cancel: client.cancel_partial(&paid, 1_000, "r"),
+            cancel: client.partial_cancel(&paid, 1_000, "r"),
         },
     ];
 
@@ -737,11 +737,11 @@ async fn preflight_refusals_send_nothing() {
         ),
         (
             "full cancel of a waiting virtual account",
-            client.cancel_full(&waiting, "r"),
+            client.full_cancel(&waiting, "r"),
         ),
         (
             "partial cancel of the whole waiting balance",
-            client.cancel_partial(&waiting, 10_000, "r"),
+            client.partial_cancel(&waiting, 10_000, "r"),
         ),
         (
             "paid virtual account with a refund account",
@@ -751,7 +751,7 @@ async fn preflight_refusals_send_nothing() {
             "partial refund of a paid virtual account",
             client.refund_virtual_account(&paid, account(), "r").amount(1),
         ),
-        ("amount equal to the balance", client.cancel_partial(&card, 10_000, "r")),
+        ("amount equal to the balance", client.partial_cancel(&card, 10_000, "r")),
     ];
     for (name, cancel) in accepted {
         cancel.prepare().unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -770,7 +770,7 @@ fn a_prepared_cancel_shows_its_key_and_exact_body() {
     let card = payment("get_payment/card_done.json");
 
     let prepared = client
-        .cancel_partial(&card, 2_500, "r")
+        .partial_cancel(&card, 2_500, "r")
         .idempotency_key("k-1")
         .prepare()
         .unwrap();

@@ -7,8 +7,8 @@
 //! let payment = client.get_payment("tgen_20240101abcd").await?;
 //!
 //! // The three cases of Toss's cancel guide, each checked against the payment before anything is sent:
-//! let full = client.cancel_full(&payment, "customer changed their mind");
-//! let part = client.cancel_partial(&payment, 1_000, "one item returned");
+//! let full = client.full_cancel(&payment, "customer changed their mind");
+//! let part = client.partial_cancel(&payment, 1_000, "one item returned");
 //! let refund = client.refund_virtual_account(
 //!     &payment,
 //!     RefundReceiveAccount::new("20", "1002345678901", "김토스"),
@@ -168,7 +168,7 @@ impl Client {
     ///
     /// For a virtual account that has been paid into, add [`CancelPayment::refund_receive_account`] or use
     /// [`Self::refund_virtual_account`]; before the deposit, this closes the account.
-    pub fn cancel_full(&self, payment: &Payment, reason: impl Into<String>) -> CancelPayment {
+    pub fn full_cancel(&self, payment: &Payment, reason: impl Into<String>) -> CancelPayment {
         self.cancel_payment(payment.payment_key(), reason)
             .payment(payment)
             .refundable_amount(payment.balance())
@@ -176,19 +176,19 @@ impl Client {
 
     /// Cancels `amount` won of `payment`, checked against it before sending (the balance, whether a partial cancel
     /// is possible), with its balance sent as `refundableAmount` so a stale read cannot refund more than intended.
-    pub fn cancel_partial(&self, payment: &Payment, amount: i64, reason: impl Into<String>) -> CancelPayment {
-        self.cancel_full(payment, reason).amount(amount)
+    pub fn partial_cancel(&self, payment: &Payment, amount: i64, reason: impl Into<String>) -> CancelPayment {
+        self.full_cancel(payment, reason).amount(amount)
     }
 
     /// Refunds a paid virtual-account payment to `account`: everything left, or [`CancelPayment::amount`] won.
-    /// Checked against `payment` and guarded by `refundableAmount` like [`Self::cancel_full`].
+    /// Checked against `payment` and guarded by `refundableAmount` like [`Self::full_cancel`].
     pub fn refund_virtual_account(
         &self,
         payment: &Payment,
         account: RefundReceiveAccount,
         reason: impl Into<String>,
     ) -> CancelPayment {
-        self.cancel_full(payment, reason).refund_receive_account(account)
+        self.full_cancel(payment, reason).refund_receive_account(account)
     }
 }
 

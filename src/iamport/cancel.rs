@@ -1,0 +1,494 @@
+//! Cancelling a payment, in full or in part, and refunding a virtual-account payment (`POST /payments/cancel`).
+//!
+//! ```no_run
+//! # async fn demo(client: &kr_payments::iamport::Client) -> Result<(), kr_payments::iamport::Error> {
+//! use kr_payments::iamport::{ImpUid, RefundAccount};
+//!
+//! // 3,000 won of a payment whose balance, in our own records, is 10,000 won.
+//! let payment = client
+//!     .partial_cancel(ImpUid::new("imp_123456789012"), 3_000, 10_000, "one item returned")
+//!     .send()
+//!     .await?;
+//! assert_eq!(payment.cancellable_balance(), Some(7_000));
+//!
+//! // A virtual account has no card to refund to: the money goes to an account the customer names.
+//! let account = RefundAccount::new("홍길동", "88", "56211105948400").phone("01012345678");
+//! client
+//!     .refund_virtual_account(ImpUid::new("imp_210987654321"), account, "order cancelled")
+//!     .checksum(25_000)
+//!     .send()
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # The `checksum` guard
+//!
+//! `checksum` is the balance that can still be cancelled *before* this cancel, as the merchant's records have it.
+//! iamport compares it with its own and refuses the cancel when they differ. That catches the classic double
+//! refund: a cancel that went through on iamport's side while the merchant's system failed to record it (a
+//! timeout, a crash) and is then sent again. [`Client::partial_cancel`] always sends it. It also makes the request
+//! safe to retry after a timeout: a replay of a cancel that was applied meets a changed balance and is refused, so
+//! the crate's retries (see [`crate::transport`]) replay a cancel only when it carries a `checksum`.
+//!
+//! # Before anything is sent
+//!
+//! [`CancelRequest::send`] refuses, with [`crate::Error::InvalidRequest`] and without sending anything:
+//! an empty payment id; an `amount` of zero or less (iamport reads 0 as "cancel everything": leave `amount` out
+//! for a full cancel instead); a `checksum` of zero or less, or smaller than `amount`; negative `tax_free` or
+//! `vat_amount`, or parts that add up to more than the amount; a blank `reason` or one over 256 characters; a
+//! refund account with a field missing or malformed (see [`RefundAccount`]).
+//!
+//! Not checked, because the crate cannot know the payment's PG: some PGs refuse a cancel without a `reason`
+//! (naverpay, for its review), several need `tax_free` on partial cancels of tax-free payments, and some need
+//! `vat_amount` when the payment set VAT explicitly.
+
+use super::Client;
+use super::error::Error;
+use super::payment::{Payment, PaymentRef};
+use super::raw::types::{CancelPaymentBody, CancelPaymentBodyExtra};
+use crate::InvalidRequest;
+use crate::transport::{Call, Replay, RetryPolicy};
+use reqwest::Method;
+use std::fmt;
+use std::time::Duration;
+
+/// Who asked for the cancel (`extra.requester`; used by naverpay): `customer` or `admin`.
+pub use super::raw::types::CancelPaymentBodyExtraRequester as CancelRequester;
+
+/// The longest `reason` iamport takes, in characters.
+pub const MAX_REASON_CHARS: usize = 256;
+
+/// The account a virtual-account payment is refunded to.
+///
+/// * `bank_code` is the refund bank's code **in the payment's PG's own code list**: the same bank has different
+///   codes at different PGs (e.g. `88` for Shinhan at KG Inicis), so it is a string taken as given, never mapped.
+///   At most 4 letters or digits.
+/// * `number` is the account number, digits only (no hyphens), at most 16.
+/// * `holder` is the account holder's name, not blank.
+/// * [`phone`](Self::phone) is the holder's phone number: Smartro (the older module) needs it for every
+///   virtual-account refund; other PGs ignore or accept it. Digits and hyphens, at most 16 characters.
+///
+/// Prints with the holder, number and phone redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RefundAccount {
+    holder: String,
+    bank_code: String,
+    number: String,
+    phone: Option<String>,
+}
+
+impl RefundAccount {
+    /// An account by holder, PG-specific bank code and number. Checked when the cancel is sent.
+    pub fn new(holder: impl Into<String>, bank_code: impl Into<String>, number: impl Into<String>) -> Self {
+        RefundAccount {
+            holder: holder.into(),
+            bank_code: bank_code.into(),
+            number: number.into(),
+            phone: None,
+        }
+    }
+
+    /// The holder's phone number (`refund_tel`); required by Smartro.
+    pub fn phone(mut self, phone: impl Into<String>) -> Self {
+        self.phone = Some(phone.into());
+        self
+    }
+
+    /// The PG-specific bank code.
+    pub fn bank_code(&self) -> &str {
+        &self.bank_code
+    }
+}
+
+impl fmt::Debug for RefundAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RefundAccount")
+            .field("holder", &"<redacted>")
+            .field("bank_code", &self.bank_code)
+            .field("number", &"<redacted>")
+            .field("phone", &self.phone.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// A cancel of one payment: built by [`Client::cancel`] and the helpers beside it, sent by
+/// [`send`](Self::send). Without [`amount`](Self::amount) it cancels everything that is left.
+#[must_use = "a cancel does nothing until `.send().await`"]
+#[derive(Clone)]
+pub struct CancelRequest<'a> {
+    client: &'a Client,
+    payment: PaymentRef,
+    amount: Option<i64>,
+    tax_free: Option<i64>,
+    vat_amount: Option<i64>,
+    checksum: Option<i64>,
+    reason: Option<String>,
+    refund_holder: Option<String>,
+    refund_bank: Option<String>,
+    refund_account: Option<String>,
+    refund_tel: Option<String>,
+    retain_promotion: Option<bool>,
+    enable_webhook: Option<bool>,
+    requester: Option<CancelRequester>,
+    /// Set by [`Client::refund_virtual_account`]: the refund account is then mandatory.
+    virtual_account: bool,
+    timeout: Option<Duration>,
+    retry: Option<RetryPolicy>,
+}
+
+impl fmt::Debug for CancelRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        f.debug_struct("CancelRequest")
+            .field("payment", &self.payment)
+            .field("amount", &self.amount)
+            .field("tax_free", &self.tax_free)
+            .field("vat_amount", &self.vat_amount)
+            .field("checksum", &self.checksum)
+            .field("reason", &self.reason)
+            .field("refund_holder", &redacted(&self.refund_holder))
+            .field("refund_bank", &self.refund_bank)
+            .field("refund_account", &redacted(&self.refund_account))
+            .field("refund_tel", &redacted(&self.refund_tel))
+            .field("retain_promotion", &self.retain_promotion)
+            .field("enable_webhook", &self.enable_webhook)
+            .field("requester", &self.requester)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+impl Client {
+    /// Starts a cancel of `payment`: everything that is left unless [`CancelRequest::amount`] says otherwise.
+    /// Add [`CancelRequest::checksum`] whenever your records know the balance.
+    pub fn cancel_payment(&self, payment: impl Into<PaymentRef>) -> CancelRequest<'_> {
+        CancelRequest {
+            client: self,
+            payment: payment.into(),
+            amount: None,
+            tax_free: None,
+            vat_amount: None,
+            checksum: None,
+            reason: None,
+            refund_holder: None,
+            refund_bank: None,
+            refund_account: None,
+            refund_tel: None,
+            retain_promotion: None,
+            enable_webhook: None,
+            requester: None,
+            virtual_account: false,
+            timeout: None,
+            retry: None,
+        }
+    }
+
+    /// A full cancel of what is left of `payment`, with a reason.
+    pub fn full_cancel(&self, payment: impl Into<PaymentRef>, reason: impl Into<String>) -> CancelRequest<'_> {
+        self.cancel_payment(payment).reason(reason)
+    }
+
+    /// A partial cancel of `amount` won, guarded by `balance_before`: what can still be cancelled before this
+    /// cancel, as your records have it (sent as `checksum`). iamport refuses the cancel if its balance differs.
+    pub fn partial_cancel(
+        &self,
+        payment: impl Into<PaymentRef>,
+        amount: i64,
+        balance_before: i64,
+        reason: impl Into<String>,
+    ) -> CancelRequest<'_> {
+        self.cancel_payment(payment)
+            .partial(amount, balance_before)
+            .reason(reason)
+    }
+
+    /// A refund of a virtual-account payment to `account`: in full, unless [`CancelRequest::partial`] says
+    /// otherwise. The refund is registered with the PG and paid out on a later business day; PGs need a separate
+    /// contract for virtual-account refunds.
+    pub fn refund_virtual_account(
+        &self,
+        payment: impl Into<PaymentRef>,
+        account: RefundAccount,
+        reason: impl Into<String>,
+    ) -> CancelRequest<'_> {
+        let mut request = self.cancel_payment(payment).refund_to(account).reason(reason);
+        request.virtual_account = true;
+        request
+    }
+}
+
+impl<'a> CancelRequest<'a> {
+    /// The amount to cancel, in won; more than 0. Leave it out for a full cancel.
+    pub fn amount(mut self, amount: i64) -> Self {
+        self.amount = Some(amount);
+        self
+    }
+
+    /// The tax-free part of the amount (`tax_free`).
+    pub fn tax_free(mut self, tax_free: i64) -> Self {
+        self.tax_free = Some(tax_free);
+        self
+    }
+
+    /// The VAT part of the amount (`vat_amount`), for payments that set VAT explicitly.
+    pub fn vat_amount(mut self, vat_amount: i64) -> Self {
+        self.vat_amount = Some(vat_amount);
+        self
+    }
+
+    /// The balance that can be cancelled before this cancel, as your records have it (`checksum`); iamport
+    /// refuses the cancel if its own differs. See the [module docs](self).
+    pub fn checksum(mut self, balance_before: i64) -> Self {
+        self.checksum = Some(balance_before);
+        self
+    }
+
+    /// `amount` and `checksum` together: a guarded partial cancel.
+    pub fn partial(self, amount: i64, balance_before: i64) -> Self {
+        self.amount(amount).checksum(balance_before)
+    }
+
+    /// Why the payment is cancelled (at most 256 characters).
+    pub fn reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// The refund account holder (`refund_holder`).
+    pub fn refund_holder(mut self, holder: impl Into<String>) -> Self {
+        self.refund_holder = Some(holder.into());
+        self
+    }
+
+    /// The refund bank, as the payment's PG codes it (`refund_bank`); see [`RefundAccount`].
+    pub fn refund_bank(mut self, bank_code: impl Into<String>) -> Self {
+        self.refund_bank = Some(bank_code.into());
+        self
+    }
+
+    /// The refund account number, digits only (`refund_account`).
+    pub fn refund_account(mut self, number: impl Into<String>) -> Self {
+        self.refund_account = Some(number.into());
+        self
+    }
+
+    /// The refund account holder's phone number (`refund_tel`); required by Smartro.
+    pub fn refund_tel(mut self, phone: impl Into<String>) -> Self {
+        self.refund_tel = Some(phone.into());
+        self
+    }
+
+    /// All refund account fields at once.
+    pub fn refund_to(mut self, account: RefundAccount) -> Self {
+        self.refund_holder = Some(account.holder);
+        self.refund_bank = Some(account.bank_code);
+        self.refund_account = Some(account.number);
+        self.refund_tel = account.phone;
+        self
+    }
+
+    /// Keep the payment's promotion even if what is left no longer qualifies for it (`retain_promotion`).
+    pub fn retain_promotion(mut self, retain: bool) -> Self {
+        self.retain_promotion = Some(retain);
+        self
+    }
+
+    /// Ask iamport to send a `cancelled` webhook for this cancel (`enable_webhook`; only for payments that used
+    /// webhooks).
+    pub fn enable_webhook(mut self, enable: bool) -> Self {
+        self.enable_webhook = Some(enable);
+        self
+    }
+
+    /// Who asked for the cancel (`extra.requester`).
+    pub fn requester(mut self, requester: CancelRequester) -> Self {
+        self.requester = Some(requester);
+        self
+    }
+
+    /// Total timeout of one attempt of this call, instead of the client's.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Retry policy of this call, instead of the client's. A cancel without `checksum` is never replayed after it
+    /// may have reached iamport, whatever the policy says.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// The body that [`send`](Self::send) would post, after the checks it makes.
+    ///
+    /// # Errors
+    /// The [`InvalidRequest`] that `send` would return; see the [module docs](self).
+    pub fn body(&self) -> Result<CancelPaymentBody, InvalidRequest> {
+        let (imp_uid, merchant_uid) = match &self.payment {
+            PaymentRef::ImpUid(id) => (Some(id.checked()?.to_string()), None),
+            PaymentRef::MerchantUid(id) => (None, Some(id.checked()?.to_string())),
+        };
+        if let Some(amount) = self.amount
+            && amount <= 0
+        {
+            let why = if amount == 0 {
+                "must be more than 0 (iamport reads 0 as a full cancel: leave `amount` out for one)".to_string()
+            } else {
+                format!("must be more than 0, not {amount}")
+            };
+            return Err(InvalidRequest::new("amount", why));
+        }
+        if let Some(checksum) = self.checksum {
+            if checksum <= 0 {
+                return Err(InvalidRequest::new(
+                    "checksum",
+                    format!("a balance of {checksum} leaves nothing to cancel"),
+                ));
+            }
+            if let Some(amount) = self.amount
+                && amount > checksum
+            {
+                return Err(InvalidRequest::new(
+                    "checksum",
+                    format!("the balance {checksum} is smaller than the amount {amount}"),
+                ));
+            }
+        }
+        let ceiling = self.amount.or(self.checksum);
+        for (field, part) in [("tax_free", self.tax_free), ("vat_amount", self.vat_amount)] {
+            let Some(part) = part else { continue };
+            if part < 0 {
+                return Err(InvalidRequest::new(field, format!("must not be negative, not {part}")));
+            }
+            if let Some(ceiling) = ceiling
+                && part > ceiling
+            {
+                return Err(InvalidRequest::new(
+                    field,
+                    format!("{part} is more than the {ceiling} being cancelled"),
+                ));
+            }
+        }
+        if let (Some(tax_free), Some(vat), Some(ceiling)) = (self.tax_free, self.vat_amount, ceiling)
+            && tax_free.checked_add(vat).is_none_or(|sum| sum > ceiling)
+        {
+            return Err(InvalidRequest::new(
+                "vat_amount",
+                format!("tax_free {tax_free} plus vat_amount {vat} is more than the {ceiling} being cancelled"),
+            ));
+        }
+        if let Some(reason) = &self.reason {
+            if reason.trim().is_empty() {
+                return Err(InvalidRequest::new("reason", "is blank"));
+            }
+            let chars = reason.chars().count();
+            if chars > MAX_REASON_CHARS {
+                return Err(InvalidRequest::new(
+                    "reason",
+                    format!("has {chars} characters, more than {MAX_REASON_CHARS}"),
+                ));
+            }
+        }
+        self.check_refund_account()?;
+        Ok(CancelPaymentBody {
+            imp_uid,
+            merchant_uid,
+            amount: self.amount,
+            tax_free: self.tax_free,
+            vat_amount: self.vat_amount,
+            checksum: self.checksum,
+            reason: self.reason.clone(),
+            refund_holder: self.refund_holder.clone(),
+            refund_bank: self.refund_bank.clone(),
+            refund_account: self.refund_account.clone(),
+            refund_tel: self.refund_tel.clone(),
+            retain_promotion: self.retain_promotion,
+            enable_webhook: self.enable_webhook,
+            extra: self.requester.clone().map(|requester| CancelPaymentBodyExtra {
+                requester: Some(requester),
+            }),
+        })
+    }
+
+    fn check_refund_account(&self) -> Result<(), InvalidRequest> {
+        let any = self.refund_holder.is_some() || self.refund_bank.is_some() || self.refund_account.is_some();
+        if !any && !self.virtual_account {
+            if self.refund_tel.is_some() {
+                return Err(InvalidRequest::new(
+                    "refund_tel",
+                    "is only used with a refund account (refund_holder, refund_bank, refund_account)",
+                ));
+            }
+            return Ok(());
+        }
+        let holder = self
+            .refund_holder
+            .as_deref()
+            .ok_or_else(|| InvalidRequest::new("refund_holder", "is required with a refund account"))?;
+        if holder.trim().is_empty() {
+            return Err(InvalidRequest::new("refund_holder", "is blank"));
+        }
+        let bank = self
+            .refund_bank
+            .as_deref()
+            .ok_or_else(|| InvalidRequest::new("refund_bank", "is required with a refund account"))?;
+        if bank.is_empty() || bank.len() > 4 || !bank.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(InvalidRequest::new(
+                "refund_bank",
+                "must be the PG's bank code: 1 to 4 letters or digits",
+            ));
+        }
+        let number = self
+            .refund_account
+            .as_deref()
+            .ok_or_else(|| InvalidRequest::new("refund_account", "is required with a refund account"))?;
+        if number.is_empty() || number.len() > 16 || !number.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(InvalidRequest::new(
+                "refund_account",
+                "must be 1 to 16 digits, without hyphens or spaces",
+            ));
+        }
+        if let Some(tel) = &self.refund_tel
+            && (tel.len() > 16
+                || !tel.bytes().any(|b| b.is_ascii_digit())
+                || !tel.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
+        {
+            return Err(InvalidRequest::new(
+                "refund_tel",
+                "must be a phone number of digits and hyphens, at most 16 characters",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Sends the cancel and returns the payment as it is after it.
+    ///
+    /// # Errors
+    /// * [`crate::Error::InvalidRequest`]: refused before sending (see the [module docs](self)).
+    /// * [`crate::Error::Api`]: iamport refused the cancel, usually as HTTP 200 with a non-zero `code` and a
+    ///   message saying why (a `checksum` that does not match, an amount above the balance, an already cancelled
+    ///   payment). Nothing was cancelled.
+    /// * [`crate::Error::Transport`] after a timeout or a broken connection: whether the cancel was applied is
+    ///   unknown. Fetch the payment ([`Client::get_payment`]) before trying again.
+    /// * [`crate::Error::Decode`]: iamport answered with success but a payment this crate cannot read (a fractional
+    ///   amount, for one); the cancel was most likely applied.
+    pub async fn send(self) -> Result<Payment, Error> {
+        let body = self.body()?;
+        let mut call = Call::new(
+            "cancelPayment",
+            Method::POST,
+            "/payments/cancel",
+            "/payments/cancel".into(),
+        )
+        .json(&body);
+        call.replay = if self.checksum.is_some() {
+            Replay::Safe
+        } else {
+            Replay::Unsafe("an iamport cancel without `checksum` could be applied twice")
+        };
+        call.timeout = self.timeout;
+        call.retry = self.retry;
+        self.client.send(call).await
+    }
+}

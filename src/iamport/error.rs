@@ -1,0 +1,148 @@
+//! iamport's error answer and the `{code, message, response}` envelope every response travels in.
+//!
+//! iamport reports most failures, refused refunds included, as HTTP 200 with a non-zero `code`. Reading the HTTP
+//! status alone would take a refused refund for a successful one, so the client reads every response through
+//! its envelope: `code == 0` with a 2xx status is the only success, anything else becomes [`crate::Error::Api`]
+//! carrying an [`IamportError`] with the status it arrived with.
+
+use crate::error::{ApiError, ApiErrorBody, DecodeError, decode_json};
+use crate::transport::Response;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::fmt;
+
+/// The error of an iamport call.
+pub type Error = crate::Error<IamportError>;
+
+/// The operation id of the token request, as [`IamportError::operation`] names it.
+pub const GET_TOKEN_OPERATION: &str = "getToken";
+
+/// iamport's answer when a call did not succeed: its `code` (never 0 here) and `message`.
+///
+/// It can arrive with HTTP 200 (a refused cancel, an unknown payment on some endpoints) or with an error status (an
+/// invalid or expired token is 401). [`crate::ApiError::status`] keeps which.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct IamportError {
+    /// iamport's result code: any value other than 0 (e.g. 1 or -1).
+    pub code: i64,
+    /// iamport's message, usually Korean, e.g. why a refund was refused.
+    pub message: Option<String>,
+    /// The envelope's `response`, when a failed call still carried one. Always `None` for the token request, so
+    /// nothing a token answer holds is kept in an error.
+    pub response: Option<serde_json::Value>,
+    /// The operation that failed, e.g. `cancelPayment`, or [`GET_TOKEN_OPERATION`] when the access token could not
+    /// be obtained (then the call itself was never sent).
+    pub operation: &'static str,
+    code_text: String,
+}
+
+impl IamportError {
+    /// An error for `operation` with iamport's `code` and `message`.
+    pub fn new(operation: &'static str, code: i64, message: Option<String>) -> Self {
+        IamportError {
+            code,
+            message,
+            response: None,
+            operation,
+            code_text: code.to_string(),
+        }
+    }
+
+    /// Whether the access token could not be obtained (bad `imp_key`/`imp_secret`, or a refusal on iamport's
+    /// side). The call that needed the token was not sent.
+    pub fn is_token_error(&self) -> bool {
+        self.operation == GET_TOKEN_OPERATION
+    }
+}
+
+impl ApiErrorBody for IamportError {
+    fn code(&self) -> &str {
+        &self.code_text
+    }
+    fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+}
+
+impl fmt::Display for IamportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "iamport {} failed with code {}", self.operation, self.code)?;
+        if let Some(m) = &self.message {
+            write!(f, ": {m}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for IamportError {}
+
+/// The envelope without its payload: enough to tell success from failure before decoding the payload.
+#[derive(Deserialize)]
+struct Head {
+    code: Option<i64>,
+    message: Option<String>,
+    #[serde(default)]
+    response: Option<serde_json::Value>,
+}
+
+/// The envelope of a successful call, decoded from the whole body so decode errors name the full JSON path
+/// (`response.amount`, not `amount`).
+#[derive(Deserialize)]
+struct Envelope<T> {
+    response: Option<T>,
+}
+
+/// Reads an iamport response: `T` from `response` when `code` is 0 and the status is 2xx, the typed error
+/// otherwise.
+///
+/// A non-2xx body that is not an envelope (a proxy's HTML page, an empty 401) is a [`DecodeError`] with the
+/// status and the raw body. A 2xx envelope without `code`, or with `code` 0 and no `response`, is a decode error
+/// too: success is never assumed.
+pub(crate) fn decode_envelope<T: DeserializeOwned>(operation: &'static str, resp: &Response) -> Result<T, Error> {
+    let status = resp.status.as_u16();
+    let head: Head = decode_json(status, &resp.body).map_err(|e| scrub(operation, e))?;
+    let success = resp.status.is_success();
+    match head.code {
+        Some(0) if success => {}
+        Some(code) => {
+            let mut error = IamportError::new(operation, code, head.message);
+            if operation != GET_TOKEN_OPERATION {
+                error.response = head.response;
+            }
+            return Err(crate::Error::Api(ApiError { status, error }));
+        }
+        None => {
+            return Err(scrub(
+                operation,
+                DecodeError {
+                    status,
+                    path: "code".into(),
+                    message: "the envelope has no result code".into(),
+                    body: resp.body.clone(),
+                },
+            )
+            .into());
+        }
+    }
+    let envelope: Envelope<T> = decode_json(status, &resp.body).map_err(|e| scrub(operation, e))?;
+    envelope.response.ok_or_else(|| {
+        crate::Error::Decode(scrub(
+            operation,
+            DecodeError {
+                status,
+                path: "response".into(),
+                message: "code 0 but no `response`".into(),
+                body: resp.body.clone(),
+            },
+        ))
+    })
+}
+
+/// A token answer that fails to decode still holds the token: its body is kept only with secrets replaced.
+pub(crate) fn scrub(operation: &'static str, mut e: DecodeError) -> DecodeError {
+    if operation == GET_TOKEN_OPERATION {
+        e.body = bytes::Bytes::from(crate::transport::redacted_body(&e.body));
+    }
+    e
+}

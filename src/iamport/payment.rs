@@ -1,0 +1,347 @@
+//! Payments: the ids that name them, the payment as iamport returns it, and the lookups.
+//!
+//! [`Payment`] is the generated `PaymentAnnotation` (money already `i64` won: a fractional amount from the server
+//! is a decode error, not a rounded number), with helpers for the amounts a refund depends on.
+
+use super::Client;
+use super::error::Error;
+use super::raw::types;
+use crate::InvalidRequest;
+use crate::transport::{Call, encode_segment};
+use futures::Stream;
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Which payments [`Client::payments_by_status`] lists: `all`, `ready`, `paid`, `cancelled`, `failed`.
+pub use types::GetPaymentsByStatusPaymentStatus as StatusFilter;
+/// The order of a payment list: by start, payment or update time, `-` first for newest first.
+pub use types::GetPaymentsByStatusSorting as ListSorting;
+/// How a payment was paid (`card`, `trans`, `vbank`, `phone`, ... or a value kept as sent).
+pub use types::PayMethod;
+/// A payment as iamport returns it (the generated `PaymentAnnotation`). Amounts are integer won.
+pub use types::PaymentAnnotation as Payment;
+/// One entry of a payment's `cancel_history`: a cancel or partial cancel (the generated `PaymentCancelAnnotation`).
+pub use types::PaymentCancelAnnotation as CancelHistoryEntry;
+/// Where a payment started: `pc`, `mobile`, `api`, or a value kept as sent.
+pub use types::PaymentChannel;
+/// A payment's status: `ready`, `paid`, `cancelled`, `failed`, or a value kept as sent.
+pub use types::PaymentStatus;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $wire:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps an id. An empty id is refused when a call is made, before anything is sent.
+            pub fn new(id: impl Into<String>) -> Self {
+                $name(id.into())
+            }
+            /// The id as iamport knows it.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+            /// The id, unwrapped.
+            pub fn into_inner(self) -> String {
+                self.0
+            }
+            pub(crate) fn checked(&self) -> Result<&str, InvalidRequest> {
+                if self.0.trim().is_empty() {
+                    Err(InvalidRequest::new($wire, "is empty"))
+                } else {
+                    Ok(&self.0)
+                }
+            }
+        }
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({:?})", stringify!($name), self.0)
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl From<String> for $name {
+            fn from(id: String) -> Self {
+                $name(id)
+            }
+        }
+        impl From<&str> for $name {
+            fn from(id: &str) -> Self {
+                $name(id.to_string())
+            }
+        }
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+id_type!(
+    /// iamport's id of a payment (`imp_uid`, e.g. `imp_123456789012`).
+    ImpUid,
+    "imp_uid"
+);
+id_type!(
+    /// The merchant's order id (`merchant_uid`), chosen by the merchant when the payment started.
+    MerchantUid,
+    "merchant_uid"
+);
+
+/// Which payment a cancel applies to. iamport takes either id; the type makes sure there is exactly one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PaymentRef {
+    /// By iamport's id. Preferred: it names one payment, where a `merchant_uid` may have been reused by several
+    /// attempts.
+    ImpUid(ImpUid),
+    /// By the merchant's order id.
+    MerchantUid(MerchantUid),
+}
+
+impl From<ImpUid> for PaymentRef {
+    fn from(id: ImpUid) -> Self {
+        PaymentRef::ImpUid(id)
+    }
+}
+impl From<MerchantUid> for PaymentRef {
+    fn from(id: MerchantUid) -> Self {
+        PaymentRef::MerchantUid(id)
+    }
+}
+
+impl types::PaymentAnnotation {
+    /// The total cancelled so far, as iamport reports it (`cancel_amount`). `None` when iamport sent `null`.
+    pub fn cancelled_total(&self) -> Option<i64> {
+        self.cancel_amount
+    }
+
+    /// The sum of the [`cancel_history`](Self::cancel_history) amounts: should equal
+    /// [`cancelled_total`](Self::cancelled_total). `None` if an entry has no amount or the sum overflows.
+    pub fn cancel_history_total(&self) -> Option<i64> {
+        self.cancel_history
+            .iter()
+            .flatten()
+            .try_fold(0i64, |sum, entry| sum.checked_add(entry.amount?))
+    }
+
+    /// What can still be cancelled: `amount - cancel_amount`. `None` when either is missing (the balance is then
+    /// unknown, and no number is invented for it).
+    ///
+    /// This is iamport's view. As a partial cancel's `checksum`, send the balance *your* records hold: the guard
+    /// is only worth something when the two views are independent.
+    pub fn cancellable_balance(&self) -> Option<i64> {
+        self.amount?.checked_sub(self.cancel_amount?)
+    }
+
+    /// Whether the payment has nothing left to cancel: status `cancelled`, or a zero balance.
+    pub fn is_fully_cancelled(&self) -> bool {
+        self.status == Some(PaymentStatus::Cancelled) || self.cancellable_balance() == Some(0)
+    }
+
+    /// The most recent cancel in the history (latest `cancelled_at`; among equal times, the last listed). Right
+    /// after [`CancelRequest::send`](super::CancelRequest::send) this is normally the cancel it made, unless
+    /// another cancel of the same payment ran at the same time.
+    pub fn latest_cancellation(&self) -> Option<&CancelHistoryEntry> {
+        self.cancel_history
+            .iter()
+            .flatten()
+            .enumerate()
+            .max_by_key(|(i, c)| (c.cancelled_at, *i))
+            .map(|(_, c)| c)
+    }
+
+    /// The cancel with iamport's `cancellation_id`, if the payment has it.
+    pub fn cancellation(&self, cancellation_id: &str) -> Option<&CancelHistoryEntry> {
+        self.cancel_history
+            .iter()
+            .flatten()
+            .find(|c| c.cancellation_id.as_deref() == Some(cancellation_id))
+    }
+}
+
+impl Client {
+    /// Fetches a payment by iamport's id (`GET /payments/{imp_uid}`).
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidRequest`] for an empty id (nothing sent); [`crate::Error::Api`] when iamport answers
+    /// with a non-zero `code` (an unknown payment, for one); transport and decode errors as usual.
+    pub async fn get_payment(&self, imp_uid: &ImpUid) -> Result<Payment, Error> {
+        let id = imp_uid.checked()?;
+        let call = Call::new(
+            "getPaymentByImpUid",
+            Method::GET,
+            "/payments/{imp_uid}",
+            format!("/payments/{}", encode_segment(id)),
+        );
+        self.send(call).await
+    }
+
+    /// Fetches the latest payment made for an order id (`GET /payments/find/{merchant_uid}`). When one order was
+    /// paid for more than once (a retry after a failure), this is the most recent attempt.
+    ///
+    /// # Errors
+    /// As [`Client::get_payment`].
+    pub async fn find_payment(&self, merchant_uid: &MerchantUid) -> Result<Payment, Error> {
+        let id = merchant_uid.checked()?;
+        let call = Call::new(
+            "getPaymentByMerchantUid",
+            Method::GET,
+            "/payments/find/{merchant_uid}",
+            format!("/payments/find/{}", encode_segment(id)),
+        );
+        self.send(call).await
+    }
+
+    /// Lists payments by status (`GET /payments/status/{payment_status}`), page by page; see [`PaymentList`].
+    pub fn payments_by_status(&self, status: StatusFilter) -> PaymentList<'_> {
+        PaymentList {
+            client: self,
+            status,
+            limit: None,
+            from: None,
+            to: None,
+            sorting: None,
+        }
+    }
+}
+
+/// One page of a payment list.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Page {
+    /// The page number (from 1).
+    pub number: u32,
+    /// How many payments match in total, over all pages.
+    pub total: Option<i64>,
+    /// The page that follows, if there is one.
+    pub next: Option<u32>,
+    /// The payments of this page.
+    pub payments: Vec<Payment>,
+}
+
+/// A list of payments by status, built by [`Client::payments_by_status`]. [`stream`](Self::stream) walks every
+/// page; [`page`](Self::page) fetches one.
+#[derive(Debug, Clone)]
+#[must_use = "a payment list does nothing until `stream()` or `page()`"]
+pub struct PaymentList<'a> {
+    client: &'a Client,
+    status: StatusFilter,
+    limit: Option<u32>,
+    from: Option<i64>,
+    to: Option<i64>,
+    sorting: Option<ListSorting>,
+}
+
+impl<'a> PaymentList<'a> {
+    /// Payments per page, 1 to 1000 (iamport's default when unset is 20).
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Only payments from this time on (unix seconds).
+    pub fn from(mut self, unix_seconds: i64) -> Self {
+        self.from = Some(unix_seconds);
+        self
+    }
+
+    /// Only payments up to this time (unix seconds).
+    pub fn to(mut self, unix_seconds: i64) -> Self {
+        self.to = Some(unix_seconds);
+        self
+    }
+
+    /// The order of the list.
+    pub fn sorting(mut self, sorting: ListSorting) -> Self {
+        self.sorting = Some(sorting);
+        self
+    }
+
+    fn check(&self) -> Result<(), InvalidRequest> {
+        if let Some(limit) = self.limit
+            && !(1..=1000).contains(&limit)
+        {
+            return Err(InvalidRequest::new("limit", format!("must be 1 to 1000, not {limit}")));
+        }
+        if let (Some(from), Some(to)) = (self.from, self.to)
+            && from > to
+        {
+            return Err(InvalidRequest::new("from", "is after `to`"));
+        }
+        Ok(())
+    }
+
+    /// Fetches page `number` (from 1).
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidRequest`] for page 0, a limit outside 1..=1000 or `from` after `to` (nothing sent);
+    /// otherwise as [`Client::get_payment`].
+    pub async fn page(&self, number: u32) -> Result<Page, Error> {
+        self.check()?;
+        if number == 0 {
+            return Err(InvalidRequest::new("page", "pages count from 1").into());
+        }
+        let mut call = Call::new(
+            "getPaymentsByStatus",
+            Method::GET,
+            "/payments/status/{payment_status}",
+            format!("/payments/status/{}", encode_segment(self.status.as_str())),
+        );
+        call.query.push(("page", number.to_string()));
+        if let Some(limit) = self.limit {
+            call.query.push(("limit", limit.to_string()));
+        }
+        if let Some(from) = self.from {
+            call.query.push(("from", from.to_string()));
+        }
+        if let Some(to) = self.to {
+            call.query.push(("to", to.to_string()));
+        }
+        if let Some(sorting) = &self.sorting {
+            call.query.push(("sorting", sorting.as_str().to_string()));
+        }
+        let paged: types::PagedPaymentAnnotation = self.client.send(call).await?;
+        // iamport says "no next page" with 0; a next page that does not move forward would loop forever.
+        let next = paged.next.and_then(|n| u32::try_from(n).ok()).filter(|&n| n > number);
+        Ok(Page {
+            number,
+            total: paged.total,
+            next,
+            payments: paged.list.unwrap_or_default(),
+        })
+    }
+
+    /// Every matching payment, fetching pages as the stream is read. An error ends the stream after it is
+    /// yielded.
+    pub fn stream(self) -> impl Stream<Item = Result<Payment, Error>> + 'a {
+        enum Step {
+            Fetch(u32),
+            Done,
+        }
+        let pages = futures::stream::unfold((self, Step::Fetch(1)), |(list, step)| async move {
+            let Step::Fetch(number) = step else {
+                return None;
+            };
+            match list.page(number).await {
+                Ok(page) => {
+                    let next = match page.next {
+                        Some(n) if !page.payments.is_empty() => Step::Fetch(n),
+                        _ => Step::Done,
+                    };
+                    let items: Vec<Result<Payment, Error>> = page.payments.into_iter().map(Ok).collect();
+                    Some((futures::stream::iter(items), (list, next)))
+                }
+                Err(e) => Some((futures::stream::iter(vec![Err(e)]), (list, Step::Done))),
+            }
+        });
+        futures::StreamExt::flatten(pages)
+    }
+}
