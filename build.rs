@@ -261,8 +261,7 @@ mod open_enums {
                     });
                     let what = format!("`{name}`");
                     extra.push(parse_quote! {
-                        /// The raw JSON of a #what whose tag is not in the spec. Deserializing one whose tag IS known
-                        /// fails, so a malformed known variant surfaces as a decode error.
+                        #[doc = concat!("The raw JSON of a ", #what, " whose tag is not in the spec. Deserializing one whose tag IS known fails, so a malformed known variant surfaces as a decode error.")]
                         #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
                         #[serde(transparent)]
                         pub struct #payload(pub ::serde_json::Value);

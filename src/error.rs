@@ -40,7 +40,9 @@ impl<E> Error<E> {
     /// refund twice. The crate's own retries only replay calls that are guarded (see [`crate::transport`]).
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::InvalidRequest(_) | Error::Decode(_) => false,
+            Error::InvalidRequest(_) => false,
+            // An HTML error page from a proxy on a 502/503 is as transient as a JSON one.
+            Error::Decode(d) => d.status == 429 || d.status >= 500,
             Error::Api(e) => e.status == 429 || e.status >= 500,
             Error::Transport(t) => t.retry_refused.is_none() || t.kind != TransportErrorKind::Other,
         }

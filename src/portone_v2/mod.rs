@@ -1,15 +1,46 @@
 //! PortOne V2 (`api.portone.io`).
 //!
 //! ```no_run
+//! use kr_payments::portone_v2::{CancelOutcome, Client, PaymentExt};
+//!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let client = kr_payments::portone_v2::Client::builder().secret("your-api-secret").build()?;
-//! # let _ = client; Ok(()) }
+//! let client = Client::builder().secret("your-api-secret").build()?;
+//!
+//! // Read the balance the provider holds, then cancel part of it. The balance travels with the cancel as
+//! // `currentCancellableAmount`: if anything was refunded in between, PortOne refuses instead of refunding twice.
+//! let payment = client.get_payment("order-0001").send().await?;
+//! let balance = payment.cancellable_amount().unwrap_or(0);
+//! match client.partial_cancel("order-0001", 3_000, balance, "one item returned").send().await? {
+//!     CancelOutcome::Succeeded(c) => println!("refunded {} won, receipt {:?}", c.total_amount, c.receipt_url),
+//!     CancelOutcome::Requested(c) => println!("{} is pending: wait for the webhook or poll", c.id),
+//!     CancelOutcome::Failed(c) => println!("{} failed: nothing was refunded", c.id),
+//!     other => println!("status {} is new to this crate: check the dashboard", other.status()),
+//! }
+//! # Ok(()) }
 //! ```
+//!
+//! * [`cancel`]: [`Client::cancel_payment`] and the helpers [`Client::full_cancel`], [`Client::partial_cancel`]
+//!   and [`Client::refund_virtual_account`], with checks that refuse a wrong refund before anything is sent;
+//! * [`payment`]: [`Client::get_payment`] with the amounts a refund screen needs ([`PaymentExt`]), and listings as
+//!   streams ([`Client::payments`], [`Client::payments_by_cursor`]);
+//! * [`error`]: the typed error body of each operation;
+//! * [`webhook`]: verifying and decoding webhook deliveries;
+//! * [`raw`]: every other operation of the API, with the same credentials.
 
+pub mod cancel;
+pub mod error;
+pub mod payment;
 pub mod raw;
 pub mod webhook;
 
-use crate::transport::{self, BuildError, Credential, Options, RetryPolicy, Transport};
+pub use cancel::{CancelOutcome, CancelPayment, Cancellation, RefundAccount, UnrecognizedCancellation};
+pub use error::{
+    CancelPaymentError, GetAllPaymentsByCursorError, GetAllPaymentsError, GetPaymentError, GetPaymentsError,
+};
+pub use payment::{GetPayment, ListPayments, ListPaymentsByCursor, PaymentExt};
+pub use raw::types::{Bank, CancelRequester, Payment, PaymentFilterInput, PromotionDiscountRetainOption};
+
+use crate::transport::{self, BuildError, Call, Credential, Options, RetryPolicy, Transport};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,12 +87,32 @@ impl Client {
         self.shared.store_id.as_deref()
     }
 
-    pub(crate) fn transport(&self) -> &Transport {
-        &self.shared.transport
+    /// The base URL every call goes to, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.shared.transport.base_url
     }
 
-    pub(crate) fn credential(&self) -> &Credential {
-        &self.shared.auth
+    /// A call with the client's credentials; `path` must already be percent-encoded.
+    pub(crate) fn call(
+        &self,
+        operation: &'static str,
+        method: reqwest::Method,
+        path_template: &'static str,
+        path: String,
+    ) -> Call {
+        let mut call = Call::new(operation, method, path_template, path);
+        transport::authorize(&mut call.headers, &self.shared.auth);
+        call
+    }
+
+    /// Sends a call and decodes the answer: `T` on 2xx, the operation's error body `E` otherwise.
+    pub(crate) async fn send<T, E>(&self, call: &Call) -> Result<T, crate::error::Error<E>>
+    where
+        T: serde::de::DeserializeOwned,
+        E: serde::de::DeserializeOwned,
+    {
+        let response = self.shared.transport.execute(call).await?;
+        error::from_response(response)
     }
 }
 

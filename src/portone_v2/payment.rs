@@ -1,0 +1,549 @@
+//! Reading PortOne V2 payments: one by id, or many as a stream.
+//!
+//! [`Client::get_payment`] returns the generated [`Payment`] union: one variant per status (`Paid`,
+//! `PartialCancelled`, `Cancelled`, `VirtualAccountIssued`, ...), each with the fields the spec gives that status,
+//! plus `Unrecognized` keeping the raw JSON of a status this crate does not know. Match on it for anything
+//! status-specific.
+//!
+//! What every refund screen needs regardless of status comes from [`PaymentExt`], an extension trait on
+//! [`Payment`] (chosen over a wrapper type so the value you match on stays the generated one, with every field):
+//! paid, cancelled and cancellable amounts, the status, the pay method and the cancellations so far.
+//!
+//! Listings are streams of results, fetched a page at a time as you consume them:
+//!
+//! * [`Client::payments`] (`getPayments`): filtered, page-based. PortOne serves at most the first 60,000 matches
+//!   this way, and a page-based listing can skip or repeat payments that change while you read.
+//! * [`Client::payments_by_cursor`] (`getAllPaymentsByCursor`): every payment created in a time range, with a
+//!   cursor per item; the one to use for full scans and reconciliation. Keep the last cursor to resume later.
+//!
+//! Both send their input as the JSON-encoded `requestBody` query parameter, as PortOne expects for these reads.
+
+use super::Client;
+use super::cancel::{CancelOutcome, CommonFields};
+use super::error::{GetAllPaymentsByCursorError, GetPaymentError, GetPaymentsError, pinpoint};
+use super::raw::types::{GetAllPaymentsByCursorResponse, GetPaymentsBody, PageInput};
+use crate::error::{Error, InvalidRequest};
+use crate::transport::{Call, RetryPolicy, encode_segment};
+use futures::stream::{self, BoxStream, StreamExt};
+use std::time::Duration;
+
+pub use super::raw::types::{
+    GetAllPaymentsByCursorBody, GetPaymentsResponse, PageInfo, Payment, PaymentAmount, PaymentCancellation,
+    PaymentFilterInput, PaymentMethod, PaymentMethodType, PaymentStatus, PaymentWithCursor,
+};
+
+/// How many payments PortOne serves through page-based listing: `(page number + 1) * page size` may not exceed it.
+pub const MAX_PAGED_PAYMENTS: i64 = 60_000;
+
+/// The largest page `getAllPaymentsByCursor` accepts.
+pub const MAX_CURSOR_PAGE_SIZE: u32 = 1_000;
+
+impl Client {
+    /// Starts reading one payment by the merchant's payment id.
+    pub fn get_payment(&self, payment_id: impl Into<String>) -> GetPayment {
+        GetPayment {
+            client: self.clone(),
+            payment_id: payment_id.into(),
+            store_id: None,
+            timeout: None,
+            retry: None,
+        }
+    }
+
+    /// Lists the payments matching `filter`, page by page (`getPayments`). Call
+    /// [`stream`](ListPayments::stream) on the result.
+    ///
+    /// When `filter.store_id` is not set, the client's store id is filled in, as for every other call. PortOne
+    /// describes this filter as one for merchant-level credentials, where leaving it out lists every store of the
+    /// merchant: call [`all_stores`](ListPayments::all_stores) for that.
+    pub fn payments(&self, filter: PaymentFilterInput) -> ListPayments {
+        ListPayments {
+            client: self.clone(),
+            filter,
+            page_size: None,
+            start_page: 0,
+            all_stores: false,
+            timeout: None,
+            retry: None,
+        }
+    }
+
+    /// Lists every payment created in a time range, following PortOne's cursor (`getAllPaymentsByCursor`). Call
+    /// [`stream`](ListPaymentsByCursor::stream) on the result.
+    ///
+    /// `query` holds the range (`from`, `until`; PortOne defaults to the 90 days before `until`, and `until` to
+    /// now), the page size (`size`, at most [`MAX_CURSOR_PAGE_SIZE`]; PortOne's default is 10), a cursor to resume
+    /// after (`cursor`) and the store (`store_id`, default the client's).
+    pub fn payments_by_cursor(&self, query: GetAllPaymentsByCursorBody) -> ListPaymentsByCursor {
+        ListPaymentsByCursor {
+            client: self.clone(),
+            query,
+            timeout: None,
+            retry: None,
+        }
+    }
+}
+
+/// A read of one payment (`GET /payments/{paymentId}`).
+#[derive(Debug, Clone)]
+#[must_use = "nothing is read until `send` is awaited"]
+pub struct GetPayment {
+    client: Client,
+    payment_id: String,
+    store_id: Option<String>,
+    timeout: Option<Duration>,
+    retry: Option<RetryPolicy>,
+}
+
+impl GetPayment {
+    /// The store the payment belongs to (`storeId` query parameter). Default: the client's store id, if any.
+    pub fn store_id(mut self, store_id: impl Into<String>) -> Self {
+        self.store_id = Some(store_id.into());
+        self
+    }
+
+    /// Total timeout of one attempt of this call, instead of the client's.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Retry policy of this call, instead of the client's (reads are always safe to retry).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Reads the payment.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] for an empty payment id or store id (nothing sent); [`Error::Api`] with a
+    /// [`GetPaymentError`] (e.g. `PAYMENT_NOT_FOUND`, 404); [`Error::Transport`]; [`Error::Decode`].
+    pub async fn send(self) -> Result<Payment, Error<GetPaymentError>> {
+        if self.payment_id.is_empty() {
+            return Err(InvalidRequest::new("paymentId", "is empty").into());
+        }
+        let store_id = self.store_id.as_deref().or(self.client.store_id());
+        if store_id.is_some_and(|s| s.trim().is_empty()) {
+            return Err(InvalidRequest::new("storeId", "is empty").into());
+        }
+        let path = format!("/payments/{}", encode_segment(&self.payment_id));
+        let mut call = self
+            .client
+            .call("getPayment", reqwest::Method::GET, "/payments/{paymentId}", path);
+        if let Some(store_id) = store_id {
+            call.query.push(("storeId", store_id.to_string()));
+        }
+        call.timeout = self.timeout;
+        call.retry = self.retry.clone();
+        self.client.send(&call).await.map_err(pinpoint::<PaymentProbe, _>)
+    }
+}
+
+/// The fields of a payment that every known status has, with the amounts and cancellations: read again when a
+/// payment does not decode, to name the field at fault (see [`pinpoint`]).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct PaymentProbe {
+    id: String,
+    transaction_id: String,
+    merchant_id: String,
+    store_id: String,
+    order_name: String,
+    requested_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+    status_changed_at: chrono::DateTime<chrono::Utc>,
+    amount: PaymentAmount,
+    #[serde(default)]
+    cancellations: Vec<CommonFields>,
+}
+
+/// Puts a body into the `requestBody` query parameter, where PortOne reads it for these GET operations.
+fn with_request_body<B: serde::Serialize>(mut call: Call, body: &B) -> Result<Call, InvalidRequest> {
+    let json = serde_json::to_string(body)
+        .map_err(|e| InvalidRequest::new("requestBody", format!("cannot be encoded as JSON: {e}")))?;
+    call.query.push(("requestBody", json));
+    Ok(call)
+}
+
+/// A page-based listing (`GET /payments`). Consume it with [`stream`](Self::stream).
+#[derive(Debug, Clone)]
+#[must_use = "nothing is read until the stream is polled"]
+pub struct ListPayments {
+    client: Client,
+    filter: PaymentFilterInput,
+    page_size: Option<u32>,
+    start_page: u32,
+    all_stores: bool,
+    timeout: Option<Duration>,
+    retry: Option<RetryPolicy>,
+}
+
+impl ListPayments {
+    /// Payments per request (`page.size`). Default: PortOne's (10).
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = Some(size);
+        self
+    }
+
+    /// The first page to read, counting from 0 (`page.number`). Default 0.
+    pub fn start_page(mut self, number: u32) -> Self {
+        self.start_page = number;
+        self
+    }
+
+    /// Lists every store of the merchant instead of filling in the client's store id.
+    pub fn all_stores(mut self) -> Self {
+        self.all_stores = true;
+        self
+    }
+
+    /// Total timeout of each request, instead of the client's.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Retry policy of each request, instead of the client's.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    fn check(&self) -> Result<(), InvalidRequest> {
+        if self.page_size == Some(0) {
+            return Err(InvalidRequest::new("page.size", "must be at least 1"));
+        }
+        let size = i64::from(self.page_size.unwrap_or(1));
+        if (i64::from(self.start_page) + 1) * size > MAX_PAGED_PAYMENTS {
+            return Err(InvalidRequest::new(
+                "page",
+                format!("(number + 1) * size may not exceed {MAX_PAGED_PAYMENTS}; use payments_by_cursor"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reads one page, counting from 0, with its [`PageInfo`] (total count included).
+    ///
+    /// # Errors
+    /// As [`GetPayment::send`]: [`Error::InvalidRequest`] for a page size of 0 or a page past
+    /// [`MAX_PAGED_PAYMENTS`], then API, transport and decode errors.
+    pub async fn page(&self, number: u32) -> Result<GetPaymentsResponse, Error<GetPaymentsError>> {
+        let mut filter = self.filter.clone();
+        if filter.store_id.is_none() && !self.all_stores {
+            filter.store_id = self.client.store_id().map(str::to_string);
+        }
+        let body = GetPaymentsBody {
+            filter: Some(filter),
+            page: Some(PageInput {
+                number: Some(i32::try_from(number).map_err(|_| InvalidRequest::new("page.number", "is too large"))?),
+                size: self
+                    .page_size
+                    .map(|s| i32::try_from(s).map_err(|_| InvalidRequest::new("page.size", "is too large")))
+                    .transpose()?,
+            }),
+        };
+        let call = self
+            .client
+            .call("getPayments", reqwest::Method::GET, "/payments", "/payments".into());
+        let mut call = with_request_body(call, &body)?;
+        call.timeout = self.timeout;
+        call.retry = self.retry.clone();
+        self.client.send(&call).await.map_err(pinpoint::<PaymentProbe, _>)
+    }
+
+    /// The payments, one request per page as the stream is polled, starting at [`start_page`](Self::start_page).
+    ///
+    /// The stream ends after the last page PortOne reports (`totalCount`) or an empty one. An error ends it after
+    /// being yielded. Past [`MAX_PAGED_PAYMENTS`] it yields [`Error::InvalidRequest`] (nothing sent) rather than
+    /// stopping silently with payments left unread.
+    pub fn stream(self) -> BoxStream<'static, Result<Payment, Error<GetPaymentsError>>> {
+        if let Err(e) = self.check() {
+            return stream::once(async move { Err(e.into()) }).boxed();
+        }
+        let start = Some(self.start_page);
+        stream::unfold((self, start), |(list, next)| async move {
+            let number = next?;
+            let chunk: Vec<Result<Payment, Error<GetPaymentsError>>>;
+            let mut following = None;
+            match list.page(number).await {
+                Err(e) => chunk = vec![Err(e)],
+                Ok(response) => {
+                    let info = &response.page;
+                    let (size, total) = (i64::from(info.size), i64::from(info.total_count));
+                    let served = (i64::from(info.number) + 1) * size;
+                    if !response.items.is_empty() && size > 0 && served < total {
+                        following = u32::try_from(info.number + 1).ok();
+                    }
+                    let mut items: Vec<_> = response.items.into_iter().map(Ok).collect();
+                    if let Some(n) = following
+                        && (i64::from(n) + 1) * size > MAX_PAGED_PAYMENTS
+                    {
+                        items.push(Err(InvalidRequest::new(
+                            "page",
+                            format!(
+                                "{total} payments match but page-based listing stops at {MAX_PAGED_PAYMENTS}; \
+                                 use payments_by_cursor for the rest"
+                            ),
+                        )
+                        .into()));
+                        following = None;
+                    }
+                    chunk = items;
+                }
+            }
+            Some((stream::iter(chunk), (list, following)))
+        })
+        .flatten()
+        .boxed()
+    }
+}
+
+/// A cursor-based listing (`GET /payments-by-cursor`). Consume it with [`stream`](Self::stream).
+#[derive(Debug, Clone)]
+#[must_use = "nothing is read until the stream is polled"]
+pub struct ListPaymentsByCursor {
+    client: Client,
+    query: GetAllPaymentsByCursorBody,
+    timeout: Option<Duration>,
+    retry: Option<RetryPolicy>,
+}
+
+impl ListPaymentsByCursor {
+    /// Total timeout of each request, instead of the client's.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Retry policy of each request, instead of the client's.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    fn check(&self) -> Result<(), InvalidRequest> {
+        if let Some(size) = self.query.size
+            && !(1..=MAX_CURSOR_PAGE_SIZE as i32).contains(&size)
+        {
+            return Err(InvalidRequest::new(
+                "size",
+                format!("is {size}; it must be between 1 and {MAX_CURSOR_PAGE_SIZE}"),
+            ));
+        }
+        if let (Some(from), Some(until)) = (self.query.from, self.query.until)
+            && from > until
+        {
+            return Err(InvalidRequest::new("from", "is after `until`"));
+        }
+        Ok(())
+    }
+
+    async fn fetch(
+        &self,
+        cursor: Option<String>,
+    ) -> Result<GetAllPaymentsByCursorResponse, Error<GetAllPaymentsByCursorError>> {
+        let mut body = self.query.clone();
+        body.cursor = cursor;
+        if body.store_id.is_none() {
+            body.store_id = self.client.store_id().map(str::to_string);
+        }
+        let call = self.client.call(
+            "getAllPaymentsByCursor",
+            reqwest::Method::GET,
+            "/payments-by-cursor",
+            "/payments-by-cursor".into(),
+        );
+        let mut call = with_request_body(call, &body)?;
+        call.timeout = self.timeout;
+        call.retry = self.retry.clone();
+        self.client.send(&call).await.map_err(pinpoint::<PaymentProbe, _>)
+    }
+
+    /// Every payment in the range with its cursor, one request per page as the stream is polled.
+    ///
+    /// Each request sends the cursor of the last payment received; the stream ends at the first empty page. An
+    /// error ends it after being yielded; to resume, start a new listing with `cursor` set to the last cursor you
+    /// saw.
+    pub fn stream(self) -> BoxStream<'static, Result<PaymentWithCursor, Error<GetAllPaymentsByCursorError>>> {
+        if let Err(e) = self.check() {
+            return stream::once(async move { Err(e.into()) }).boxed();
+        }
+        let first = self.query.cursor.clone();
+        stream::unfold((self, Some(first)), |(list, state)| async move {
+            let cursor = state?;
+            match list.fetch(cursor.clone()).await {
+                Err(e) => Some((stream::iter(vec![Err(e)]), (list, None))),
+                Ok(response) if response.items.is_empty() => None,
+                Ok(response) => {
+                    let last = response.items.last().map(|i| i.cursor.clone());
+                    let next = if last.is_some() && last == cursor {
+                        // The same cursor again would ask for the same page forever.
+                        tracing::warn!("getAllPaymentsByCursor returned the cursor it was given; stopping");
+                        None
+                    } else {
+                        Some(last)
+                    };
+                    let items: Vec<_> = response.items.into_iter().map(Ok).collect();
+                    Some((stream::iter(items), (list, next)))
+                }
+            }
+        })
+        .flatten()
+        .boxed()
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Payment {}
+}
+
+/// What a refund screen needs from any [`Payment`], whatever its status.
+///
+/// For the known statuses every value is read from the typed variant. For a status this crate does not know
+/// (`Payment::Unrecognized`), values are read from the raw JSON when it has them, and are `None` otherwise.
+pub trait PaymentExt: sealed::Sealed {
+    /// The merchant's payment id (`id`).
+    fn id(&self) -> Option<&str>;
+
+    /// The status, in the terms [`PaymentFilterInput::status`] uses (the wire's `PAY_PENDING` is
+    /// [`PaymentStatus::Pending`] there).
+    fn status(&self) -> PaymentStatus;
+
+    /// The amounts (`amount`): total, tax-free, VAT, discount, paid, cancelled.
+    fn amount(&self) -> Option<PaymentAmount>;
+
+    /// What the customer actually paid, in won (`amount.paid`).
+    fn paid_amount(&self) -> Option<i64> {
+        self.amount().map(|a| a.paid)
+    }
+
+    /// How much has been cancelled so far, in won (`amount.cancelled`).
+    fn cancelled_amount(&self) -> Option<i64> {
+        self.amount().map(|a| a.cancelled)
+    }
+
+    /// What is left to cancel: paid minus cancelled, never below 0. Pass it as `currentCancellableAmount`
+    /// ([`Client::partial_cancel`]); should PortOne count the balance differently, the cancel is refused with
+    /// `CANCELLABLE_AMOUNT_CONSISTENCY_BROKEN` rather than applied.
+    fn cancellable_amount(&self) -> Option<i64> {
+        self.amount().map(|a| a.paid.saturating_sub(a.cancelled).max(0))
+    }
+
+    /// How the customer paid (`method`), when PortOne knows it.
+    fn method(&self) -> Option<&PaymentMethod>;
+
+    /// The kind of pay method, e.g. [`PaymentMethodType::VirtualAccount`] (whose refunds need a
+    /// [`RefundAccount`](super::RefundAccount)).
+    fn method_type(&self) -> Option<PaymentMethodType>;
+
+    /// The cancellations so far, oldest first as PortOne lists them, failed ones included.
+    fn cancellations(&self) -> Vec<CancelOutcome>;
+}
+
+impl PaymentExt for Payment {
+    fn id(&self) -> Option<&str> {
+        match self {
+            Payment::Cancelled { id, .. }
+            | Payment::Failed { id, .. }
+            | Payment::Paid { id, .. }
+            | Payment::PartialCancelled { id, .. }
+            | Payment::PayPending { id, .. }
+            | Payment::Ready { id, .. }
+            | Payment::VirtualAccountIssued { id, .. } => Some(id),
+            Payment::Unrecognized(raw) => raw.0.get("id").and_then(serde_json::Value::as_str),
+        }
+    }
+
+    fn status(&self) -> PaymentStatus {
+        match self {
+            Payment::Cancelled { .. } => PaymentStatus::Cancelled,
+            Payment::Failed { .. } => PaymentStatus::Failed,
+            Payment::Paid { .. } => PaymentStatus::Paid,
+            Payment::PartialCancelled { .. } => PaymentStatus::PartialCancelled,
+            Payment::PayPending { .. } => PaymentStatus::Pending,
+            Payment::Ready { .. } => PaymentStatus::Ready,
+            Payment::VirtualAccountIssued { .. } => PaymentStatus::VirtualAccountIssued,
+            Payment::Unrecognized(raw) => PaymentStatus::Unrecognized(raw.tag().to_string()),
+        }
+    }
+
+    fn amount(&self) -> Option<PaymentAmount> {
+        match self {
+            Payment::Cancelled { amount, .. }
+            | Payment::Failed { amount, .. }
+            | Payment::Paid { amount, .. }
+            | Payment::PartialCancelled { amount, .. }
+            | Payment::PayPending { amount, .. }
+            | Payment::Ready { amount, .. }
+            | Payment::VirtualAccountIssued { amount, .. } => Some(amount.clone()),
+            Payment::Unrecognized(raw) => raw.0.get("amount").and_then(|a| serde_json::from_value(a.clone()).ok()),
+        }
+    }
+
+    fn method(&self) -> Option<&PaymentMethod> {
+        match self {
+            Payment::Cancelled { method, .. }
+            | Payment::Failed { method, .. }
+            | Payment::Paid { method, .. }
+            | Payment::PartialCancelled { method, .. }
+            | Payment::PayPending { method, .. }
+            | Payment::Ready { method, .. }
+            | Payment::VirtualAccountIssued { method, .. } => method.as_ref(),
+            Payment::Unrecognized(_) => None,
+        }
+    }
+
+    fn method_type(&self) -> Option<PaymentMethodType> {
+        let method = match self {
+            Payment::Unrecognized(raw) => {
+                return raw
+                    .0
+                    .get("method")
+                    .and_then(|m| serde_json::from_value::<PaymentMethod>(m.clone()).ok())
+                    .map(|m| method_type_of(&m));
+            }
+            _ => self.method()?,
+        };
+        Some(method_type_of(method))
+    }
+
+    fn cancellations(&self) -> Vec<CancelOutcome> {
+        match self {
+            Payment::Cancelled { cancellations, .. }
+            | Payment::Paid { cancellations, .. }
+            | Payment::PartialCancelled { cancellations, .. } => {
+                cancellations.iter().cloned().map(CancelOutcome::from).collect()
+            }
+            Payment::Failed { .. }
+            | Payment::PayPending { .. }
+            | Payment::Ready { .. }
+            | Payment::VirtualAccountIssued { .. } => Vec::new(),
+            Payment::Unrecognized(raw) => raw
+                .0
+                .get("cancellations")
+                .and_then(|c| serde_json::from_value::<Vec<PaymentCancellation>>(c.clone()).ok())
+                .unwrap_or_default()
+                .into_iter()
+                .map(CancelOutcome::from)
+                .collect(),
+        }
+    }
+}
+
+fn method_type_of(method: &PaymentMethod) -> PaymentMethodType {
+    match method {
+        PaymentMethod::PaymentMethodCard { .. } => PaymentMethodType::Card,
+        PaymentMethod::PaymentMethodConvenienceStore { .. } => PaymentMethodType::ConvenienceStore,
+        PaymentMethod::PaymentMethodCrypto => PaymentMethodType::Crypto,
+        PaymentMethod::PaymentMethodEasyPay { .. } => PaymentMethodType::EasyPay,
+        PaymentMethod::PaymentMethodGiftCertificate { .. } => PaymentMethodType::GiftCertificate,
+        PaymentMethod::PaymentMethodMobile { .. } => PaymentMethodType::Mobile,
+        PaymentMethod::PaymentMethodTransfer { .. } => PaymentMethodType::Transfer,
+        PaymentMethod::PaymentMethodVirtualAccount { .. } => PaymentMethodType::VirtualAccount,
+        PaymentMethod::Unrecognized(raw) => PaymentMethodType::Unrecognized(raw.tag().to_string()),
+    }
+}
