@@ -111,7 +111,7 @@ impl fmt::Debug for RefundAccount {
     }
 }
 
-/// A cancel of one payment: built by [`Client::cancel`] and the helpers beside it, sent by
+/// A cancel of one payment: built by [`Client::cancel_payment`] and the helpers beside it, sent by
 /// [`send`](Self::send). Without [`amount`](Self::amount) it cancels everything that is left.
 #[must_use = "a cancel does nothing until `.send().await`"]
 #[derive(Clone)]
