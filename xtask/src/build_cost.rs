@@ -94,6 +94,7 @@ fn mem(m: &Measure) -> String {
 pub fn run(args: &[String]) -> Result<ExitCode, crate::Error> {
     let root = crate::project_root();
     let target = root.join("target/build-cost");
+    std::fs::create_dir_all(&target)?;
     let profiles: Vec<bool> = if args.iter().any(|a| a == "--release") {
         vec![true]
     } else if args.iter().any(|a| a == "--debug") {
