@@ -41,10 +41,21 @@
 //!   virtual-account refunds need no special contract, and such refunds do not return the original
 //!   fees. A merchant using Toss (토스페이먼츠) directly deals with that same PG, so those two facts are
 //!   applied to [`Provider::Toss`] as well (see [`virtual_account_refund`]).
+//!
+//! # In the facades
+//!
+//! Each provider's payment type answers `cancel_deadline()` and `expected_refund_time()` from its
+//! own method and payment-time fields, and each cancel builder that is given the payment checks the
+//! deadline before sending: past a hard deadline the cancel is refused with an
+//! [`InvalidRequest`] whose field is [`CANCEL_DEADLINE_FIELD`] (unless the
+//! builder's `ignore_cancel_deadline()` says the merchant's contract differs), and past a soft one
+//! it is sent and the outcome carries a [`CancelWarning`].
 
 use std::fmt;
 
 use chrono::{DateTime, Datelike, Days, FixedOffset, Months, NaiveDate, NaiveTime, TimeDelta, Utc};
+
+use crate::error::InvalidRequest;
 
 /// Korean Standard Time, UTC+9. Korea has no daylight saving, so one fixed offset is exact.
 pub const KST: FixedOffset = match FixedOffset::east_opt(9 * 3600) {
@@ -244,6 +255,10 @@ pub struct Deadline {
     /// The seed adds that the seller must consent to the cancel (seed 000, 결제 취소 정책 › 페이팔);
     /// it does not say how that consent is given.
     pub seller_consent_required: bool,
+    /// The payment time the deadline counts from; `None` when the payment does not say when it was
+    /// paid (then `last_allowed` is `None` too, and [`Deadline::check`] answers `Unknown` for any
+    /// bounded rule).
+    pub paid_at: Option<DateTime<Utc>>,
 }
 
 impl Deadline {
@@ -279,6 +294,9 @@ impl fmt::Display for Deadline {
         match (self.rule, self.last_allowed) {
             (DeadlineRule::NoLimit, _) => f.write_str("no cancel deadline")?,
             (DeadlineRule::Unknown, _) => f.write_str("cancel deadline unknown")?,
+            (rule, None) if self.paid_at.is_none() => {
+                write!(f, "cancel deadline unknown: payment time not known ({rule})")?
+            }
             (rule, None) => write!(f, "cancel deadline out of range ({rule})")?,
             (rule, Some(last)) => {
                 let last = last.with_timezone(&KST).format("%Y-%m-%d %H:%M:%S");
@@ -377,13 +395,139 @@ pub fn deadline_rule(provider: Provider, method: PayMethod) -> DeadlineRule {
 /// See [`deadline_rule`] for the sources and the module docs for how days, years and months are
 /// counted.
 pub fn deadline(provider: Provider, method: PayMethod, paid_at: DateTime<Utc>) -> Deadline {
+    deadline_if_paid(provider, method, Some(paid_at))
+}
+
+/// [`deadline`] for a payment whose payment time may be missing (not yet paid, or a field the
+/// provider left out): the rule is still reported, the instant is not invented.
+pub(crate) fn deadline_if_paid(provider: Provider, method: PayMethod, paid_at: Option<DateTime<Utc>>) -> Deadline {
     let rule = deadline_rule(provider, method);
     Deadline {
         rule,
-        last_allowed: rule.last_allowed(paid_at),
+        last_allowed: paid_at.and_then(|paid_at| rule.last_allowed(paid_at)),
         hardness: rule.hardness(),
         // seed 000, 결제 취소 정책 › 페이팔: the only rule that carries this condition.
         seller_consent_required: matches!((provider, method), (Provider::PortOneV2, PayMethod::PayPal)),
+        paid_at,
+    }
+}
+
+/// The [`InvalidRequest::field`] of a cancel refused because a hard cancel deadline has passed, the
+/// same for every provider, so a caller can tell this refusal from a malformed request.
+pub const CANCEL_DEADLINE_FIELD: &str = "cancel_deadline";
+
+/// Something a cancel builder noticed about the policy but did not refuse: carried on the cancel's
+/// outcome (each facade's `warnings()`), for the merchant to show or log.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CancelWarning {
+    /// A soft deadline (issuer- or merchant-dependent) had passed when the cancel was checked. The
+    /// gateway may still accept it; if it refuses, this is the likely reason.
+    SoftDeadlinePassed {
+        /// The deadline that had passed.
+        deadline: Deadline,
+        /// How long before the check it passed.
+        overdue: TimeDelta,
+    },
+    /// A hard deadline had passed and the cancel was sent anyway because the builder was told to
+    /// ignore it (`ignore_cancel_deadline()`).
+    HardDeadlineIgnored {
+        /// The deadline that had passed.
+        deadline: Deadline,
+        /// How long before the check it passed.
+        overdue: TimeDelta,
+    },
+}
+
+impl CancelWarning {
+    /// The deadline the warning is about.
+    pub fn deadline(&self) -> &Deadline {
+        match self {
+            CancelWarning::SoftDeadlinePassed { deadline, .. }
+            | CancelWarning::HardDeadlineIgnored { deadline, .. } => deadline,
+        }
+    }
+
+    /// How long before the check the deadline passed.
+    pub fn overdue(&self) -> TimeDelta {
+        match self {
+            CancelWarning::SoftDeadlinePassed { overdue, .. } | CancelWarning::HardDeadlineIgnored { overdue, .. } => {
+                *overdue
+            }
+        }
+    }
+}
+
+impl fmt::Display for CancelWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CancelWarning::SoftDeadlinePassed { deadline, overdue } => write!(
+                f,
+                "soft cancel deadline passed {} ago, so the gateway may refuse: {deadline}",
+                Overdue(*overdue)
+            ),
+            CancelWarning::HardDeadlineIgnored { deadline, overdue } => write!(
+                f,
+                "hard cancel deadline passed {} ago and was ignored on request: {deadline}",
+                Overdue(*overdue)
+            ),
+        }
+    }
+}
+
+/// A coarse, human-sized rendering of how late a cancel is.
+struct Overdue(TimeDelta);
+
+impl fmt::Display for Overdue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plural = |n: i64| if n == 1 { "" } else { "s" };
+        let (days, hours, minutes) = (self.0.num_days(), self.0.num_hours(), self.0.num_minutes());
+        if days > 0 {
+            write!(f, "{days} day{}", plural(days))
+        } else if hours > 0 {
+            write!(f, "{hours} hour{}", plural(hours))
+        } else if minutes > 0 {
+            write!(f, "{minutes} minute{}", plural(minutes))
+        } else {
+            f.write_str("less than a minute")
+        }
+    }
+}
+
+/// The deadline check every cancel builder makes before sending, when it knows the payment.
+///
+/// Past a hard deadline: refused, unless `ignore_hard` (the merchant's contract differs), in which
+/// case the cancel goes ahead with [`CancelWarning::HardDeadlineIgnored`]. Past a soft deadline: a
+/// [`CancelWarning::SoftDeadlinePassed`]. In time, no limit or unknown: nothing, since an unknown
+/// deadline is no reason to refuse a refund.
+// Only the provider facades call it; a build without any of them has no cancel builder.
+#[cfg_attr(
+    not(any(feature = "portone-v2", feature = "iamport", feature = "toss")),
+    allow(dead_code)
+)]
+pub(crate) fn preflight(
+    deadline: &Deadline,
+    now: DateTime<Utc>,
+    ignore_hard: bool,
+) -> Result<Vec<CancelWarning>, InvalidRequest> {
+    match deadline.check(now) {
+        DeadlineCheck::PastHard { overdue, .. } if ignore_hard => Ok(vec![CancelWarning::HardDeadlineIgnored {
+            deadline: *deadline,
+            overdue,
+        }]),
+        DeadlineCheck::PastHard { overdue, .. } => Err(InvalidRequest::new(
+            CANCEL_DEADLINE_FIELD,
+            format!(
+                "the hard cancel deadline passed {} ago ({deadline}), so the gateway is expected to refuse; \
+                 if your contract with the PG allows later cancels, call ignore_cancel_deadline() on the cancel",
+                Overdue(overdue)
+            ),
+        )),
+        DeadlineCheck::PastSoft { overdue, .. } => Ok(vec![CancelWarning::SoftDeadlinePassed {
+            deadline: *deadline,
+            overdue,
+        }]),
+        DeadlineCheck::Open | DeadlineCheck::Unknown => Ok(Vec::new()),
     }
 }
 
