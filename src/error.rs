@@ -70,11 +70,12 @@ impl<E> Error<E> {
         }
     }
 
-    /// Whether the request certainly never reached the provider (so nothing can have been applied).
+    /// Whether the request certainly never reached the provider (so nothing can have been applied). False when any
+    /// attempt may have reached it, even if the last one could not connect.
     pub fn nothing_sent(&self) -> bool {
         match self {
             Error::InvalidRequest(_) => true,
-            Error::Transport(t) => t.kind == TransportErrorKind::Connect,
+            Error::Transport(t) => t.kind == TransportErrorKind::Connect && !t.earlier_unknown,
             _ => false,
         }
     }
@@ -196,12 +197,29 @@ pub struct TransportError {
     pub retry_refused: Option<&'static str>,
     /// Time spent across all attempts.
     pub elapsed: Duration,
+    /// Whether an attempt before the last one may have reached the provider without a definitive answer (a
+    /// timeout, a dropped connection, a 5xx). Read through [`TransportError::outcome_unknown`].
+    pub(crate) earlier_unknown: bool,
     pub(crate) source: Option<reqwest::Error>,
+}
+
+impl TransportError {
+    /// Whether the call may have been applied by the provider: some attempt reached it (or may have) and no
+    /// definitive answer came back. Only `false` when every attempt failed to connect, so nothing was sent.
+    ///
+    /// After a cancel fails this way, read the payment before deciding anything: the refund may have happened.
+    pub fn outcome_unknown(&self) -> bool {
+        self.earlier_unknown || self.kind != TransportErrorKind::Connect
+    }
 }
 
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = match self.kind {
+            TransportErrorKind::Connect if self.earlier_unknown => {
+                "could not connect on the last attempt, but an earlier attempt may have reached the provider (the \
+                 outcome is unknown)"
+            }
             TransportErrorKind::Connect => "could not connect (nothing was sent)",
             TransportErrorKind::Timeout => "timed out (the outcome on the provider's side is unknown)",
             TransportErrorKind::Interrupted => "connection failed mid-request (the outcome is unknown)",
@@ -221,7 +239,10 @@ impl fmt::Display for TransportError {
 impl std::error::Error for TransportError {}
 
 /// A response body that does not match what the operation returns.
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows the body with secrets, tokens, card and account numbers and personal data replaced (the same
+/// redaction as TRACE logs); [`DecodeError::body`] keeps it exactly as received.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct DecodeError {
     /// HTTP status of the response.
@@ -232,6 +253,17 @@ pub struct DecodeError {
     pub message: String,
     /// The raw body, kept so nothing the provider said is lost.
     pub body: bytes::Bytes,
+}
+
+impl fmt::Debug for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DecodeError")
+            .field("status", &self.status)
+            .field("path", &self.path)
+            .field("message", &self.message)
+            .field("body", &format_args!("{}", crate::transport::redacted_body(&self.body)))
+            .finish()
+    }
 }
 
 impl fmt::Display for DecodeError {
@@ -246,6 +278,9 @@ impl fmt::Display for DecodeError {
 impl std::error::Error for DecodeError {}
 
 /// Decodes JSON, naming the path of the first mismatch on failure.
+///
+/// serde quotes the offending value in its message (`invalid type: string "…"`); when the path ends in a field
+/// that holds a secret or an account number, the message says what was expected without quoting it.
 pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(status: u16, body: &bytes::Bytes) -> Result<T, DecodeError> {
     let mut de = serde_json::Deserializer::from_slice(body);
     let fail = |path: String, message: String| DecodeError {
@@ -254,8 +289,77 @@ pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(status: u16, body: &by
         message,
         body: body.clone(),
     };
-    let value: T =
-        serde_path_to_error::deserialize(&mut de).map_err(|e| fail(e.path().to_string(), e.inner().to_string()))?;
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let message = if path_is_sensitive(&path) {
+            "the value does not have the expected type or format (not shown: the field is sensitive)".to_string()
+        } else {
+            e.inner().to_string()
+        };
+        fail(path, message)
+    })?;
     de.end().map_err(|e| fail(".".into(), e.to_string()))?;
     Ok(value)
+}
+
+/// Whether a JSON path as `serde_path_to_error` prints it (`card.number`, `customer.name.full`) goes through a field
+/// whose value must not be quoted.
+fn path_is_sensitive(path: &str) -> bool {
+    path.split('.')
+        .map(|part| part.split('[').next().unwrap_or(part))
+        .any(crate::transport::is_sensitive_key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transport(kind: TransportErrorKind, earlier_unknown: bool) -> TransportError {
+        TransportError {
+            kind,
+            attempts: 3,
+            retry_refused: None,
+            elapsed: Duration::from_millis(10),
+            earlier_unknown,
+            source: None,
+        }
+    }
+
+    #[test]
+    fn a_connection_refused_after_an_unknown_attempt_is_not_nothing_sent() {
+        let clean: Error<()> = Error::Transport(transport(TransportErrorKind::Connect, false));
+        assert!(clean.nothing_sent());
+        let after_timeout: Error<()> = Error::Transport(transport(TransportErrorKind::Connect, true));
+        assert!(!after_timeout.nothing_sent());
+        let Error::Transport(t) = &after_timeout else {
+            unreachable!()
+        };
+        assert!(t.outcome_unknown());
+        assert!(t.to_string().contains("outcome is unknown"), "{t}");
+        assert!(!transport(TransportErrorKind::Connect, false).outcome_unknown());
+        assert!(transport(TransportErrorKind::Timeout, false).outcome_unknown());
+    }
+
+    #[test]
+    fn decode_errors_never_quote_a_sensitive_value() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Card {
+            number: u64,
+            amount: u64,
+        }
+        let body = bytes::Bytes::from_static(br#"{"number": "4111111111111111", "amount": 1}"#);
+        let e = decode_json::<Card>(200, &body).unwrap_err();
+        assert_eq!(e.path, "number");
+        assert!(!e.message.contains("4111"), "{}", e.message);
+        assert!(!format!("{e:?}").contains("4111"), "{e:?}");
+        assert_eq!(e.body, body, "the raw body is kept for the caller");
+        let body = bytes::Bytes::from_static(br#"{"number": 1, "amount": "x"}"#);
+        let e = decode_json::<Card>(200, &body).unwrap_err();
+        assert!(
+            e.message.contains("\"x\""),
+            "other fields keep serde's words: {}",
+            e.message
+        );
+    }
 }

@@ -195,8 +195,15 @@ pub struct RefundOutcome {
     pub cancellation_id: Option<String>,
     /// The idempotency key the call used (Toss), for a safe retry.
     pub idempotency_key: Option<String>,
-    /// The provider's own answer, as sent.
+    /// The provider's own answer, as sent (or, when [`reconciled`](Self::reconciled), the payment as read).
     pub raw: serde_json::Value,
+    /// Whether the refund was confirmed by reading the payment again: an attempt timed out or was cut off, and
+    /// the guarded replay was refused because the first attempt had in fact been applied. The refund happened
+    /// exactly once; see [`crate::transport`] for when this applies.
+    pub reconciled: bool,
+    /// What the policy check before sending noticed without refusing (a soft cancel deadline already past, a hard
+    /// one ignored on request). Empty when the provider's cancel was not given the payment.
+    pub warnings: Vec<crate::policy::CancelWarning>,
 }
 
 /// A provider-neutral view of a provider's error body.
@@ -342,6 +349,8 @@ impl Refunds for crate::toss::Client {
             cancellation_id: cancel.map(|c| c.transaction_key.clone()),
             idempotency_key: Some(done.idempotency_key.clone()),
             raw: serde_json::to_value(&*done.payment).unwrap_or_default(),
+            reconciled: done.reconciled,
+            warnings: done.warnings.clone(),
         })
     }
 }
@@ -370,8 +379,13 @@ impl Refunds for crate::iamport::Client {
             }
             req = req.refund_to(account);
         }
-        let payment = req
-            .send()
+        let crate::iamport::Cancelled {
+            payment,
+            warnings,
+            reconciled,
+            ..
+        } = req
+            .send_with_warnings()
             .await
             .map_err(|e| RefundError::from(e.map_api(provider_error(Provider::Iamport))))?;
         // iamport answers a cancel with the payment after it: the newest cancel_history entry is this refund.
@@ -388,6 +402,8 @@ impl Refunds for crate::iamport::Client {
             cancellation_id: latest.and_then(|c| c.cancellation_id.clone()),
             idempotency_key: None,
             raw: serde_json::to_value(&payment).unwrap_or_default(),
+            reconciled,
+            warnings,
         })
     }
 }
@@ -452,6 +468,8 @@ impl Refunds for crate::portone_v2::Client {
             remaining_balance,
             cancellation_id: cancellation.map(|c| c.id.clone()),
             idempotency_key: None,
+            reconciled: outcome.is_reconciled(),
+            warnings: outcome.warnings().to_vec(),
             raw,
         })
     }

@@ -5,7 +5,7 @@
 //! (default [`DEFAULT_TIMEOUT`], 60 s). The total is long on purpose: a cancel travels from the gateway to the PG
 //! and on to the card issuer or bank, and PG cancels taking tens of seconds are normal. A short timeout does not
 //! make a refund faster, it only turns a refund that happened into one whose outcome is unknown. Every facade
-//! request builder can override it per call.
+//! request builder can override it per call (`.timeout(..)`; lookups return a [`Lookup`] with the same setters).
 //!
 //! # Retries
 //! A call is retried only when replaying it cannot apply it twice:
@@ -16,12 +16,28 @@
 //!   of a cancel that already went through is refused by the provider instead of refunding again.
 //!
 //! An unguarded cancel is never replayed after it may have been sent; the error then says why
-//! ([`crate::error::TransportError::retry_refused`]). HTTP 429 and 503 honour `Retry-After`.
+//! ([`crate::error::TransportError::retry_refused`]). This holds for any answer that reached the provider,
+//! 429 and 503 included: a proxy can answer 503 for a request the provider did receive.
+//!
+//! HTTP 429 and 503 honour `Retry-After`, in seconds or as an HTTP date. [`RetryPolicy::Safe`] waits exactly that
+//! long when it is within `max_delay` and gives up otherwise (a server asking for a minute is not helped by a
+//! retry after five seconds); a [`RetryPolicy::Custom`] rule sees it in [`RetryContext::retry_after`].
+//!
+//! # Reconciliation
+//! An attempt whose outcome is unknown (it timed out, lost its connection after sending, or was answered 5xx)
+//! may have refunded. When a guarded cancel is replayed after such an attempt and the provider then answers
+//! "already cancelled" or "balance mismatch" (or the replays end in another failure: 429, 5xx, no answer), that
+//! answer may be the first attempt's success seen from outside. The cancel builders then read the payment again and report what actually
+//! happened: when the payment shows one cancel of the requested amount, made since the call started, with the
+//! balance moved by exactly that amount, the call succeeds and is marked as reconciled
+//! (`portone_v2::Cancellation::is_reconciled`, `iamport::Cancelled::reconciled`, `toss::Cancelled::reconciled`);
+//! otherwise the original error is returned unchanged.
 //!
 //! # Tracing
 //! Each attempt is a `tracing` span `kr_payments.request` with the provider, operation, method, path *template*
 //! (never the filled path, which may hold ids), attempt, status and latency. No header value, token or secret is
-//! ever recorded; bodies are logged only at TRACE level, with account numbers, names and phone numbers redacted.
+//! ever recorded; bodies are logged only at TRACE level, with secrets, tokens, card and account numbers, names
+//! and contact details redacted.
 
 use crate::error::{TransportError, TransportErrorKind};
 use bytes::Bytes;
@@ -29,7 +45,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Default total timeout of one attempt.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -66,6 +82,29 @@ impl RetryPolicy {
             base_delay: Duration::from_millis(250),
             max_delay: Duration::from_secs(5),
         }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay this policy chooses after a failed attempt described by `ctx`, or `None` to stop.
+    ///
+    /// The crate asks this only for calls that are safe to replay. It is public so that a
+    /// [`RetryPolicy::Custom`] rule can build on a built-in policy, e.g. to record or cap its choice:
+    ///
+    /// ```
+    /// use kr_payments::transport::RetryPolicy;
+    /// use std::sync::Arc;
+    ///
+    /// let safe = RetryPolicy::safe();
+    /// let logged = RetryPolicy::Custom(Arc::new(move |ctx| {
+    ///     let delay = safe.delay_for(ctx);
+    ///     eprintln!("{} attempt {} failed; next in {delay:?}", ctx.operation, ctx.attempt);
+    ///     delay
+    /// }));
+    /// # let _ = logged;
+    /// ```
+    pub fn delay_for(&self, ctx: &RetryContext) -> Option<Duration> {
+        next_delay(self, ctx)
     }
 }
 
@@ -173,6 +212,124 @@ pub(crate) struct Response {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// How many attempts the call took, this one included.
+    #[allow(dead_code)]
+    pub attempts: u32,
+    /// Whether an earlier attempt of this call may have been applied without its outcome being known (it timed
+    /// out, lost its connection after sending, or was answered 5xx). A guarded cancel answered "already
+    /// cancelled" or "balance mismatch" after such an attempt is reconciled by reading the payment again.
+    pub earlier_unknown: bool,
+}
+
+/// The per-call settings every facade request builder carries: a timeout and a retry policy replacing the
+/// client's.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CallOptions {
+    pub timeout: Option<Duration>,
+    pub retry: Option<RetryPolicy>,
+}
+
+// PortOne V2 puts its options straight into its request builders; only iamport and Toss lookups use these.
+#[cfg_attr(not(any(feature = "iamport", feature = "toss")), allow(dead_code))]
+impl CallOptions {
+    /// The lookup with these options set, where they are.
+    pub fn on<'a, T>(&self, mut lookup: Lookup<'a, T>) -> Lookup<'a, T> {
+        if self.timeout.is_some() {
+            lookup.options.timeout = self.timeout;
+        }
+        if self.retry.is_some() {
+            lookup.options.retry = self.retry.clone();
+        }
+        lookup
+    }
+
+    pub fn apply(&self, call: &mut Call) {
+        if self.timeout.is_some() {
+            call.timeout = self.timeout;
+        }
+        if self.retry.is_some() {
+            call.retry = self.retry.clone();
+        }
+    }
+}
+
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+type Start<'a, T> = Box<dyn FnOnce(CallOptions) -> BoxFuture<'a, T> + Send + 'a>;
+
+/// A lookup that has not been sent yet. `.await` it directly, or set a per-call [`timeout`](Self::timeout) or
+/// [`retry`](Self::retry) policy first:
+///
+/// ```no_run
+/// # async fn demo(client: kr_payments::toss::Client) -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// let payment = client.get_payment("tgen_20240101abcd").timeout(Duration::from_secs(5)).await?;
+/// # Ok(()) }
+/// ```
+///
+/// Nothing is sent until it is awaited: it is a [`Future`] that starts on its first poll.
+#[must_use = "nothing is read until it is awaited"]
+pub struct Lookup<'a, T> {
+    start: Option<Start<'a, T>>,
+    options: CallOptions,
+    running: Option<BoxFuture<'a, T>>,
+}
+
+impl<'a, T> Lookup<'a, T> {
+    /// A lookup that runs `start` with the per-call options once awaited.
+    #[cfg_attr(not(any(feature = "iamport", feature = "toss")), allow(dead_code))]
+    pub(crate) fn new(start: impl FnOnce(CallOptions) -> BoxFuture<'a, T> + Send + 'a) -> Self {
+        Lookup {
+            start: Some(Box::new(start)),
+            options: CallOptions::default(),
+            running: None,
+        }
+    }
+
+    /// Total timeout of one attempt of this call, instead of the client's.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
+
+    /// Retry policy of this call, instead of the client's (reads are always safe to retry).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.options.retry = Some(policy);
+        self
+    }
+
+    /// Sends the lookup; the same as awaiting it.
+    pub async fn send(self) -> T {
+        self.await
+    }
+}
+
+impl<T> fmt::Debug for Lookup<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lookup")
+            .field("timeout", &self.options.timeout)
+            .field("retry", &self.options.retry)
+            .field("started", &self.running.is_some())
+            .finish()
+    }
+}
+
+impl<T> std::future::Future for Lookup<'_, T> {
+    type Output = T;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<T> {
+        // Every field is `Unpin` (boxes, options), so the lookup can be moved out of its pin.
+        let this = self.get_mut();
+        if this.running.is_none()
+            && let Some(start) = this.start.take()
+        {
+            this.running = Some(start(this.options.clone()));
+        }
+        match this.running.as_mut() {
+            Some(running) => running.as_mut().poll(cx),
+            // Only reachable by polling again after `start` panicked; nothing sensible is left to do.
+            None => std::task::Poll::Pending,
+        }
+    }
 }
 
 /// Timeouts and retries of one client: the part of each provider's builder that is the same for all.
@@ -302,12 +459,14 @@ impl Transport {
         let policy = call.retry.as_ref().unwrap_or(&self.retry);
         let started = Instant::now();
         let mut attempt = 0u32;
+        // Whether an attempt before the current one may have been applied without a definitive answer.
+        let mut earlier_unknown = false;
         loop {
             attempt += 1;
             let outcome = self.attempt(call, attempt).await;
-            let (ctx, refusable) = match &outcome {
-                Ok(resp) if !matches!(resp.status.as_u16(), 429 | 500 | 502 | 503 | 504) => {
-                    return finish(outcome, attempt, None, started);
+            let (ctx, reached, unknown) = match &outcome {
+                Ok(resp) if !is_retryable_status(resp.status) => {
+                    return finish(outcome, attempt, None, earlier_unknown, started);
                 }
                 Ok(resp) => {
                     let ctx = RetryContext {
@@ -315,9 +474,9 @@ impl Transport {
                         operation: call.operation,
                         status: Some(resp.status.as_u16()),
                         failure: None,
-                        retry_after: retry_after(&resp.headers),
+                        retry_after: retry_after(&resp.headers, SystemTime::now()),
                     };
-                    (ctx, true)
+                    (ctx, true, resp.status.is_server_error())
                 }
                 Err((kind, _)) => {
                     let ctx = RetryContext {
@@ -327,12 +486,13 @@ impl Transport {
                         failure: Some(*kind),
                         retry_after: None,
                     };
-                    // Nothing was sent: replaying cannot apply anything twice.
-                    (ctx, *kind != TransportErrorKind::Connect)
+                    // A connection that could not be made carried nothing: replaying cannot apply anything twice.
+                    let reached = *kind != TransportErrorKind::Connect;
+                    (ctx, reached, reached)
                 }
             };
             let unsafe_reason = match call.replay {
-                Replay::Unsafe(why) if refusable => Some(why),
+                Replay::Unsafe(why) if reached => Some(why),
                 _ => None,
             };
             let delay = if unsafe_reason.is_some() {
@@ -346,14 +506,27 @@ impl Transport {
                         provider = self.provider,
                         operation = call.operation,
                         attempt,
-                        delay_ms = d.as_millis() as u64,
+                        status = ctx.status,
+                        failure = ?ctx.failure,
+                        outcome_unknown = unknown,
+                        delay_ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
                         "retrying"
                     );
+                    earlier_unknown |= unknown;
                     tokio::time::sleep(d).await;
                 }
                 None => {
-                    let refused = unsafe_reason.filter(|_| !matches!(policy, RetryPolicy::Never));
-                    return finish(outcome, attempt, refused, started);
+                    let refused = unsafe_reason.filter(|_| could_retry(policy, attempt));
+                    if let Some(why) = refused {
+                        tracing::debug!(
+                            provider = self.provider,
+                            operation = call.operation,
+                            attempt,
+                            reason = why,
+                            "not retried: a replay could apply the call twice"
+                        );
+                    }
+                    return finish(outcome, attempt, refused, earlier_unknown, started);
                 }
             }
         }
@@ -400,7 +573,13 @@ impl Transport {
             let status = resp.status();
             let headers = resp.headers().clone();
             let body = resp.bytes().await?;
-            Ok::<_, reqwest::Error>(Response { status, headers, body })
+            Ok::<_, reqwest::Error>(Response {
+                status,
+                headers,
+                body,
+                attempts: attempt,
+                earlier_unknown: false,
+            })
         }
         .await;
         let _enter = span.enter();
@@ -428,15 +607,38 @@ fn finish(
     outcome: AttemptResult,
     attempts: u32,
     retry_refused: Option<&'static str>,
+    earlier_unknown: bool,
     started: Instant,
 ) -> Result<Response, TransportError> {
-    outcome.map_err(|(kind, source)| TransportError {
-        kind,
-        attempts,
-        retry_refused,
-        elapsed: started.elapsed(),
-        source,
-    })
+    match outcome {
+        Ok(mut resp) => {
+            resp.attempts = attempts;
+            resp.earlier_unknown = earlier_unknown;
+            Ok(resp)
+        }
+        Err((kind, source)) => Err(TransportError {
+            kind,
+            attempts,
+            retry_refused,
+            elapsed: started.elapsed(),
+            earlier_unknown,
+            source,
+        }),
+    }
+}
+
+/// Whether the policy might have allowed another attempt, had the call been safe to replay: only then is a refusal
+/// worth reporting. A custom rule is not asked (it is only consulted for calls that are safe to replay).
+fn could_retry(policy: &RetryPolicy, attempt: u32) -> bool {
+    match policy {
+        RetryPolicy::Never => false,
+        RetryPolicy::Safe { max_attempts, .. } => attempt < *max_attempts,
+        RetryPolicy::Custom(_) => true,
+    }
+}
+
+fn is_retryable_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504)
 }
 
 fn classify(e: &reqwest::Error) -> TransportErrorKind {
@@ -451,9 +653,16 @@ fn classify(e: &reqwest::Error) -> TransportErrorKind {
     }
 }
 
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+/// The delay a `Retry-After` header asks for: whole seconds, or an HTTP date (a date in the past means now).
+fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
-    v.parse::<u64>().ok().map(Duration::from_secs)
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    // IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) is an RFC 2822 date with `GMT` as the zone.
+    let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    let at = SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(u64::try_from(at.timestamp()).ok()?))?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 fn next_delay(policy: &RetryPolicy, ctx: &RetryContext) -> Option<Duration> {
@@ -472,11 +681,11 @@ fn next_delay(policy: &RetryPolicy, ctx: &RetryContext) -> Option<Duration> {
                 // A server asking for longer than we are willing to wait gets no retry rather than a shorter one.
                 return (ra <= *max_delay).then_some(ra);
             }
-            let exp = base_delay.saturating_mul(1u32 << (ctx.attempt - 1).min(16));
+            let exp = base_delay.saturating_mul(1u32 << ctx.attempt.saturating_sub(1).min(16));
             let capped = exp.min(*max_delay);
-            // Full jitter between half and the whole delay keeps many clients from retrying in lockstep.
+            // A random delay between half and the whole keeps many clients from retrying in lockstep.
             let half = capped / 2;
-            let jitter = rand::random_range(0..=half.as_millis() as u64);
+            let jitter = rand::random_range(0..=u64::try_from(half.as_millis()).unwrap_or(u64::MAX));
             Some(half + Duration::from_millis(jitter))
         }
     }
@@ -493,46 +702,75 @@ pub(crate) fn encode_segment(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, SET).to_string()
 }
 
-/// Keys whose values identify a person or an account; their values never reach a log.
+/// Keys whose values are credentials or identify a person or an account; their values never reach a log. Written
+/// lower-case without separators: `accountNumber`, `account_number` and `account-number` all match `accountnumber`.
 const REDACTED_KEYS: &[&str] = &[
-    "number",
-    "accountNumber",
-    "account_number",
-    "holderName",
-    "holder_name",
-    "holderPhoneNumber",
-    "refund_account",
-    "refund_holder",
-    "refund_tel",
-    "customerName",
-    "customerMobilePhone",
-    "customerEmail",
-    "buyer_name",
-    "buyer_tel",
-    "buyer_email",
-    "buyer_addr",
-    "card_number",
-    "vbank_num",
-    "vbank_holder",
-    "access_token",
-    "imp_secret",
-    "imp_key",
+    // Credentials and tokens.
     "secret",
-    "billingKey",
-    "customer_uid",
-    "phoneNumber",
-    "email",
+    "secretkey",
+    "apisecret",
+    "impkey",
+    "impsecret",
+    "accesstoken",
+    "refreshtoken",
+    "token",
+    "billingkey",
+    "customeruid",
+    // Card and account numbers.
+    "number",
+    "cardnumber",
+    "accountnumber",
+    "vbanknum",
+    "refundaccount",
+    "refundreceiveaccount",
+    // People: names, contact details, dates of birth.
     "name",
+    "holdername",
+    "vbankholder",
+    "refundholder",
+    "depositorname",
+    "customername",
+    "buyername",
+    "holderphonenumber",
+    "refundtel",
+    "buyertel",
+    "phonenumber",
+    "customermobilephone",
+    "customerphone",
+    "email",
+    "customeremail",
+    "buyeremail",
+    "refundemail",
+    "buyeraddr",
+    "buyerpostcode",
+    "address",
+    "zipcode",
     "birthday",
+    "birthyear",
+    "birthmonth",
+    "birthdate",
+    // Merchant-defined blobs: whatever the merchant put there may be personal.
+    "customdata",
+    "metadata",
 ];
 
-/// The body with personal and account data replaced, for TRACE logs.
+/// Whether a JSON key names a value that must never reach a log or an error message.
+pub(crate) fn is_sensitive_key(key: &str) -> bool {
+    let normalized: String = key
+        .chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    REDACTED_KEYS.contains(&normalized.as_str())
+}
+
+/// The body with secrets, personal and account data replaced, for TRACE logs and error `Debug` output.
 pub(crate) fn redacted_body(body: &[u8]) -> String {
     fn walk(v: &mut serde_json::Value) {
         match v {
             serde_json::Value::Object(m) => {
                 for (k, child) in m.iter_mut() {
-                    if REDACTED_KEYS.contains(&k.as_str()) && !child.is_null() {
+                    if is_sensitive_key(k) && !child.is_null() {
                         *child = serde_json::Value::String("<redacted>".into());
                     } else {
                         walk(child);
@@ -560,4 +798,424 @@ pub(crate) fn authorize(headers: &mut HeaderMap, credential: &Credential) {
 /// Removes the `api-version` header progenitor adds to every request: none of these APIs asked for it.
 pub(crate) fn strip_generated_headers(headers: &mut HeaderMap) {
     headers.remove(HeaderName::from_static("api-version"));
+}
+
+/// Entry points that run raw bytes through the same code a real call or webhook uses, for the fuzz targets
+/// (`tests/fuzz`) and the test that replays their corpus (`tests/fuzz_corpus.rs`). Not part of the supported API:
+/// names and signatures may change in any release.
+#[doc(hidden)]
+#[cfg(any(feature = "portone-v2", feature = "iamport", feature = "toss"))]
+pub mod fuzzing {
+    use super::Response;
+    use bytes::Bytes;
+    use reqwest::StatusCode;
+    use reqwest::header::HeaderMap;
+    use std::fmt::Write as _;
+
+    /// What the input turned into.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub enum Outcome {
+        /// Decoded to the operation's success type (or a verified webhook event).
+        Ok,
+        /// Decoded to the provider's typed error body.
+        Api,
+        /// Refused as undecodable ([`crate::error::DecodeError`]).
+        Decode,
+        /// A webhook delivery refused by verification or decoding.
+        Rejected,
+    }
+
+    /// The fuzz targets, by the name of their directory under `tests/fuzz/corpus/`.
+    pub const TARGETS: &[&str] = &[
+        "portone_v2_payment",
+        "portone_v2_error",
+        "portone_v2_webhook",
+        "iamport_payment",
+        "iamport_error",
+        "toss_payment",
+        "toss_error",
+    ];
+
+    /// Statuses an error target picks from with its first byte: errors, the odd success, a redirect.
+    const STATUSES: &[u16] = &[400, 401, 403, 404, 409, 422, 429, 500, 502, 503, 504, 200, 201, 302];
+
+    fn split_status(data: &[u8]) -> (u16, &[u8]) {
+        match data.split_first() {
+            Some((&first, rest)) => (STATUSES[usize::from(first) % STATUSES.len()], rest),
+            None => (500, data),
+        }
+    }
+
+    /// Runs `data` through the fuzz target `target` (one of [`TARGETS`]); `None` for a name that is not one. The
+    /// fuzz targets call this, so the corpus replay test exercises exactly what was fuzzed.
+    pub fn run(target: &str, data: &[u8]) -> Option<Vec<Outcome>> {
+        let outcomes = match target {
+            #[cfg(feature = "portone-v2")]
+            "portone_v2_payment" => vec![portone_v2_get_payment(200, data), portone_v2_cancel_payment(200, data)],
+            #[cfg(feature = "portone-v2")]
+            "portone_v2_error" => {
+                let (status, body) = split_status(data);
+                vec![
+                    portone_v2_get_payment(status, body),
+                    portone_v2_cancel_payment(status, body),
+                ]
+            }
+            #[cfg(feature = "portone-v2")]
+            "portone_v2_webhook" => vec![portone_v2_webhook(data)],
+            #[cfg(feature = "iamport")]
+            "iamport_payment" => vec![iamport_payment(200, data)],
+            #[cfg(feature = "iamport")]
+            "iamport_error" => {
+                let (status, body) = split_status(data);
+                vec![iamport_payment(status, body), iamport_token(status, body)]
+            }
+            #[cfg(feature = "toss")]
+            "toss_payment" => vec![toss_payment(200, data)],
+            #[cfg(feature = "toss")]
+            "toss_error" => {
+                let (status, body) = split_status(data);
+                vec![toss_payment(status, body)]
+            }
+            _ => return None,
+        };
+        Some(outcomes)
+    }
+
+    fn response(status: u16, body: &[u8]) -> Response {
+        Response {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            headers: HeaderMap::new(),
+            body: Bytes::copy_from_slice(body),
+            attempts: 1,
+            earlier_unknown: false,
+        }
+    }
+
+    /// Formats the result both ways, as a caller logging it would: `Debug` and `Display` must never panic.
+    fn classify<T: std::fmt::Debug, E: crate::error::ApiErrorBody>(result: &Result<T, crate::Error<E>>) -> Outcome {
+        let mut sink = String::new();
+        match result {
+            Ok(v) => {
+                let _ = write!(sink, "{v:?}");
+                Outcome::Ok
+            }
+            Err(e) => {
+                let _ = write!(sink, "{e:?} {e}");
+                match e {
+                    crate::Error::Api(_) => Outcome::Api,
+                    _ => Outcome::Decode,
+                }
+            }
+        }
+    }
+
+    /// A PortOne V2 `getPayment` answer with this status and body, read as the facade reads it.
+    #[cfg(feature = "portone-v2")]
+    pub fn portone_v2_get_payment(status: u16, body: &[u8]) -> Outcome {
+        use crate::portone_v2::{GetPaymentError, Payment, PaymentExt};
+        let result = crate::portone_v2::error::from_response::<Payment, GetPaymentError>(response(status, body))
+            .map_err(crate::portone_v2::error::pinpoint::<PortOneProbe, _>);
+        if let Ok(payment) = &result {
+            let _ = (
+                payment.id(),
+                payment.status(),
+                payment.cancellable_amount(),
+                payment.method_type(),
+            );
+            for c in payment.cancellations() {
+                let _ = (c.status(), c.id(), c.is_succeeded(), c.receipt_url());
+            }
+        }
+        classify(&result)
+    }
+
+    /// A PortOne V2 `cancelPayment` answer with this status and body, read as the facade reads it.
+    #[cfg(feature = "portone-v2")]
+    pub fn portone_v2_cancel_payment(status: u16, body: &[u8]) -> Outcome {
+        use crate::portone_v2::raw::types::CancelPaymentResponse;
+        use crate::portone_v2::{CancelOutcome, CancelPaymentError};
+        let result = crate::portone_v2::error::from_response::<CancelPaymentResponse, CancelPaymentError>(response(
+            status, body,
+        ))
+        .map_err(crate::portone_v2::error::pinpoint::<PortOneProbe, _>)
+        .map(|r| CancelOutcome::from(r.cancellation));
+        if let Ok(outcome) = &result {
+            let _ = (outcome.status(), outcome.cancellation(), outcome.is_reconciled());
+        }
+        if let Err(crate::Error::Api(api)) = &result {
+            let _ = (api.error.tag(), api.error.message(), api.error.is_unrecognized());
+        }
+        classify(&result)
+    }
+
+    /// Fields read again to point a decode error at its field; any struct exercises the same path logic.
+    #[cfg(feature = "portone-v2")]
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct PortOneProbe {
+        id: String,
+        amount: crate::portone_v2::payment::PaymentAmount,
+        #[serde(default)]
+        cancellations: Vec<PortOneProbeCancellation>,
+    }
+
+    #[cfg(feature = "portone-v2")]
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct PortOneProbeCancellation {
+        id: String,
+        total_amount: i64,
+    }
+
+    /// An iamport answer (`{code, message, response}`) of a payment lookup with this status and body.
+    #[cfg(feature = "iamport")]
+    pub fn iamport_payment(status: u16, body: &[u8]) -> Outcome {
+        let result = crate::iamport::error::decode_envelope::<crate::iamport::Payment>(
+            "getPaymentByImpUid",
+            &response(status, body),
+        );
+        if let Ok(payment) = &result {
+            let _ = (
+                payment.cancellable_balance(),
+                payment.cancel_history_total(),
+                payment.is_fully_cancelled(),
+                payment.latest_cancellation(),
+            );
+        }
+        classify(&result)
+    }
+
+    /// An iamport answer to `POST /users/getToken` with this status and body: its failures must never keep the
+    /// token.
+    #[cfg(feature = "iamport")]
+    pub fn iamport_token(status: u16, body: &[u8]) -> Outcome {
+        let result = crate::iamport::error::decode_envelope::<serde_json::Value>(
+            crate::iamport::error::GET_TOKEN_OPERATION,
+            &response(status, body),
+        );
+        classify(&result)
+    }
+
+    /// A Toss answer (a Payment, or `{code, message}`) with this status and body.
+    #[cfg(feature = "toss")]
+    pub fn toss_payment(status: u16, body: &[u8]) -> Outcome {
+        let result = crate::toss::read_response::<crate::toss::Payment>(response(status, body));
+        if let Ok(payment) = &result {
+            let _ = (
+                payment.balance(),
+                payment.cancelled_total(),
+                payment.method(),
+                payment.can_cancel(),
+                payment.can_cancel_partially(),
+                payment.needs_refund_account(),
+                payment.card_type(),
+                payment.account_type(),
+                payment.cash_receipt_type(),
+                payment.latest_cancel(),
+                payment.widget_refund_account(),
+            );
+        }
+        if let Err(crate::Error::Api(api)) = &result {
+            let _ = (api.error.code.as_str(), api.error.is_retryable());
+        }
+        classify(&result)
+    }
+
+    /// A PortOne V2 webhook delivery. The first byte chooses how the rest is used: even, as `webhook-id`,
+    /// `webhook-timestamp` and `webhook-signature` lines followed by a blank line and the body (verification of
+    /// hostile headers); odd, as a body that is signed correctly first (decoding of hostile events).
+    #[cfg(feature = "portone-v2")]
+    pub fn portone_v2_webhook(data: &[u8]) -> Outcome {
+        use crate::portone_v2::webhook::{Secret, Verifier};
+        const NOW: i64 = 1_700_000_000;
+        let verifier = Verifier::new(Secret::from_bytes(b"fuzzing-webhook-secret".to_vec()))
+            .clock(|| chrono::DateTime::from_timestamp(NOW, 0).unwrap_or_default());
+        let Some((&mode, rest)) = data.split_first() else {
+            return Outcome::Rejected;
+        };
+        let (headers, body): (Vec<(String, String)>, &[u8]) = if mode % 2 == 1 {
+            let signed = verifier.sign_headers("msg_fuzz", NOW, rest);
+            (signed.into_iter().map(|(k, v)| (k.to_string(), v)).collect(), rest)
+        } else {
+            let split = rest.windows(2).position(|w| w == b"\n\n");
+            let (head, body) = match split {
+                Some(i) => (&rest[..i], &rest[i + 2..]),
+                None => (rest, &[][..]),
+            };
+            let head = String::from_utf8_lossy(head);
+            let mut lines = head.split('\n');
+            let names = ["webhook-id", "webhook-timestamp", "webhook-signature"];
+            let headers = names
+                .iter()
+                .map(|n| (n.to_string(), lines.next().unwrap_or_default().to_string()))
+                .collect();
+            (headers, body)
+        };
+        let pairs = headers.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        let mut sink = String::new();
+        match verifier.verify_pairs(body, pairs) {
+            Ok(event) => {
+                let _ = write!(sink, "{event:?}");
+                let _ = (
+                    event.event_type(),
+                    event.timestamp(),
+                    event.payment_id(),
+                    event.store_id(),
+                );
+                Outcome::Ok
+            }
+            Err(e) => {
+                let _ = write!(sink, "{e:?} {e}");
+                Outcome::Rejected
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(retry_after: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            HeaderValue::from_str(retry_after).unwrap(),
+        );
+        h
+    }
+
+    fn ctx(attempt: u32, status: Option<u16>, retry_after: Option<Duration>) -> RetryContext {
+        RetryContext {
+            attempt,
+            operation: "cancelPayment",
+            status,
+            failure: None,
+            retry_after,
+        }
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_470);
+        assert_eq!(retry_after(&headers("7"), now), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after(&headers(" 0 "), now), Some(Duration::ZERO));
+        // Wed, 21 Oct 2015 07:28:00 GMT is 1_445_412_480.
+        assert_eq!(
+            retry_after(&headers("Wed, 21 Oct 2015 07:28:00 GMT"), now),
+            Some(Duration::from_secs(10))
+        );
+        let later = now + Duration::from_secs(60);
+        assert_eq!(
+            retry_after(&headers("Wed, 21 Oct 2015 07:28:00 GMT"), later),
+            Some(Duration::ZERO),
+            "a date in the past means now"
+        );
+        assert_eq!(retry_after(&headers("soon"), now), None);
+        assert_eq!(retry_after(&headers("-3"), now), None);
+        assert_eq!(retry_after(&HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn the_safe_policy_waits_for_retry_after_within_its_cap_only() {
+        let policy = RetryPolicy::Safe {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(5),
+        };
+        let asked = Some(Duration::from_secs(2));
+        assert_eq!(policy.delay_for(&ctx(1, Some(503), asked)), asked);
+        assert_eq!(policy.delay_for(&ctx(1, Some(429), Some(Duration::from_secs(6)))), None);
+        assert_eq!(
+            policy.delay_for(&ctx(3, Some(503), asked)),
+            None,
+            "the attempt budget comes first"
+        );
+    }
+
+    #[test]
+    fn the_safe_policy_backs_off_exponentially_with_jitter_and_a_cap() {
+        let policy = RetryPolicy::Safe {
+            max_attempts: 10,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(300),
+        };
+        for _ in 0..50 {
+            let first = policy.delay_for(&ctx(1, Some(500), None)).unwrap();
+            assert!(
+                (Duration::from_millis(50)..=Duration::from_millis(100)).contains(&first),
+                "{first:?}"
+            );
+            let second = policy.delay_for(&ctx(2, Some(500), None)).unwrap();
+            assert!(
+                (Duration::from_millis(100)..=Duration::from_millis(200)).contains(&second),
+                "{second:?}"
+            );
+            let capped = policy.delay_for(&ctx(9, Some(500), None)).unwrap();
+            assert!(
+                (Duration::from_millis(150)..=Duration::from_millis(300)).contains(&capped),
+                "{capped:?}"
+            );
+        }
+        // A context a custom rule edited by hand must not overflow.
+        assert!(policy.delay_for(&ctx(0, None, None)).is_some());
+        assert_eq!(RetryPolicy::Never.delay_for(&ctx(1, Some(503), None)), None);
+    }
+
+    #[test]
+    fn sensitive_keys_match_in_any_spelling() {
+        for key in [
+            "accountNumber",
+            "account_number",
+            "ACCOUNT-NUMBER",
+            "imp_secret",
+            "secret",
+            "vbank_num",
+        ] {
+            assert!(is_sensitive_key(key), "{key}");
+        }
+        for key in ["orderName", "amount", "status", "paymentKey", "cancelReason"] {
+            assert!(!is_sensitive_key(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn bodies_are_redacted_at_any_depth() {
+        let body = serde_json::json!({
+            "code": 0,
+            "response": {"access_token": "tok", "list": [{"buyer_tel": "010", "amount": 5}]},
+            "refundAccount": {"bank": "KOOKMIN", "number": "123"},
+            "nothing": null,
+        });
+        let out = redacted_body(body.to_string().as_bytes());
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["response"]["access_token"], "<redacted>");
+        assert_eq!(v["response"]["list"][0]["buyer_tel"], "<redacted>");
+        assert_eq!(v["response"]["list"][0]["amount"], 5);
+        assert_eq!(v["refundAccount"], "<redacted>", "a sensitive object goes whole");
+        assert_eq!(v["nothing"], serde_json::Value::Null);
+        assert_eq!(redacted_body(b"<html>secret</html>"), "<19 bytes, not JSON>");
+    }
+
+    #[tokio::test]
+    async fn a_lookup_starts_only_when_awaited_and_applies_its_options() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let started = Arc::new(AtomicBool::new(false));
+        let flag = started.clone();
+        let lookup: Lookup<'_, Option<Duration>> = Lookup::new(move |options| {
+            flag.store(true, Ordering::SeqCst);
+            Box::pin(async move {
+                let mut call = Call::new("getPayment", Method::GET, "/p", "/p".into());
+                options.apply(&mut call);
+                call.timeout
+            })
+        })
+        .timeout(Duration::from_millis(1234));
+        assert!(!started.load(Ordering::SeqCst));
+        assert_eq!(lookup.await, Some(Duration::from_millis(1234)));
+        assert!(started.load(Ordering::SeqCst));
+    }
 }

@@ -778,6 +778,13 @@ async fn a_timed_out_unguarded_cancel_says_why_it_was_not_retried() {
     assert!(t.retry_refused.is_some());
     assert_eq!(requests(&server).await.len(), 1);
 
+    // After the guarded attempts all time out, the crate reads the payment to see whether one was applied.
+    Mock::given(method("GET"))
+        .and(path(format!("/payments/{PAYMENT}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("getPayment/paid.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
     let err = client
         .full_cancel(PAYMENT, "slow PG")
         .current_cancellable_amount(10000)
@@ -788,7 +795,13 @@ async fn a_timed_out_unguarded_cancel_says_why_it_was_not_retried() {
     let Error::Transport(t) = &err else { panic!("{err:?}") };
     assert_eq!(t.attempts, 3, "a guarded cancel may be replayed");
     assert_eq!(t.retry_refused, None);
-    assert_eq!(requests(&server).await.len(), 4);
+    let all = requests(&server).await;
+    let cancels = all.iter().filter(|r| r.method.as_str() == "POST").count();
+    assert_eq!(cancels, 4, "one unguarded attempt, then three guarded ones");
+    // No attempt answered, so the crate read the payment; it shows no cancellation, so the timeout stands.
+    let reads: Vec<_> = all.iter().filter(|r| r.method.as_str() == "GET").collect();
+    assert_eq!(reads.len(), 1, "{all:?}");
+    assert_eq!(reads[0].url.path(), format!("/payments/{PAYMENT}"));
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -41,13 +41,28 @@
 //! Not checked, because the crate cannot know the payment's PG: some PGs refuse a cancel without a `reason`
 //! (naverpay, for its review), several need `tax_free` on partial cancels of tax-free payments, and some need
 //! `vat_amount` when the payment set VAT explicitly.
+//!
+//! # Deadlines and virtual accounts
+//!
+//! Given the payment ([`CancelRequest::payment`], or [`CancelRequest::paid`] with its method and payment time),
+//! the cancel is also checked against [`crate::policy`] before sending. A mobile-phone payment from an earlier KST
+//! month is refused (seed 003: a later month allows no full refund) with [`crate::Error::InvalidRequest`] on the
+//! field [`policy::CANCEL_DEADLINE_FIELD`], unless [`CancelRequest::ignore_cancel_deadline`] says your contract
+//! differs. A paid virtual account must name a refund account, with `refund_tel` when the payment's PG is Smartro
+//! (`smartro` or `smartro_v2`; seed 002). The seeds give iamport no soft deadline, so the warnings
+//! [`CancelRequest::send_with_warnings`] returns can only say that a hard deadline was ignored.
+//!
+//! Not checked: iamport's spec adds that `smartro_v2` wants `refund_tel` on account-transfer refunds too, but a
+//! transfer is refunded without a refund account, and this crate sends `refund_tel` only with one.
 
 use super::Client;
 use super::error::Error;
-use super::payment::{Payment, PaymentRef};
+use super::payment::{Payment, PaymentRef, PaymentStatus};
 use super::raw::types::{CancelPaymentBody, CancelPaymentBodyExtra};
 use crate::InvalidRequest;
+use crate::policy::{self, CancelWarning, Deadline};
 use crate::transport::{Call, Replay, RetryPolicy};
+use chrono::{DateTime, Utc};
 use reqwest::Method;
 use std::fmt;
 use std::time::Duration;
@@ -134,6 +149,22 @@ pub struct CancelRequest<'a> {
     virtual_account: bool,
     timeout: Option<Duration>,
     retry: Option<RetryPolicy>,
+    known: Option<KnownPayment>,
+    ignore_cancel_deadline: bool,
+    now: Option<DateTime<Utc>>,
+}
+
+/// What a [`CancelRequest`] knows about the payment it cancels, for the policy checks.
+#[derive(Debug, Clone)]
+struct KnownPayment {
+    /// The payment's ids, when it came from [`CancelRequest::payment`].
+    imp_uid: Option<String>,
+    merchant_uid: Option<String>,
+    deadline: Deadline,
+    method: policy::PayMethod,
+    /// A virtual account that has been paid into: its money can only go back to a bank account.
+    deposited_virtual_account: bool,
+    pg_provider: Option<String>,
 }
 
 impl fmt::Debug for CancelRequest<'_> {
@@ -155,6 +186,9 @@ impl fmt::Debug for CancelRequest<'_> {
             .field("requester", &self.requester)
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
+            .field("known", &self.known)
+            .field("ignore_cancel_deadline", &self.ignore_cancel_deadline)
+            .field("now", &self.now)
             .finish()
     }
 }
@@ -181,6 +215,9 @@ impl Client {
             virtual_account: false,
             timeout: None,
             retry: None,
+            known: None,
+            ignore_cancel_deadline: false,
+            now: None,
         }
     }
 
@@ -204,8 +241,10 @@ impl Client {
     }
 
     /// A refund of a virtual-account payment to `account`: in full, unless [`CancelRequest::partial`] says
-    /// otherwise. The refund is registered with the PG and paid out on a later business day; PGs need a separate
-    /// contract for virtual-account refunds.
+    /// otherwise. The refund is registered with the PG and paid out on the next business day (seed 002); the
+    /// store needs the PG's special contract for virtual-account refunds, and Smartro needs the holder's phone
+    /// number ([`RefundAccount::phone`]). These facts are data in [`policy::virtual_account_refund`]; add
+    /// [`CancelRequest::payment`] to have the account and the Smartro phone number checked before sending.
     pub fn refund_virtual_account(
         &self,
         payment: impl Into<PaymentRef>,
@@ -320,6 +359,106 @@ impl<'a> CancelRequest<'a> {
         self
     }
 
+    /// The payment as you read it ([`Client::get_payment`]), so the cancel is checked against [`crate::policy`]
+    /// before sending (see the [module docs](self#deadlines-and-virtual-accounts)): its cancel deadline, a refund
+    /// account for a paid virtual account, `refund_tel` for Smartro. Its `imp_uid` or `merchant_uid` must be the
+    /// one being cancelled. Nothing from it is sent.
+    pub fn payment(mut self, payment: &Payment) -> Self {
+        let method = payment.policy_method();
+        self.known = Some(KnownPayment {
+            imp_uid: payment.imp_uid.clone(),
+            merchant_uid: payment.merchant_uid.clone(),
+            deadline: payment.cancel_deadline(),
+            method,
+            deposited_virtual_account: method == policy::PayMethod::VirtualAccount
+                && payment.status == Some(PaymentStatus::Paid),
+            pg_provider: payment.pg_provider.clone(),
+        });
+        self
+    }
+
+    /// The payment's method and payment time, from your own records (map a stored `pay_method` with
+    /// [`policy_method`](super::payment::policy_method)), for the same checks as [`payment`](Self::payment)
+    /// without reading the payment: the deadline, and a refund account for a virtual account (paid, since it has a
+    /// payment time). The PG is not known this way, so Smartro's `refund_tel` is not checked.
+    pub fn paid(mut self, method: policy::PayMethod, paid_at: DateTime<Utc>) -> Self {
+        self.known = Some(KnownPayment {
+            imp_uid: None,
+            merchant_uid: None,
+            deadline: policy::deadline(policy::Provider::Iamport, method, paid_at),
+            method,
+            deposited_virtual_account: method == policy::PayMethod::VirtualAccount,
+            pg_provider: None,
+        });
+        self
+    }
+
+    /// Sends the cancel even when the payment's hard cancel deadline has passed, for a store whose PG contract
+    /// allows later cancels (a partial refund of an earlier month's phone payment, for one). The warnings of
+    /// [`send_with_warnings`](Self::send_with_warnings) then include [`CancelWarning::HardDeadlineIgnored`].
+    pub fn ignore_cancel_deadline(mut self) -> Self {
+        self.ignore_cancel_deadline = true;
+        self
+    }
+
+    /// The time the deadline is checked against, instead of the system clock when the cancel is sent: for tests,
+    /// or to decide as of a moment you record.
+    pub fn now(mut self, now: DateTime<Utc>) -> Self {
+        self.now = Some(now);
+        self
+    }
+
+    /// The policy checks against what [`payment`](Self::payment) or [`paid`](Self::paid) told; the warnings of a
+    /// cancel that may go ahead.
+    fn check_policy(&self) -> Result<Vec<CancelWarning>, InvalidRequest> {
+        let Some(known) = &self.known else {
+            return Ok(Vec::new());
+        };
+        let (field, given, theirs) = match &self.payment {
+            PaymentRef::ImpUid(id) => ("imp_uid", id.as_str(), known.imp_uid.as_deref()),
+            PaymentRef::MerchantUid(id) => ("merchant_uid", id.as_str(), known.merchant_uid.as_deref()),
+        };
+        if let Some(theirs) = theirs
+            && theirs != given
+        {
+            return Err(InvalidRequest::new(
+                field,
+                format!("differs from the {field} {theirs:?} of the payment given with .payment()"),
+            ));
+        }
+        if known.method == policy::PayMethod::VirtualAccount {
+            let rules = policy::virtual_account_refund(policy::Provider::Iamport);
+            let has_account =
+                self.refund_holder.is_some() && self.refund_bank.is_some() && self.refund_account.is_some();
+            if known.deposited_virtual_account
+                && !has_account
+                && rules.refund_account == policy::RefundAccountRule::Required
+            {
+                return Err(InvalidRequest::new(
+                    "refund_account",
+                    "a paid virtual account can only be refunded to a bank account: set refund_holder, refund_bank \
+                     and refund_account (or refund_to)",
+                ));
+            }
+            let smartro = known
+                .pg_provider
+                .as_deref()
+                .is_some_and(|pg| pg == "smartro" || pg == "smartro_v2");
+            if smartro
+                && has_account
+                && self.refund_tel.is_none()
+                && rules.holder_phone == policy::HolderPhoneRule::RequiredWhenPgIsSmartro
+            {
+                return Err(InvalidRequest::new(
+                    "refund_tel",
+                    "is required to refund a Smartro virtual account",
+                ));
+            }
+        }
+        let now = self.now.unwrap_or_else(Utc::now);
+        policy::preflight(&known.deadline, now, self.ignore_cancel_deadline)
+    }
+
     /// The body that [`send`](Self::send) would post, after the checks it makes.
     ///
     /// # Errors
@@ -391,6 +530,7 @@ impl<'a> CancelRequest<'a> {
             }
         }
         self.check_refund_account()?;
+        self.check_policy()?;
         Ok(CancelPaymentBody {
             imp_uid,
             merchant_uid,
@@ -474,6 +614,12 @@ impl<'a> CancelRequest<'a> {
     /// * [`crate::Error::Decode`]: iamport answered with success but a payment this crate cannot read (a fractional
     ///   amount, for one); the cancel was most likely applied.
     pub async fn send(self) -> Result<Payment, Error> {
+        self.send_inner().await.map(|(payment, _reconciled)| payment)
+    }
+
+    /// Sends the cancel; also says whether its outcome was confirmed by reading the payment again (see
+    /// [`Cancelled::reconciled`]).
+    async fn send_inner(self) -> Result<(Payment, bool), Error> {
         let body = self.body()?;
         let mut call = Call::new(
             "cancelPayment",
@@ -489,6 +635,51 @@ impl<'a> CancelRequest<'a> {
         };
         call.timeout = self.timeout;
         call.retry = self.retry;
-        self.client.send(call).await
+        super::reconcile::send_cancel(self.client, call).await
+    }
+
+    /// [`send`](Self::send), also returning what the policy check before sending noticed without refusing (see
+    /// [`Cancelled::warnings`]). `send` makes the same checks and refuses the same cancels; it only drops the
+    /// warnings.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    pub async fn send_with_warnings(mut self) -> Result<Cancelled, Error> {
+        // One clock reading for the check that may refuse and for the warnings returned.
+        self.now.get_or_insert_with(Utc::now);
+        self.body()?;
+        let warnings = self.check_policy()?;
+        let (payment, reconciled) = self.send_inner().await?;
+        Ok(Cancelled {
+            payment,
+            warnings,
+            reconciled,
+        })
+    }
+}
+
+/// A cancel iamport accepted, from [`CancelRequest::send_with_warnings`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Cancelled {
+    /// The payment as it is after the cancel; its newest `cancel_history` entry is normally this cancel.
+    pub payment: Payment,
+    /// What the policy check before sending noticed without refusing; see [`Cancelled::warnings`].
+    pub warnings: Vec<CancelWarning>,
+    /// Whether the cancel was confirmed by reading the payment again rather than from the cancel's own answer.
+    ///
+    /// That happens when an earlier attempt of a cancel guarded by `checksum` had an unknown outcome (a timeout, a
+    /// dropped connection, a 5xx) and the replay was refused: the payment then showed this cancel, of the requested
+    /// amount, made during the call, with the balance moved by exactly that amount. The refund happened once;
+    /// only the way the crate learned it differs. `payment` is then the payment as read.
+    pub reconciled: bool,
+}
+
+impl Cancelled {
+    /// What the policy check before sending noticed without refusing: a hard deadline ignored on request
+    /// ([`CancelRequest::ignore_cancel_deadline`]), or a soft deadline that had passed (none of iamport's known
+    /// rules is soft today). Empty when the cancel was not given the payment.
+    pub fn warnings(&self) -> &[CancelWarning] {
+        &self.warnings
     }
 }

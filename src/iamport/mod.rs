@@ -33,10 +33,11 @@ pub mod cancel;
 pub mod error;
 pub mod payment;
 pub mod raw;
+mod reconcile;
 mod token;
 pub mod webhook;
 
-pub use cancel::{CancelRequest, CancelRequester, RefundAccount};
+pub use cancel::{CancelRequest, CancelRequester, Cancelled, RefundAccount};
 pub use error::{Error, IamportError};
 pub use payment::{
     CancelHistoryEntry, ImpUid, ListSorting, MerchantUid, Page, PayMethod, Payment, PaymentChannel, PaymentList,
@@ -100,7 +101,15 @@ impl Client {
 
     /// Sends a call with the access token and the `Tier` header, retries it once with a new token after a 401,
     /// and reads the envelope.
-    pub(crate) async fn send<T: DeserializeOwned>(&self, mut call: Call) -> Result<T, Error> {
+    pub(crate) async fn send<T: DeserializeOwned>(&self, call: Call) -> Result<T, Error> {
+        let operation = call.operation;
+        let resp = self.execute(call).await?;
+        error::decode_envelope(operation, &resp)
+    }
+
+    /// [`send`](Self::send) without reading the answer: the response keeps whether an earlier attempt's outcome is
+    /// unknown, which the cancel needs to reconcile.
+    pub(crate) async fn execute(&self, mut call: Call) -> Result<transport::Response, Error> {
         if let Some(tier) = &self.shared.tier {
             call.headers.insert(TIER, tier.clone());
         }
@@ -114,12 +123,23 @@ impl Client {
                 operation = call.operation,
                 "iamport answered 401; refreshing the token once"
             );
+            // A 401 is a definitive answer, but an attempt before it may have been applied with the old token.
+            let earlier_unknown = resp.earlier_unknown;
             self.shared.tokens.invalidate(token.generation).await;
             let token = self.shared.tokens.token().await?;
             transport::authorize(&mut call.headers, &token.bearer);
-            resp = self.shared.transport.execute(&call).await?;
+            resp = match self.shared.transport.execute(&call).await {
+                Ok(mut again) => {
+                    again.earlier_unknown |= earlier_unknown;
+                    again
+                }
+                Err(mut again) => {
+                    again.earlier_unknown |= earlier_unknown;
+                    return Err(again.into());
+                }
+            };
         }
-        error::decode_envelope(call.operation, &resp)
+        Ok(resp)
     }
 }
 

@@ -7,7 +7,9 @@ use super::Client;
 use super::error::Error;
 use super::raw::types;
 use crate::InvalidRequest;
-use crate::transport::{Call, encode_segment};
+use crate::policy::{self, Conditions, Deadline, ProcessingTime};
+use crate::transport::{Call, CallOptions, Lookup, encode_segment};
+use chrono::{DateTime, Utc};
 use futures::Stream;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
@@ -165,6 +167,72 @@ impl types::PaymentAnnotation {
             .flatten()
             .find(|c| c.cancellation_id.as_deref() == Some(cancellation_id))
     }
+
+    /// When the payment was paid (`paid_at`, unix seconds), or `None` when iamport sent nothing or 0 (its value
+    /// for a payment not paid, such as a virtual account still waiting for the deposit).
+    pub fn paid_at_utc(&self) -> Option<DateTime<Utc>> {
+        self.paid_at
+            .filter(|&seconds| seconds > 0)
+            .and_then(|seconds| DateTime::from_timestamp(seconds, 0))
+    }
+
+    /// The pay method in the terms of [`crate::policy`] (see [`policy_method`] for the mapping).
+    pub fn policy_method(&self) -> policy::PayMethod {
+        policy_method(self.pay_method.as_ref())
+    }
+
+    /// Until when this payment can be cancelled, per [`policy::deadline`] for iamport, counted from
+    /// [`paid_at_utc`](Self::paid_at_utc). Only mobile-phone payments have a known deadline there (seed 003);
+    /// every other method answers [`Unknown`](policy::DeadlineRule::Unknown).
+    pub fn cancel_deadline(&self) -> Deadline {
+        policy::deadline_if_paid(policy::Provider::Iamport, self.policy_method(), self.paid_at_utc())
+    }
+
+    /// How long a cancel of this payment takes, per [`policy::processing`] for iamport.
+    pub fn expected_refund_time(&self, conditions: &Conditions) -> ProcessingTime {
+        policy::processing(policy::Provider::Iamport, self.policy_method(), conditions)
+    }
+}
+
+/// The one mapping from iamport's `pay_method` onto [`policy::PayMethod`].
+///
+/// | `pay_method` | policy |
+/// |---|---|
+/// | `card` | [`Card`](policy::PayMethod::Card) |
+/// | `trans` | [`AccountTransfer`](policy::PayMethod::AccountTransfer) |
+/// | `vbank` | [`VirtualAccount`](policy::PayMethod::VirtualAccount) |
+/// | `phone` | [`MobilePhone`](policy::PayMethod::MobilePhone) |
+/// | `cultureland`, `smartculture`, `booknlife` | [`GiftCertificate`](policy::PayMethod::GiftCertificate) |
+/// | `naverpay` | [`NaverPay`](policy::PayMethod::NaverPay) |
+/// | `paypal` | [`PayPal`](policy::PayMethod::PayPal) |
+/// | `samsung`, `ssgpay`, `lpay`, `payco`, `tosspay`, `applepay` | [`EasyPay`](policy::PayMethod::EasyPay) |
+/// | `kakaopay`, `point`, anything else, or none | [`Unknown`](policy::PayMethod::Unknown) |
+///
+/// `kakaopay` is `Unknown` because the seeds tell KakaoPay card from KakaoPay money and this value does not say
+/// which was used; `point` does not name what the points were. The iamport rules come from seeds 002 and 003
+/// only, which name neither NaverPay nor PayPal, so those two (and every easy pay) still answer `Unknown` in
+/// [`policy`]: the mapping says what the method is, the policy says what is known about it.
+pub fn policy_method(pay_method: Option<&PayMethod>) -> policy::PayMethod {
+    use policy::PayMethod as M;
+    let Some(pay_method) = pay_method else {
+        return M::Unknown;
+    };
+    match pay_method {
+        PayMethod::Card => M::Card,
+        PayMethod::Trans => M::AccountTransfer,
+        PayMethod::Vbank => M::VirtualAccount,
+        PayMethod::Phone => M::MobilePhone,
+        PayMethod::Cultureland | PayMethod::Smartculture | PayMethod::Booknlife => M::GiftCertificate,
+        PayMethod::Naverpay => M::NaverPay,
+        PayMethod::Paypal => M::PayPal,
+        PayMethod::Samsung
+        | PayMethod::Ssgpay
+        | PayMethod::Lpay
+        | PayMethod::Payco
+        | PayMethod::Tosspay
+        | PayMethod::Applepay => M::EasyPay,
+        PayMethod::Kakaopay | PayMethod::Point | PayMethod::Unrecognized(_) => M::Unknown,
+    }
 }
 
 impl Client {
@@ -173,15 +241,22 @@ impl Client {
     /// # Errors
     /// [`crate::Error::InvalidRequest`] for an empty id (nothing sent); [`crate::Error::Api`] when iamport answers
     /// with a non-zero `code` (an unknown payment, for one); transport and decode errors as usual.
-    pub async fn get_payment(&self, imp_uid: &ImpUid) -> Result<Payment, Error> {
-        let id = imp_uid.checked()?;
-        let call = Call::new(
-            "getPaymentByImpUid",
-            Method::GET,
-            "/payments/{imp_uid}",
-            format!("/payments/{}", encode_segment(id)),
-        );
-        self.send(call).await
+    ///
+    /// Await it directly, or set a per-call [`timeout`](Lookup::timeout) or [`retry`](Lookup::retry) first.
+    pub fn get_payment<'a>(&'a self, imp_uid: &'a ImpUid) -> Lookup<'a, Result<Payment, Error>> {
+        Lookup::new(move |options| {
+            Box::pin(async move {
+                let id = imp_uid.checked()?;
+                let mut call = Call::new(
+                    "getPaymentByImpUid",
+                    Method::GET,
+                    "/payments/{imp_uid}",
+                    format!("/payments/{}", encode_segment(id)),
+                );
+                options.apply(&mut call);
+                self.send(call).await
+            })
+        })
     }
 
     /// Fetches the latest payment made for an order id (`GET /payments/find/{merchant_uid}`). When one order was
@@ -189,15 +264,20 @@ impl Client {
     ///
     /// # Errors
     /// As [`Client::get_payment`].
-    pub async fn find_payment(&self, merchant_uid: &MerchantUid) -> Result<Payment, Error> {
-        let id = merchant_uid.checked()?;
-        let call = Call::new(
-            "getPaymentByMerchantUid",
-            Method::GET,
-            "/payments/find/{merchant_uid}",
-            format!("/payments/find/{}", encode_segment(id)),
-        );
-        self.send(call).await
+    pub fn find_payment<'a>(&'a self, merchant_uid: &'a MerchantUid) -> Lookup<'a, Result<Payment, Error>> {
+        Lookup::new(move |options| {
+            Box::pin(async move {
+                let id = merchant_uid.checked()?;
+                let mut call = Call::new(
+                    "getPaymentByMerchantUid",
+                    Method::GET,
+                    "/payments/find/{merchant_uid}",
+                    format!("/payments/find/{}", encode_segment(id)),
+                );
+                options.apply(&mut call);
+                self.send(call).await
+            })
+        })
     }
 
     /// Lists payments by status (`GET /payments/status/{payment_status}`), page by page; see [`PaymentList`].
@@ -209,6 +289,7 @@ impl Client {
             from: None,
             to: None,
             sorting: None,
+            options: CallOptions::default(),
         }
     }
 }
@@ -238,9 +319,22 @@ pub struct PaymentList<'a> {
     from: Option<i64>,
     to: Option<i64>,
     sorting: Option<ListSorting>,
+    options: CallOptions,
 }
 
 impl<'a> PaymentList<'a> {
+    /// Total timeout of each page request, instead of the client's.
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
+
+    /// Retry policy of each page request, instead of the client's (reads are always safe to retry).
+    pub fn retry(mut self, policy: crate::transport::RetryPolicy) -> Self {
+        self.options.retry = Some(policy);
+        self
+    }
+
     /// Payments per page, 1 to 1000 (iamport's default when unset is 20).
     pub fn limit(mut self, limit: u32) -> Self {
         self.limit = Some(limit);
@@ -295,6 +389,7 @@ impl<'a> PaymentList<'a> {
             "/payments/status/{payment_status}",
             format!("/payments/status/{}", encode_segment(self.status.as_str())),
         );
+        self.options.apply(&mut call);
         call.query.push(("page", number.to_string()));
         if let Some(limit) = self.limit {
             call.query.push(("limit", limit.to_string()));

@@ -119,6 +119,8 @@ impl SharedFailure {
                 attempts: *attempts,
                 retry_refused: None,
                 elapsed: *elapsed,
+                // The token request is not a payment operation: nothing a waiter asked for was applied.
+                earlier_unknown: false,
                 // The underlying reqwest error belongs to the caller that made the request.
                 source: None,
             }),

@@ -21,15 +21,27 @@
 //! retries rely on it: a cancel is retried after a timeout or a 5xx only when the guard is set
 //! ([`crate::transport`]); an unguarded one is sent once. [`Client::partial_cancel`] always sets it; set it on full
 //! cancels too with [`CancelPayment::current_cancellable_amount`] (the balance comes from
-//! [`PaymentExt::cancellable_amount`](super::PaymentExt::cancellable_amount)).
+//! [`PaymentExt::cancellable_amount`]).
+//!
+//! # Deadlines and virtual accounts
+//!
+//! Given the payment ([`CancelPayment::payment`], or [`CancelPayment::paid`] with its method and payment time),
+//! the cancel is also checked against [`crate::policy`] before sending: past a hard deadline (a mobile-phone
+//! payment from an earlier KST month, a NaverPay payment past 1095 days, ...) it is refused with
+//! [`Error::InvalidRequest`] on the field [`policy::CANCEL_DEADLINE_FIELD`], unless
+//! [`CancelPayment::ignore_cancel_deadline`] says your contract differs; past a soft deadline (a card payment older
+//! than the issuer's usual year) it is sent, and [`CancelOutcome::warnings`] says so. A paid virtual account must
+//! name a [`RefundAccount`], with the holder's phone number when the PG is Smartro.
 
 use super::Client;
 use super::error::{CancelPaymentError, pinpoint};
+use super::payment::{Payment, PaymentExt, PaymentStatus};
 use super::raw::types::{
     Bank, CancelPaymentBody, CancelPaymentBodyRefundAccount, CancelPaymentResponse, CancelRequester,
-    PaymentCancellation, PromotionDiscountRetainOption, Trigger,
+    PaymentCancellation, PgProvider, PromotionDiscountRetainOption, Trigger,
 };
 use crate::error::{Error, InvalidRequest};
+use crate::policy::{self, CancelWarning, Deadline};
 use crate::transport::{Replay, RetryPolicy, encode_segment};
 use chrono::{DateTime, Utc};
 use std::fmt;
@@ -58,6 +70,9 @@ impl Client {
             store_id: None,
             timeout: None,
             retry: None,
+            known: None,
+            ignore_cancel_deadline: false,
+            now: None,
         }
     }
 
@@ -71,7 +86,7 @@ impl Client {
     }
 
     /// Starts a cancel of `amount` won out of a balance you state as `current_cancellable_amount` (what is left
-    /// before this cancel, e.g. from [`PaymentExt::cancellable_amount`](super::PaymentExt::cancellable_amount)).
+    /// before this cancel, e.g. from [`PaymentExt::cancellable_amount`]).
     ///
     /// Both are always sent, so PortOne refuses (`CANCELLABLE_AMOUNT_CONSISTENCY_BROKEN`) instead of cancelling
     /// when the balance is not what you think, and a retry cannot refund twice. Refused before sending: an amount
@@ -97,8 +112,12 @@ impl Client {
     /// * the store needs the PG's special contract for virtual-account refunds; Toss is the exception and needs
     ///   none (it keeps the original transaction's fee);
     /// * Smartro virtual accounts also need [`RefundAccount::holder_phone_number`];
-    /// * each refund costs a 300 won transfer fee on top of the payment fee, charged to the store, and takes one to
-    ///   two business days to arrive.
+    /// * each refund costs a 300 won transfer fee on top of the payment fee, charged to the store (so refunding
+    ///   10,000 won costs the store 10,300), the original payment's fees are not returned, and the refund takes one
+    ///   to two business days to arrive; there is no cancel deadline.
+    ///
+    /// These facts are data in [`policy::virtual_account_refund`] (seed 000, 결제 취소 정책 › 가상계좌 환불). Add
+    /// [`CancelPayment::payment`] to have the account, and the Smartro phone number, checked before sending.
     pub fn refund_virtual_account(
         &self,
         payment_id: impl Into<String>,
@@ -129,6 +148,21 @@ pub struct CancelPayment {
     store_id: Option<String>,
     timeout: Option<Duration>,
     retry: Option<RetryPolicy>,
+    known: Option<KnownPayment>,
+    ignore_cancel_deadline: bool,
+    now: Option<DateTime<Utc>>,
+}
+
+/// What a [`CancelPayment`] knows about the payment it cancels, for the policy checks.
+#[derive(Debug, Clone)]
+struct KnownPayment {
+    /// The payment's own id, when it came from [`CancelPayment::payment`].
+    id: Option<String>,
+    deadline: Deadline,
+    method: policy::PayMethod,
+    /// A virtual account that has been paid into: its money can only go back to a bank account.
+    deposited_virtual_account: bool,
+    smartro: bool,
 }
 
 impl CancelPayment {
@@ -210,6 +244,96 @@ impl CancelPayment {
         self
     }
 
+    /// The payment as you read it ([`Client::get_payment`]), so the cancel is checked against
+    /// [`crate::policy`] before sending (see the [module docs](self#deadlines-and-virtual-accounts)): its cancel
+    /// deadline, a refund account for a paid virtual account, the holder's phone number for Smartro. Its id must
+    /// be the one being cancelled. Nothing from it is sent.
+    pub fn payment(mut self, payment: &Payment) -> Self {
+        let method = payment.policy_method();
+        let paid_into = matches!(payment.status(), PaymentStatus::Paid | PaymentStatus::PartialCancelled);
+        self.known = Some(KnownPayment {
+            id: payment.id().map(str::to_string),
+            deadline: payment.cancel_deadline(),
+            method,
+            deposited_virtual_account: method == policy::PayMethod::VirtualAccount && paid_into,
+            smartro: matches!(payment.pg_provider(), Some(PgProvider::Smartro | PgProvider::SmartroV2)),
+        });
+        self
+    }
+
+    /// The payment's method and payment time, from your own records, for the same checks as
+    /// [`payment`](Self::payment) without reading the payment: the deadline, and a refund account for a virtual
+    /// account (paid, since it has a payment time). The PG is not known this way, so Smartro's phone number is not
+    /// checked.
+    pub fn paid(mut self, method: policy::PayMethod, paid_at: DateTime<Utc>) -> Self {
+        self.known = Some(KnownPayment {
+            id: None,
+            deadline: policy::deadline(policy::Provider::PortOneV2, method, paid_at),
+            method,
+            deposited_virtual_account: method == policy::PayMethod::VirtualAccount,
+            smartro: false,
+        });
+        self
+    }
+
+    /// Sends the cancel even when the payment's hard cancel deadline has passed, for a store whose PG contract
+    /// allows later cancels (or, for a mobile-phone payment from an earlier month, a PG that refunds it to the
+    /// [`refund_account`](Self::refund_account) instead). The outcome then carries
+    /// [`CancelWarning::HardDeadlineIgnored`].
+    pub fn ignore_cancel_deadline(mut self) -> Self {
+        self.ignore_cancel_deadline = true;
+        self
+    }
+
+    /// The time the deadline is checked against, instead of the system clock when the cancel is sent: for tests,
+    /// or to decide as of a moment you record.
+    pub fn now(mut self, now: DateTime<Utc>) -> Self {
+        self.now = Some(now);
+        self
+    }
+
+    /// The policy checks against what [`payment`](Self::payment) or [`paid`](Self::paid) told; the warnings of a
+    /// cancel that may go ahead.
+    fn check_policy(&self) -> Result<Vec<CancelWarning>, InvalidRequest> {
+        let Some(known) = &self.known else {
+            return Ok(Vec::new());
+        };
+        if let Some(id) = &known.id
+            && *id != self.payment_id
+        {
+            return Err(InvalidRequest::new(
+                "paymentId",
+                format!("differs from the id {id:?} of the payment given with .payment()"),
+            ));
+        }
+        if known.method == policy::PayMethod::VirtualAccount {
+            let rules = policy::virtual_account_refund(policy::Provider::PortOneV2);
+            match &self.refund_account {
+                None if known.deposited_virtual_account
+                    && rules.refund_account == policy::RefundAccountRule::Required =>
+                {
+                    return Err(InvalidRequest::new(
+                        "refundAccount",
+                        "a paid virtual account can only be refunded to a bank account: set refund_account",
+                    ));
+                }
+                Some(account)
+                    if known.smartro
+                        && account.holder_phone_number.is_none()
+                        && rules.holder_phone == policy::HolderPhoneRule::RequiredWhenPgIsSmartro =>
+                {
+                    return Err(InvalidRequest::new(
+                        "refundAccount.holderPhoneNumber",
+                        "is required to refund a Smartro virtual account",
+                    ));
+                }
+                _ => {}
+            }
+        }
+        let now = self.now.unwrap_or_else(Utc::now);
+        policy::preflight(&known.deadline, now, self.ignore_cancel_deadline)
+    }
+
     fn effective_store_id(&self) -> Option<&str> {
         self.store_id.as_deref().or(self.client.store_id())
     }
@@ -220,7 +344,10 @@ impl CancelPayment {
     /// tax-free or VAT amount; tax-free plus VAT above the amount (or, for a full cancel with the balance guard,
     /// above the balance); a stated balance that is not positive (nothing would be left to cancel); an amount above
     /// the stated balance; a refund account without a number or holder name, or whose phone number is not made of
-    /// digits only (write `01012345678`, not `010-1234-5678`).
+    /// digits only (write `01012345678`, not `010-1234-5678`). With [`payment`](Self::payment) or
+    /// [`paid`](Self::paid), also: a payment whose id is not the one cancelled, a paid virtual account without a
+    /// refund account, a Smartro virtual account without the holder's phone number, and a hard cancel deadline
+    /// that has passed (see the [module docs](self#deadlines-and-virtual-accounts)).
     ///
     /// # Errors
     /// The first rule broken, with the field in PortOne's wire terms.
@@ -304,6 +431,7 @@ impl CancelPayment {
         {
             return Err(InvalidRequest::new("storeId", "is empty"));
         }
+        self.check_policy()?;
         Ok(())
     }
 
@@ -331,10 +459,18 @@ impl CancelPayment {
     /// * [`Error::Transport`] when no usable response arrived. After a timeout the cancel may have gone through:
     ///   read the payment before trying again (an unguarded cancel is never replayed by the crate).
     /// * [`Error::Decode`] when the answer does not match the spec; the raw body is kept.
-    pub async fn send(self) -> Result<CancelOutcome, Error<CancelPaymentError>> {
+    pub async fn send(mut self) -> Result<CancelOutcome, Error<CancelPaymentError>> {
+        // One clock reading for the check that may refuse and for the warnings the outcome carries.
+        self.now.get_or_insert_with(Utc::now);
         let call = self.call()?;
-        let response: CancelPaymentResponse = self.client.send(&call).await.map_err(pinpoint::<CommonFields, _>)?;
-        Ok(CancelOutcome::from(response.cancellation))
+        let warnings = self.check_policy()?;
+        let (response, reconciled): (CancelPaymentResponse, bool) =
+            super::reconcile::send_cancel(&self.client, &call, &self.payment_id)
+                .await
+                .map_err(pinpoint::<CommonFields, _>)?;
+        Ok(CancelOutcome::from(response.cancellation)
+            .with_warnings(warnings)
+            .reconciled(reconciled))
     }
 
     fn call(&self) -> Result<crate::transport::Call, InvalidRequest> {
@@ -362,10 +498,13 @@ impl CancelPayment {
     /// Like [`Self::send`], also returning the `cancellation` object exactly as PortOne sent it (for the
     /// provider-neutral outcome).
     pub(crate) async fn send_keeping_raw(
-        self,
+        mut self,
     ) -> Result<(CancelOutcome, serde_json::Value), Error<CancelPaymentError>> {
+        self.now.get_or_insert_with(Utc::now);
         let call = self.call()?;
-        let mut response: serde_json::Value = self.client.send(&call).await?;
+        let warnings = self.check_policy()?;
+        let (mut response, reconciled): (serde_json::Value, bool) =
+            super::reconcile::send_cancel(&self.client, &call, &self.payment_id).await?;
         let raw = response
             .get_mut("cancellation")
             .map(serde_json::Value::take)
@@ -375,7 +514,12 @@ impl CancelPayment {
                 e.path = format!("cancellation.{}", e.path);
                 Error::Decode(e)
             })?;
-        Ok((CancelOutcome::from(typed), raw))
+        Ok((
+            CancelOutcome::from(typed)
+                .with_warnings(warnings)
+                .reconciled(reconciled),
+            raw,
+        ))
     }
 }
 
@@ -520,6 +664,26 @@ impl CancelOutcome {
             _ => None,
         }
     }
+
+    /// What the policy check before sending noticed without refusing: a soft cancel deadline that had passed, or
+    /// a hard one ignored on request ([`CancelPayment::ignore_cancel_deadline`]). Empty when the cancel was not
+    /// given the payment, and for cancellations read from a payment.
+    pub fn warnings(&self) -> &[CancelWarning] {
+        match self {
+            CancelOutcome::Succeeded(c) | CancelOutcome::Requested(c) | CancelOutcome::Failed(c) => &c.warnings,
+            CancelOutcome::Unrecognized(u) => &u.warnings,
+        }
+    }
+
+    fn with_warnings(mut self, warnings: Vec<CancelWarning>) -> Self {
+        match &mut self {
+            CancelOutcome::Succeeded(c) | CancelOutcome::Requested(c) | CancelOutcome::Failed(c) => {
+                c.warnings = warnings
+            }
+            CancelOutcome::Unrecognized(u) => u.warnings = warnings,
+        }
+        self
+    }
 }
 
 impl From<PaymentCancellation> for CancelOutcome {
@@ -549,6 +713,8 @@ impl From<PaymentCancellation> for CancelOutcome {
                 cancelled_at,
                 receipt_url,
                 trigger,
+                warnings: Vec::new(),
+                reconciled: false,
             }),
             PaymentCancellation::Requested {
                 cancelled_at,
@@ -573,6 +739,8 @@ impl From<PaymentCancellation> for CancelOutcome {
                 cancelled_at,
                 receipt_url: None,
                 trigger,
+                warnings: Vec::new(),
+                reconciled: false,
             }),
             PaymentCancellation::Failed {
                 cancelled_at,
@@ -597,6 +765,8 @@ impl From<PaymentCancellation> for CancelOutcome {
                 cancelled_at,
                 receipt_url: None,
                 trigger,
+                warnings: Vec::new(),
+                reconciled: false,
             }),
             // No wildcard arm on purpose: a status added to the spec must break this match at the next regen.
             PaymentCancellation::Unrecognized(raw) => CancelOutcome::Unrecognized(UnrecognizedCancellation::new(raw.0)),
@@ -633,6 +803,10 @@ pub struct Cancellation {
     pub receipt_url: Option<String>,
     /// What started the cancel (`trigger`), e.g. the console or the API.
     pub trigger: Option<Trigger>,
+    /// Set on the outcome of [`CancelPayment::send`]; see [`CancelOutcome::warnings`].
+    warnings: Vec<CancelWarning>,
+    /// Set when the cancellation was confirmed by reading the payment again; see [`Cancellation::is_reconciled`].
+    pub(super) reconciled: bool,
 }
 
 /// A cancellation whose status this crate does not know.
@@ -641,6 +815,7 @@ pub struct UnrecognizedCancellation {
     status: String,
     raw: serde_json::Value,
     common: Option<Cancellation>,
+    warnings: Vec<CancelWarning>,
 }
 
 /// The fields every known status shares: read from an unknown status on a best-effort basis, and used to point a
@@ -682,8 +857,15 @@ impl UnrecognizedCancellation {
                 cancelled_at: c.cancelled_at,
                 receipt_url: c.receipt_url,
                 trigger: c.trigger,
+                warnings: Vec::new(),
+                reconciled: false,
             });
-        UnrecognizedCancellation { status, raw, common }
+        UnrecognizedCancellation {
+            status,
+            raw,
+            common,
+            warnings: Vec::new(),
+        }
     }
 
     /// The status as sent.

@@ -31,6 +31,7 @@ pub mod cancel;
 pub mod error;
 pub mod payment;
 pub mod raw;
+mod reconcile;
 pub mod webhook;
 
 pub use cancel::{CancelOutcome, CancelPayment, Cancellation, RefundAccount, UnrecognizedCancellation};

@@ -21,9 +21,13 @@
 use super::Client;
 use super::cancel::{CancelOutcome, CommonFields};
 use super::error::{GetAllPaymentsByCursorError, GetPaymentError, GetPaymentsError, pinpoint};
-use super::raw::types::{GetAllPaymentsByCursorResponse, GetPaymentsBody, PageInput};
+use super::raw::types::{
+    EasyPayProvider, GetAllPaymentsByCursorResponse, GetPaymentsBody, PageInput, PaymentMethodEasyPayMethod, PgProvider,
+};
 use crate::error::{Error, InvalidRequest};
+use crate::policy::{self, Conditions, Deadline, ProcessingTime};
 use crate::transport::{Call, RetryPolicy, encode_segment};
+use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt};
 use std::time::Duration;
 
@@ -442,6 +446,47 @@ pub trait PaymentExt: sealed::Sealed {
 
     /// The cancellations so far, oldest first as PortOne lists them, failed ones included.
     fn cancellations(&self) -> Vec<CancelOutcome>;
+
+    /// When the payment was paid (`paidAt`): always there for `PAID`, there for `PARTIAL_CANCELLED` and
+    /// `CANCELLED` when PortOne sends it, read from the raw JSON for a status this crate does not know, and `None`
+    /// for a payment that was never paid (a virtual account still waiting for its deposit, for one).
+    fn paid_at(&self) -> Option<DateTime<Utc>>;
+
+    /// The PG behind the payment (`channel.pgProvider`), when PortOne names the channel.
+    fn pg_provider(&self) -> Option<PgProvider>;
+
+    /// The pay method in the terms of [`crate::policy`], from `method` and, where the PG alone says what the
+    /// payment was, `channel.pgProvider`:
+    ///
+    /// | PortOne | policy |
+    /// |---|---|
+    /// | PG `PAYPAL` or `PAYPAL_V2`, or easy pay `PAYPAL` | [`PayPal`](policy::PayMethod::PayPal) |
+    /// | PG `NAVERPAY`, or easy pay `NAVERPAY` | [`NaverPay`](policy::PayMethod::NaverPay) |
+    /// | easy pay `KAKAOPAY` paid by card, or a card payment through the PG `KAKAOPAY` | [`KakaoPayCard`](policy::PayMethod::KakaoPayCard) |
+    /// | easy pay `KAKAOPAY` paid from a charged balance (`PaymentMethodEasyPayMethodCharge`) | [`KakaoPayMoney`](policy::PayMethod::KakaoPayMoney) |
+    /// | easy pay `KAKAOPAY` paid by transfer, or without `easyPayMethod` | [`Unknown`](policy::PayMethod::Unknown) |
+    /// | any other easy pay | [`EasyPay`](policy::PayMethod::EasyPay) |
+    /// | `PaymentMethodCard` | [`Card`](policy::PayMethod::Card) |
+    /// | `PaymentMethodTransfer` | [`AccountTransfer`](policy::PayMethod::AccountTransfer) |
+    /// | `PaymentMethodVirtualAccount` | [`VirtualAccount`](policy::PayMethod::VirtualAccount) |
+    /// | `PaymentMethodMobile` | [`MobilePhone`](policy::PayMethod::MobilePhone) |
+    /// | `PaymentMethodGiftCertificate` | [`GiftCertificate`](policy::PayMethod::GiftCertificate) |
+    /// | convenience store, crypto, an unrecognized method, or none | [`Unknown`](policy::PayMethod::Unknown) |
+    ///
+    /// Seed 000 gives KakaoPay one rule for card and one for KakaoPay money. A KakaoPay payment whose
+    /// `easyPayMethod` is a transfer, or missing, says neither, so it is `Unknown` rather than either guess.
+    fn policy_method(&self) -> policy::PayMethod;
+
+    /// Until when this payment can be cancelled, per [`policy::deadline`] for PortOne V2, counted from
+    /// [`paid_at`](Self::paid_at). Without a payment time the rule is still given, but no instant.
+    fn cancel_deadline(&self) -> Deadline {
+        policy::deadline_if_paid(policy::Provider::PortOneV2, self.policy_method(), self.paid_at())
+    }
+
+    /// How long a cancel of this payment takes to reach the customer, per [`policy::processing`] for PortOne V2.
+    fn expected_refund_time(&self, conditions: &Conditions) -> ProcessingTime {
+        policy::processing(policy::Provider::PortOneV2, self.policy_method(), conditions)
+    }
 }
 
 impl PaymentExt for Payment {
@@ -531,6 +576,99 @@ impl PaymentExt for Payment {
                 .map(CancelOutcome::from)
                 .collect(),
         }
+    }
+
+    fn paid_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Payment::Paid { paid_at, .. } => Some(*paid_at),
+            Payment::Cancelled { paid_at, .. } | Payment::PartialCancelled { paid_at, .. } => *paid_at,
+            Payment::Failed { .. }
+            | Payment::PayPending { .. }
+            | Payment::Ready { .. }
+            | Payment::VirtualAccountIssued { .. } => None,
+            Payment::Unrecognized(raw) => raw.0.get("paidAt").and_then(|t| serde_json::from_value(t.clone()).ok()),
+        }
+    }
+
+    fn pg_provider(&self) -> Option<PgProvider> {
+        match self {
+            Payment::Cancelled { channel, .. }
+            | Payment::Paid { channel, .. }
+            | Payment::PartialCancelled { channel, .. }
+            | Payment::PayPending { channel, .. }
+            | Payment::VirtualAccountIssued { channel, .. } => Some(channel.pg_provider.clone()),
+            Payment::Failed { channel, .. } | Payment::Ready { channel, .. } => {
+                channel.as_ref().map(|c| c.pg_provider.clone())
+            }
+            Payment::Unrecognized(raw) => raw
+                .0
+                .get("channel")
+                .and_then(|c| c.get("pgProvider"))
+                .and_then(|p| serde_json::from_value(p.clone()).ok()),
+        }
+    }
+
+    fn policy_method(&self) -> policy::PayMethod {
+        let pg = self.pg_provider();
+        match self {
+            Payment::Unrecognized(raw) => {
+                let method = raw
+                    .0
+                    .get("method")
+                    .and_then(|m| serde_json::from_value::<PaymentMethod>(m.clone()).ok());
+                policy_method_of(method.as_ref(), pg.as_ref())
+            }
+            _ => policy_method_of(self.method(), pg.as_ref()),
+        }
+    }
+}
+
+/// The one mapping from PortOne's method and PG onto [`policy::PayMethod`]; documented on
+/// [`PaymentExt::policy_method`].
+fn policy_method_of(method: Option<&PaymentMethod>, pg: Option<&PgProvider>) -> policy::PayMethod {
+    use policy::PayMethod as M;
+    // A wallet's own PG names the wallet whatever instrument the customer picked inside it.
+    match pg {
+        Some(PgProvider::Paypal | PgProvider::PaypalV2) => return M::PayPal,
+        Some(PgProvider::Naverpay) => return M::NaverPay,
+        _ => {}
+    }
+    let Some(method) = method else {
+        return M::Unknown;
+    };
+    match method {
+        PaymentMethod::PaymentMethodEasyPay {
+            provider,
+            easy_pay_method,
+        } => {
+            // An easy pay that does not name its wallet may still be named by its PG.
+            let kakaopay_pg = pg == Some(&PgProvider::Kakaopay);
+            match provider {
+                Some(EasyPayProvider::Paypal) => M::PayPal,
+                Some(EasyPayProvider::Naverpay) => M::NaverPay,
+                Some(EasyPayProvider::Kakaopay) => kakaopay_method(easy_pay_method.as_ref()),
+                None if kakaopay_pg => kakaopay_method(easy_pay_method.as_ref()),
+                Some(_) | None => M::EasyPay,
+            }
+        }
+        PaymentMethod::PaymentMethodCard { .. } if pg == Some(&PgProvider::Kakaopay) => M::KakaoPayCard,
+        PaymentMethod::PaymentMethodCard { .. } => M::Card,
+        PaymentMethod::PaymentMethodTransfer { .. } => M::AccountTransfer,
+        PaymentMethod::PaymentMethodVirtualAccount { .. } => M::VirtualAccount,
+        PaymentMethod::PaymentMethodMobile { .. } => M::MobilePhone,
+        PaymentMethod::PaymentMethodGiftCertificate { .. } => M::GiftCertificate,
+        PaymentMethod::PaymentMethodConvenienceStore { .. }
+        | PaymentMethod::PaymentMethodCrypto
+        | PaymentMethod::Unrecognized(_) => M::Unknown,
+    }
+}
+
+fn kakaopay_method(paid_with: Option<&PaymentMethodEasyPayMethod>) -> policy::PayMethod {
+    match paid_with {
+        Some(PaymentMethodEasyPayMethod::PaymentMethodCard { .. }) => policy::PayMethod::KakaoPayCard,
+        Some(PaymentMethodEasyPayMethod::PaymentMethodEasyPayMethodCharge { .. }) => policy::PayMethod::KakaoPayMoney,
+        // The seed's KakaoPay rules name card and money only; a transfer, or no word at all, is neither.
+        Some(_) | None => policy::PayMethod::Unknown,
     }
 }
 

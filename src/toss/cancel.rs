@@ -51,12 +51,30 @@
 //! or nothing left); an amount above its balance; a partial cancel Toss said it does not allow; a partial cancel
 //! of a virtual account still `WAITING_FOR_DEPOSIT` (the amount to deposit cannot change); a cancel of a paid
 //! virtual account without a refund account; and a `refundableAmount` that differs from its balance.
+//!
+//! # Deadlines
+//! With [`CancelPayment::payment`], [`CancelPayment::prepare`] also checks the payment's cancel deadline from
+//! [`crate::policy`] (seed 001, 결제 취소 기한), counted from its `approvedAt`. Past a hard deadline (a mobile-phone
+//! payment from an earlier KST month; an account transfer or PayPal payment older than 180 days) the cancel is
+//! refused with [`Error::InvalidRequest`] on the field [`policy::CANCEL_DEADLINE_FIELD`], unless
+//! [`CancelPayment::ignore_cancel_deadline`] says your contract differs. Past a soft deadline (a card payment older
+//! than a year, a virtual account past the usual 365 days) it goes ahead, and [`Cancelled::warnings`] says so.
+//! The deadline is checked once, in `prepare`: resending a prepared cancel repeats the same logical cancel and is
+//! not refused later.
+//!
+//! # Virtual accounts
+//! Toss needs no special contract for virtual-account refunds, and the original payment's fees are not returned
+//! ([`policy::virtual_account_refund`]). A paid virtual account can only be refunded to a bank account; the one a
+//! customer typed into the payment widget is readable from the payment for 30 minutes only, so keep it from the
+//! confirm answer ([`Payment::widget_refund_account`], whose [`RefundReceiveAccount`] serializes for storage).
 
 use super::payment::{Payment, Status};
 use super::raw::types as wire;
 use super::{Client, ErrorCode, TossError, path_segment};
 use crate::error::{Error, InvalidRequest};
+use crate::policy::{self, CancelWarning};
 use crate::transport::{Call, Replay, RetryPolicy};
+use chrono::{DateTime, Utc};
 use reqwest::header::{HeaderName, HeaderValue};
 use std::fmt;
 use std::time::Duration;
@@ -70,8 +88,11 @@ const MAX_IDEMPOTENCY_KEY_CHARS: usize = 300;
 
 /// Where Toss sends the money back when a paid virtual-account payment is cancelled.
 ///
-/// `Debug` hides the account number and the holder's name.
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// `Debug` hides the account number and the holder's name. Serde reads and writes the fields under the cancel
+/// request's names (`bank`, `accountNumber`, `holderName`), so an account taken from the confirm answer
+/// ([`Payment::widget_refund_account`]) can be stored with the order and read back for a refund.
+#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RefundReceiveAccount {
     /// Toss's code of the bank or securities company (e.g. `20`; Toss's bank-code table lists them).
     pub bank: String,
@@ -160,6 +181,8 @@ impl Client {
             payment: None,
             timeout: None,
             retry: None,
+            ignore_cancel_deadline: false,
+            now: None,
         }
     }
 
@@ -209,6 +232,8 @@ pub struct CancelPayment {
     payment: Option<Box<Payment>>,
     timeout: Option<Duration>,
     retry: Option<RetryPolicy>,
+    ignore_cancel_deadline: bool,
+    now: Option<DateTime<Utc>>,
 }
 
 impl CancelPayment {
@@ -272,18 +297,47 @@ impl CancelPayment {
         self
     }
 
+    /// Prepares the cancel even when the payment's hard cancel deadline has passed, for a store whose contract
+    /// with Toss allows later cancels. The result then carries [`CancelWarning::HardDeadlineIgnored`] (see the
+    /// [module docs](self#deadlines)).
+    pub fn ignore_cancel_deadline(mut self) -> Self {
+        self.ignore_cancel_deadline = true;
+        self
+    }
+
+    /// The time the deadline is checked against, instead of the system clock in [`Self::prepare`]: for tests, or
+    /// to decide as of a moment you record.
+    pub fn now(mut self, now: DateTime<Utc>) -> Self {
+        self.now = Some(now);
+        self
+    }
+
+    /// The deadline check against the payment given with [`Self::payment`]; the warnings of a cancel that may go
+    /// ahead.
+    fn check_policy(&self) -> Result<Vec<CancelWarning>, InvalidRequest> {
+        let Some(payment) = &self.payment else {
+            return Ok(Vec::new());
+        };
+        let now = self.now.unwrap_or_else(Utc::now);
+        policy::preflight(&payment.cancel_deadline(), now, self.ignore_cancel_deadline)
+    }
+
     /// Checks the cancel, fixes its idempotency key and body, and returns it ready to send as often as needed.
     ///
     /// # Errors
     /// A [`CancelError`] wrapping [`Error::InvalidRequest`] for any check in the
-    /// [module docs](self#checks-before-sending). It carries the idempotency key that would have been used.
+    /// [module docs](self#checks-before-sending), or a hard cancel deadline that has passed
+    /// ([module docs](self#deadlines)). It carries the idempotency key that would have been used.
     pub fn prepare(self) -> Result<PreparedCancel, CancelError> {
         let key = match self.idempotency_key {
             Some(ref k) => k.clone(),
             None => uuid::Uuid::new_v4().to_string(),
         };
-        match self.check(&key) {
-            Ok((path, header)) => Ok(PreparedCancel {
+        let checked = self
+            .check(&key)
+            .and_then(|(path, header)| self.check_policy().map(|warnings| (path, header, warnings)));
+        match checked {
+            Ok((path, header, warnings)) => Ok(PreparedCancel {
                 client: self.client,
                 payment_key: self.payment_key,
                 path,
@@ -299,6 +353,7 @@ impl CancelPayment {
                 header,
                 timeout: self.timeout,
                 retry: self.retry,
+                warnings,
             }),
             Err(invalid) => Err(CancelError {
                 idempotency_key: key,
@@ -493,6 +548,7 @@ pub struct PreparedCancel {
     header: HeaderValue,
     timeout: Option<Duration>,
     retry: Option<RetryPolicy>,
+    warnings: Vec<CancelWarning>,
 }
 
 impl fmt::Debug for PreparedCancel {
@@ -516,6 +572,7 @@ impl fmt::Debug for PreparedCancel {
             )
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
+            .field("warnings", &self.warnings)
             .field("client", &self.client)
             .finish()
     }
@@ -535,6 +592,12 @@ impl PreparedCancel {
     /// The request body, exactly as it is sent.
     pub fn body(&self) -> &wire::CancelPaymentRequest {
         &self.body
+    }
+
+    /// What the deadline check in [`CancelPayment::prepare`] noticed without refusing; every [`Cancelled`] this
+    /// cancel returns carries them too.
+    pub fn warnings(&self) -> &[CancelWarning] {
+        &self.warnings
     }
 
     /// Sends the cancel. Safe to call again after any failure: the same key and body go out, and Toss answers a
@@ -557,10 +620,12 @@ impl PreparedCancel {
         call.replay = Replay::Safe;
         call.timeout = self.timeout;
         call.retry = self.retry.clone();
-        match self.client.execute::<Payment>(call).await {
-            Ok(payment) => Ok(Cancelled {
+        match super::reconcile::send_cancel(&self.client, call, &self.payment_key).await {
+            Ok((payment, reconciled)) => Ok(Cancelled {
                 payment,
                 idempotency_key: self.idempotency_key.clone(),
+                warnings: self.warnings.clone(),
+                reconciled,
             }),
             Err(error) => Err(CancelError {
                 idempotency_key: self.idempotency_key.clone(),
@@ -578,9 +643,26 @@ pub struct Cancelled {
     pub payment: Payment,
     /// The `Idempotency-Key` the cancel was sent with.
     pub idempotency_key: String,
+    /// What the deadline check before sending noticed without refusing; see [`Cancelled::warnings`].
+    pub warnings: Vec<CancelWarning>,
+    /// Whether the cancel was confirmed by reading the payment again rather than from the cancel's own answer.
+    ///
+    /// The same `Idempotency-Key` normally makes a replay return the first answer. When it did not (the key was
+    /// no longer known to Toss) and an earlier attempt's outcome was unknown (a timeout, a dropped connection, a
+    /// 5xx), a replay refused with `ALREADY_CANCELED_PAYMENT` or `NOT_MATCHES_REFUNDABLE_AMOUNT` is checked against
+    /// the payment: it showed this cancel, of the requested amount and reason, made during the call, with the
+    /// balance moved by exactly that amount. The refund happened once; `payment` is then the payment as read.
+    pub reconciled: bool,
 }
 
 impl Cancelled {
+    /// What the deadline check in [`CancelPayment::prepare`] noticed without refusing: a soft deadline that had
+    /// passed, or a hard one ignored on request ([`CancelPayment::ignore_cancel_deadline`]). Empty when the cancel
+    /// was not given the payment.
+    pub fn warnings(&self) -> &[CancelWarning] {
+        &self.warnings
+    }
+
     /// The cancel entry this call made (the last one of the payment's cancels).
     pub fn cancel(&self) -> Option<&super::Cancel> {
         self.payment.latest_cancel()

@@ -30,6 +30,7 @@ pub mod cancel;
 pub mod error;
 pub mod payment;
 pub mod raw;
+mod reconcile;
 pub mod webhook;
 
 pub use cancel::{CancelError, CancelPayment, Cancelled, PreparedCancel, RefundReceiveAccount};

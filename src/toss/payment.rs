@@ -28,7 +28,9 @@ use super::cancel::RefundReceiveAccount;
 use super::raw::types as wire;
 use super::{Client, TossError, path_segment};
 use crate::error::Error;
-use crate::transport::Call;
+use crate::policy::{self, Conditions, Deadline, ProcessingTime};
+use crate::transport::{Call, Lookup};
+use chrono::{DateTime, Utc};
 use std::fmt;
 use std::ops::Deref;
 
@@ -192,8 +194,16 @@ impl Payment {
 
     /// The refund account the customer typed into the payment widget, ready for
     /// [`CancelPayment::refund_receive_account`](super::CancelPayment::refund_receive_account). `None` when Toss
-    /// no longer shows it (it does for 30 minutes after the payment window opened, so keep the confirm answer) or
-    /// when a part is missing.
+    /// no longer shows it or when a part is missing.
+    ///
+    /// Toss shows this account for 30 minutes only, counted from when the payment window opened (seed 001, Case
+    /// 2; [`policy::VirtualAccountRefund::widget_refund_account_readable_for`]); after that the payment reads
+    /// `null` there. So take it from the payment in the answer to your confirm call (wrap the generated payment
+    /// with `Payment::from`), and store the returned value with the order: [`RefundReceiveAccount`] is an owned
+    /// value that serializes (`bank`, `accountNumber`, `holderName`, as the cancel request names them) and reads
+    /// back with serde. A later refund then passes the stored account to
+    /// [`Client::refund_virtual_account`](super::Client::refund_virtual_account). It is the customer's bank
+    /// account: store it as the personal data it is.
     pub fn widget_refund_account(&self) -> Option<RefundReceiveAccount> {
         let account = self.0.virtual_account.as_ref()?.refund_receive_account.as_ref()?;
         Some(RefundReceiveAccount {
@@ -201,6 +211,33 @@ impl Payment {
             account_number: account.account_number.clone()?,
             holder_name: account.holder_name.clone()?,
         })
+    }
+
+    /// When the payment was approved (`approvedAt`), the time its cancel deadline counts from; `None` when Toss
+    /// sent none (a payment not approved yet).
+    pub fn approved_at(&self) -> Option<DateTime<Utc>> {
+        self.0.approved_at
+    }
+
+    /// The pay method in the terms of [`crate::policy`]; see [`Method::policy_method`] for the mapping. `Unknown`
+    /// when Toss sent no method.
+    pub fn policy_method(&self) -> policy::PayMethod {
+        self.method()
+            .map_or(policy::PayMethod::Unknown, |method| method.policy_method())
+    }
+
+    /// Until when this payment can be cancelled, per [`policy::deadline`] for Toss (seed 001, 결제 취소 기한),
+    /// counted from [`approved_at`](Self::approved_at). Without an approval time the rule is still given, but no
+    /// instant.
+    pub fn cancel_deadline(&self) -> Deadline {
+        policy::deadline_if_paid(policy::Provider::Toss, self.policy_method(), self.approved_at())
+    }
+
+    /// How long a cancel of this payment takes to reach the customer, per [`policy::processing`] for Toss. Say in
+    /// `conditions` what the payment alone does not: whether a card payment has been purchased (매입), whether the
+    /// cancel is partial, whether Toss flagged a virtual-account payment as suspicious.
+    pub fn expected_refund_time(&self, conditions: &Conditions) -> ProcessingTime {
+        policy::processing(policy::Provider::Toss, self.policy_method(), conditions)
     }
 
     /// The card's type (credit, check, gift) as an ASCII view, for card payments.
@@ -237,30 +274,42 @@ impl Client {
     /// [`Error::InvalidRequest`] for an empty key (nothing is sent); [`Error::Api`] with
     /// [`ErrorCode::NotFoundPayment`](super::ErrorCode::NotFoundPayment) and the like from Toss; transport and
     /// decode errors as for any call.
-    pub async fn get_payment(&self, payment_key: &str) -> Result<Payment, Error<TossError>> {
-        let segment = path_segment("paymentKey", payment_key)?;
-        let call = Call::new(
-            "getPayment",
-            reqwest::Method::GET,
-            "/v1/payments/{paymentKey}",
-            format!("/v1/payments/{segment}"),
-        );
-        self.execute(call).await
+    ///
+    /// Await it directly, or set a per-call [`timeout`](Lookup::timeout) or [`retry`](Lookup::retry) first.
+    pub fn get_payment<'a>(&'a self, payment_key: &'a str) -> Lookup<'a, Result<Payment, Error<TossError>>> {
+        Lookup::new(move |options| {
+            Box::pin(async move {
+                let segment = path_segment("paymentKey", payment_key)?;
+                let mut call = Call::new(
+                    "getPayment",
+                    reqwest::Method::GET,
+                    "/v1/payments/{paymentKey}",
+                    format!("/v1/payments/{segment}"),
+                );
+                options.apply(&mut call);
+                self.execute(call).await
+            })
+        })
     }
 
     /// Looks a payment up by the merchant's `orderId` (`GET /v1/payments/orders/{orderId}`).
     ///
     /// # Errors
     /// As [`Self::get_payment`].
-    pub async fn get_payment_by_order_id(&self, order_id: &str) -> Result<Payment, Error<TossError>> {
-        let segment = path_segment("orderId", order_id)?;
-        let call = Call::new(
-            "getPaymentByOrderId",
-            reqwest::Method::GET,
-            "/v1/payments/orders/{orderId}",
-            format!("/v1/payments/orders/{segment}"),
-        );
-        self.execute(call).await
+    pub fn get_payment_by_order_id<'a>(&'a self, order_id: &'a str) -> Lookup<'a, Result<Payment, Error<TossError>>> {
+        Lookup::new(move |options| {
+            Box::pin(async move {
+                let segment = path_segment("orderId", order_id)?;
+                let mut call = Call::new(
+                    "getPaymentByOrderId",
+                    reqwest::Method::GET,
+                    "/v1/payments/orders/{orderId}",
+                    format!("/v1/payments/orders/{segment}"),
+                );
+                options.apply(&mut call);
+                self.execute(call).await
+            })
+        })
     }
 }
 
@@ -345,6 +394,39 @@ ascii_view! {
         BookGiftCertificate = "도서문화상품권",
         /// `게임문화상품권`: a game gift certificate.
         GameGiftCertificate = "게임문화상품권",
+    }
+}
+
+impl Method {
+    /// The one mapping from Toss's method onto [`policy::PayMethod`]:
+    ///
+    /// | Toss | policy |
+    /// |---|---|
+    /// | `카드` | [`Card`](policy::PayMethod::Card) |
+    /// | `계좌이체` | [`AccountTransfer`](policy::PayMethod::AccountTransfer) |
+    /// | `가상계좌` | [`VirtualAccount`](policy::PayMethod::VirtualAccount) |
+    /// | `휴대폰` | [`MobilePhone`](policy::PayMethod::MobilePhone) |
+    /// | `간편결제` | [`EasyPay`](policy::PayMethod::EasyPay) |
+    /// | `문화상품권`, `도서문화상품권`, `게임문화상품권` | [`GiftCertificate`](policy::PayMethod::GiftCertificate) |
+    /// | any other label | [`Unknown`](policy::PayMethod::Unknown) |
+    ///
+    /// Seed 001 has a row for PayPal (해외 간편결제), but Toss's spec lists no method label for it and marks the
+    /// `foreignEasyPay` object as unconfirmed, so a PayPal payment is not recognized from the payment: it answers
+    /// `Unknown`. Where you know a payment was made with PayPal, ask [`policy::deadline`] with
+    /// [`PayMethod::PayPal`](policy::PayMethod::PayPal) directly.
+    pub fn policy_method(&self) -> policy::PayMethod {
+        use policy::PayMethod as M;
+        match self {
+            Method::Card => M::Card,
+            Method::Transfer => M::AccountTransfer,
+            Method::VirtualAccount => M::VirtualAccount,
+            Method::MobilePhone => M::MobilePhone,
+            Method::EasyPay => M::EasyPay,
+            Method::CultureGiftCertificate | Method::BookGiftCertificate | Method::GameGiftCertificate => {
+                M::GiftCertificate
+            }
+            Method::Unrecognized(_) => M::Unknown,
+        }
     }
 }
 
