@@ -83,7 +83,7 @@ fn generate(api: &Api) -> (String, String) {
             "v.as_str().to_string()"
         };
         registry.push_str(&format!(
-            "    OpenEnum {{ name: \"{name}\", union: {is_union}, values: &{values:?}, decode: |json| {{ let v: {ty} = serde_json::from_value(json).map_err(|e| e.to_string())?; Ok(({probe}, v.is_unrecognized(), serde_json::to_value(&v).map_err(|e| e.to_string())?)) }} }},\n"
+            "    OpenEnum {{ name: \"{name}\", union: {is_union}, values: &{values:?}, decode: |json| {{ let v: {ty} = serde_json::from_value(json).map_err(|e| e.to_string())?; Ok(({probe}, v.is_unrecognized(), serde_json::to_value(&v).map_err(|e| e.to_string())?)) }}, decode_text: |text| {{ let v: {ty} = serde_json::from_str(text).map_err(|e| e.to_string())?; Ok(({probe}, v.is_unrecognized(), serde_json::to_value(&v).map_err(|e| e.to_string())?)) }} }},\n"
         ));
     }
     registry.push_str("]\n");
@@ -176,16 +176,28 @@ mod open_enums {
         None
     }
 
-    fn drop_copy(e: &mut ItemEnum) {
+    /// Removes a derive (`Copy`, `Deserialize`) from an enum's derive list, by the path's last segment.
+    fn drop_derive(e: &mut ItemEnum, which: &str) {
         for a in e.attrs.iter_mut().filter(|a| a.path().is_ident("derive")) {
             if let syn::Meta::List(list) = &a.meta {
                 let paths: syn::punctuated::Punctuated<syn::Path, syn::Token![,]> = list
                     .parse_args_with(syn::punctuated::Punctuated::parse_terminated)
                     .expect("derive list");
-                let kept: Vec<&syn::Path> = paths.iter().filter(|p| !p.is_ident("Copy")).collect();
+                let kept: Vec<&syn::Path> = paths
+                    .iter()
+                    .filter(|p| p.segments.last().is_none_or(|s| s.ident != which))
+                    .collect();
                 *a = parse_quote!(#[derive(#(#kept),*)]);
             }
         }
+    }
+
+    /// Keeps only the `serde` attributes of a field (its docs are not needed on the decoding helper).
+    fn serde_only(field: &syn::Field) -> syn::Field {
+        let mut f = field.clone();
+        f.attrs.retain(|a| a.path().is_ident("serde"));
+        f.vis = parse_quote!(pub(super));
+        f
     }
 
     /// Returns the opened enums: (name, is a tagged union, known wire values or tags).
@@ -207,6 +219,7 @@ mod open_enums {
             .collect();
         let mut string_enums = BTreeSet::new();
         let mut extra: Vec<Item> = Vec::new();
+        let mut variant_structs: Vec<Item> = Vec::new();
         for item in types.iter_mut() {
             let Item::Enum(e) = item else { continue };
             let Some(kind) = classify(e) else { continue };
@@ -223,7 +236,16 @@ mod open_enums {
             opened.push((name.to_string(), matches!(kind, Kind::Tagged { .. }), values));
             match kind {
                 Kind::Strings(values) => {
-                    drop_copy(e);
+                    drop_derive(e, "Copy");
+                    // Decoded through `FromStr`, made total below (see `crate::open_enum`).
+                    drop_derive(e, "Deserialize");
+                    extra.push(parse_quote! {
+                        impl<'de> ::serde::Deserialize<'de> for #name {
+                            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                                crate::open_enum::deserialize_str_enum(deserializer)
+                            }
+                        }
+                    });
                     e.variants.push(parse_quote! {
                         /// A value this version of the spec does not list, kept as sent.
                         #[serde(untagged)]
@@ -260,6 +282,76 @@ mod open_enums {
                         Unrecognized(#payload)
                     });
                     let what = format!("`{name}`");
+                    // Decoded tag-first (see `crate::open_enum`): each known variant's fields get a plain struct
+                    // that serde derives, in the `union_variants` module.
+                    drop_derive(e, "Deserialize");
+                    let name_str = name.to_string();
+                    let mut arms: Vec<proc_macro2::TokenStream> = Vec::new();
+                    for v in e.variants.iter().filter(|v| v.ident != "Unrecognized") {
+                        let wire = serde_arg(&v.attrs, "rename").unwrap_or_else(|| v.ident.to_string());
+                        let vident = &v.ident;
+                        match &v.fields {
+                            Fields::Named(named) => {
+                                let helper = format_ident!("{}_{}", name, vident);
+                                let fields: Vec<syn::Field> = named.named.iter().map(serde_only).collect();
+                                let idents: Vec<&syn::Ident> = named
+                                    .named
+                                    .iter()
+                                    .map(|f| f.ident.as_ref().expect("named field"))
+                                    .collect();
+                                variant_structs.push(parse_quote! {
+                                    #[derive(::serde::Deserialize)]
+                                    pub(super) struct #helper { #(#fields),* }
+                                });
+                                arms.push(quote! {
+                                    #wire => {
+                                        let v = <union_variants::#helper as ::serde::Deserialize>::deserialize(fields)?;
+                                        Ok(Self::#vident { #(#idents: v.#idents),* })
+                                    }
+                                });
+                            }
+                            Fields::Unit => {
+                                arms.push(quote! {
+                                    #wire => {
+                                        <::serde::de::IgnoredAny as ::serde::Deserialize>::deserialize(fields)?;
+                                        Ok(Self::#vident)
+                                    }
+                                });
+                            }
+                            Fields::Unnamed(one) if one.unnamed.len() == 1 => {
+                                let ty = &one.unnamed[0].ty;
+                                arms.push(quote! {
+                                    #wire => <#ty as ::serde::Deserialize>::deserialize(fields).map(Self::#vident),
+                                });
+                            }
+                            Fields::Unnamed(_) => panic!("{name}::{vident}: a tagged variant with several fields"),
+                        }
+                    }
+                    extra.push(parse_quote! {
+                        impl crate::open_enum::TaggedUnion for #name {
+                            const TAG: &'static str = #tag;
+                            const NAME: &'static str = #name_str;
+                            fn is_known(tag: &str) -> bool {
+                                #payload::KNOWN_TAGS.contains(&tag)
+                            }
+                            fn decode_known<'de, D: ::serde::Deserializer<'de>>(tag: &str, fields: D) -> ::std::result::Result<Self, D::Error> {
+                                match tag {
+                                    #(#arms)*
+                                    other => Err(<D::Error as ::serde::de::Error>::custom(format!("{} has no variant `{}`", #what, other))),
+                                }
+                            }
+                            fn decode_unrecognized(object: ::serde_json::Value) -> ::std::result::Result<Self, ::serde_json::Error> {
+                                <#payload as ::serde::Deserialize>::deserialize(object).map(Self::Unrecognized)
+                            }
+                        }
+                    });
+                    extra.push(parse_quote! {
+                        impl<'de> ::serde::Deserialize<'de> for #name {
+                            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> ::std::result::Result<Self, D::Error> {
+                                crate::open_enum::deserialize_tagged(deserializer)
+                            }
+                        }
+                    });
                     extra.push(parse_quote! {
                         #[doc = concat!("The raw JSON of a ", #what, " whose tag is not in the spec. Deserializing one whose tag IS known fails, so a malformed known variant surfaces as a decode error.")]
                         #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
@@ -345,6 +437,7 @@ mod open_enums {
                 }
             }
         }
+        let mut from_str_patched = BTreeSet::new();
         for item in types.iter_mut() {
             let Item::Impl(imp) = item else { continue };
             let Some(self_name) = impl_self_name(imp) else { continue };
@@ -358,9 +451,25 @@ mod open_enums {
                 .map(|s| s.ident.to_string());
             match trait_name.as_deref() {
                 Some("Display") => patch_display(imp),
-                Some("FromStr") => patch_from_str(imp),
+                Some("FromStr") => {
+                    patch_from_str(imp);
+                    from_str_patched.insert(self_name);
+                }
                 _ => {}
             }
+        }
+        // Every string enum decodes through its `FromStr`: it must have one, made total above.
+        assert_eq!(string_enums, from_str_patched, "string enums without a FromStr");
+        if !variant_structs.is_empty() {
+            extra.push(parse_quote! {
+                /// The fields of each known variant of a tagged union, decoded on their own (see `crate::open_enum`).
+                #[allow(non_camel_case_types)]
+                mod union_variants {
+                    #[allow(unused_imports)]
+                    use super::*;
+                    #(#variant_structs)*
+                }
+            });
         }
         types.extend(extra);
         opened

@@ -18,6 +18,8 @@
 #![allow(clippy::result_large_err)]
 
 pub mod error;
+#[cfg(any(feature = "portone-v2", feature = "iamport", feature = "toss"))]
+mod open_enum;
 pub mod policy;
 pub mod refund;
 pub mod transport;

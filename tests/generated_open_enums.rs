@@ -18,6 +18,28 @@ struct OpenEnum {
     union: bool,
     values: &'static [&'static str],
     decode: fn(Value) -> Decoded,
+    /// The same decode from JSON text, so the order of properties is what the test writes.
+    decode_text: fn(&str) -> Decoded,
+}
+
+/// `object` as JSON text with `first` as its first property or its last one. Unions are decoded straight from the
+/// bytes when the tag comes first (as the providers send it) and through a buffer otherwise; both must agree.
+fn with_property_at(object: &Value, first: &str, at_start: bool) -> String {
+    let map = object.as_object().expect("an object");
+    let mut parts: Vec<String> = map
+        .iter()
+        .filter(|(k, _)| k.as_str() != first)
+        .map(|(k, v)| format!("{}:{}", json!(k), v))
+        .collect();
+    if let Some(v) = map.get(first) {
+        let tag = format!("{}:{}", json!(first), v);
+        if at_start {
+            parts.insert(0, tag);
+        } else {
+            parts.push(tag);
+        }
+    }
+    format!("{{{}}}", parts.join(","))
 }
 
 const UNKNOWN: &str = "KR_PAYMENTS_TEST_VALUE_NOT_IN_THE_SPEC";
@@ -148,7 +170,16 @@ fn check_provider(api: &str, file: &str, registry: &[OpenEnum]) -> Tally {
                 tally.variants += 1;
                 let sample = spec.sample(variant, 0);
                 let expected = sample[tag_prop].as_str().expect("pinned tag").to_string();
-                match (entry.decode)(sample.clone()) {
+                let by_value = (entry.decode)(sample.clone());
+                for at_start in [true, false] {
+                    let by_text = (entry.decode_text)(&with_property_at(&sample, tag_prop, at_start));
+                    if by_text.as_ref().ok() != by_value.as_ref().ok() {
+                        failures.push(format!(
+                            "{name}/{expected}: tag first = {at_start} decoded as {by_text:?}, not {by_value:?}"
+                        ));
+                    }
+                }
+                match by_value {
                     Ok((tag, unrecognized, back)) => {
                         if tag != expected || unrecognized {
                             failures.push(format!(
@@ -309,7 +340,18 @@ mod properties {
                     let mut obj = fields.clone();
                     obj.insert("type".into(), json!(tag));
                     obj.insert("status".into(), json!(tag));
-                    if let Ok((got, unrecognized, _)) = (e.decode)(Value::Object(obj)) {
+                    let obj = Value::Object(obj);
+                    // Whether it decodes, and to what, cannot depend on where the tag stands.
+                    let texts = [
+                        super::with_property_at(&obj, "status", true),
+                        super::with_property_at(&obj, "type", true),
+                        super::with_property_at(&super::with_property_at(&obj, "status", false).parse().unwrap(), "type", false),
+                    ];
+                    let decoded: Vec<_> = texts.iter().map(|t| (e.decode_text)(t)).collect();
+                    for (text, d) in texts.iter().zip(&decoded) {
+                        prop_assert_eq!(d.as_ref().ok(), decoded[0].as_ref().ok(), "{}: {}", e.name, text);
+                    }
+                    if let Ok((got, unrecognized, _)) = (e.decode)(obj) {
                         prop_assert!(!unrecognized, "{}: a known tag {tag} was taken as unrecognized", e.name);
                         prop_assert_eq!(got, tag, "{}", e.name);
                     }
@@ -325,6 +367,11 @@ mod properties {
                     obj.insert("type".into(), json!(tag));
                     obj.insert("status".into(), json!(tag));
                     let input = Value::Object(obj);
+                    for (key, at_start) in [("status", true), ("type", true), ("status", false)] {
+                        let text = super::with_property_at(&input, key, at_start);
+                        let (got, unrecognized, back) = (e.decode_text)(&text).map_err(|err| TestCaseError::fail(format!("{}: {err}", e.name)))?;
+                        prop_assert!(unrecognized && got == tag && back == input, "{}: {text}", e.name);
+                    }
                     let (got, unrecognized, back) = (e.decode)(input.clone()).map_err(|err| TestCaseError::fail(format!("{}: {err}", e.name)))?;
                     prop_assert!(unrecognized, "{}", e.name);
                     prop_assert_eq!(got, tag.clone());

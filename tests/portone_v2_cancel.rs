@@ -301,6 +301,37 @@ async fn an_unknown_cancellation_status_is_kept_not_treated_as_success() {
     assert_eq!(c.cancelled_at, Some(at("2024-06-01T03:16:00Z")));
 }
 
+/// PortOne sends the tag first; a union whose tag comes later is decoded another way (through a JSON buffer). Both
+/// must name the field that does not fit, whatever order `serde_json` keeps keys in.
+#[tokio::test]
+async fn a_malformed_answer_names_the_field_whether_the_tag_comes_first_or_last() {
+    let fields = r#""id": "01J2Z8K4M6N0P2Q4R6S8T0V2X4", "totalAmount": "3000", "taxFreeAmount": 0, "vatAmount": 273,
+        "reason": "one of three items returned", "requestedAt": "2024-06-01T03:15:07.412Z",
+        "cancelledAt": "2024-06-01T03:15:09Z""#;
+    for body in [
+        format!(r#"{{"cancellation": {{"status": "SUCCEEDED", {fields}}}}}"#),
+        format!(r#"{{"cancellation": {{{fields}, "status": "SUCCEEDED"}}}}"#),
+    ] {
+        let server = server().await;
+        Mock::given(method("POST"))
+            .and(path(CANCEL_PATH))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(body.clone(), "application/json"))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let err = client(&server)
+            .partial_cancel(PAYMENT, 3000, 10000, "one of three items returned")
+            .send()
+            .await
+            .unwrap_err();
+        let Error::Decode(d) = &err else {
+            panic!("expected a decode error, got {err:?}")
+        };
+        assert_eq!(d.path, "cancellation.totalAmount", "{body}");
+        assert!(d.message.contains("expected i64"), "{body}: {d}");
+    }
+}
+
 #[tokio::test]
 async fn a_malformed_answer_is_a_decode_error_naming_the_json_path() {
     let server = server().await;

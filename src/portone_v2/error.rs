@@ -63,8 +63,8 @@ where
 /// Points a decode error of a successful response at the field that does not fit, when serde could only name the
 /// tagged union around it.
 ///
-/// serde reads an internally tagged union (`Payment`, `PaymentCancellation`) through a buffer that loses the path,
-/// so a wrong field inside a known variant is reported as "data did not match any variant" at the union itself.
+/// A tagged union (`Payment`, `PaymentCancellation`) whose tag is not its first property is decoded through a JSON
+/// buffer that loses the path, so a wrong field inside a known variant is reported at the union itself.
 /// The value at the reported path is then read again as `P`, a plain struct with the fields that matter most (ids
 /// and amounts), and its own path and message replace the vague ones. When `P` reads fine the error is kept as is.
 pub(crate) fn pinpoint<P: serde::de::DeserializeOwned, E>(error: Error<E>) -> Error<E> {
@@ -78,7 +78,9 @@ fn pinpoint_decode<P: serde::de::DeserializeOwned>(mut d: DecodeError) -> Decode
     let Ok(root) = serde_json::from_slice::<Value>(&d.body) else {
         return d;
     };
-    let Some(value) = value_at(&root, &d.path) else {
+    // Only a path that stops at an object (the union) is vague; one that reaches a field is already precise (the
+    // union was decoded tag-first, see `crate::open_enum`).
+    let Some(value) = value_at(&root, &d.path).filter(|v| v.is_object()) else {
         return d;
     };
     if let Err(e) = serde_path_to_error::deserialize::<_, P>(value) {
