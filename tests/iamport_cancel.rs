@@ -207,6 +207,29 @@ async fn http_200_with_code_1_is_a_typed_error_with_the_message() {
 }
 
 #[tokio::test]
+async fn a_refusal_keeps_the_payload_iamport_sent_with_it() {
+    let server = server().await;
+    mount_token(&server, "ok", 1).await;
+    let payload = json!({ "imp_uid": "imp_448280090638", "status": "cancelled", "cancel_amount": 10000 });
+    Mock::given(method("POST"))
+        .and(path("/payments/cancel"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "code": -1, "message": "이미 전액 취소된 결제입니다", "response": payload,
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .full_cancel(ImpUid::new("imp_448280090638"), "주문 취소")
+        .send()
+        .await
+        .unwrap_err();
+    let api = err.api().expect("an API error");
+    assert_eq!(api.code, -1);
+    assert_eq!(api.response, Some(payload));
+}
+
+#[tokio::test]
 async fn http_200_with_code_minus_1_is_a_typed_error_with_the_message() {
     let server = server().await;
     expect_cancel(

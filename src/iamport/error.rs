@@ -77,11 +77,17 @@ impl fmt::Display for IamportError {
 
 impl std::error::Error for IamportError {}
 
-/// The envelope without its payload: enough to tell success from failure before decoding the payload.
+/// The envelope without its payload: enough to tell success from failure before decoding the payload. `response`
+/// is skipped, not built (serde passes over an unknown field without allocating).
 #[derive(Deserialize)]
 struct Head {
     code: Option<i64>,
     message: Option<String>,
+}
+
+/// The payload of a failed call, kept as JSON on the error; read only once the call is known to have failed.
+#[derive(Deserialize)]
+struct FailedPayload {
     #[serde(default)]
     response: Option<serde_json::Value>,
 }
@@ -108,7 +114,9 @@ pub(crate) fn decode_envelope<T: DeserializeOwned>(operation: &'static str, resp
         Some(code) => {
             let mut error = IamportError::new(operation, code, head.message);
             if operation != GET_TOKEN_OPERATION {
-                error.response = head.response;
+                error.response = serde_json::from_slice::<FailedPayload>(&resp.body)
+                    .ok()
+                    .and_then(|p| p.response);
             }
             return Err(crate::Error::Api(ApiError { status, error }));
         }
