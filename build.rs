@@ -14,6 +14,9 @@ struct Api {
     out: &'static str,
     /// The hand-written type each provider keeps in the generated client for its hooks (auth, headers).
     inner: &'static str,
+    /// API areas behind a feature of their own: (the feature's `CARGO_FEATURE_*` variable, path prefix). When the
+    /// feature is off, the area's operations and the schemas only they use are not generated.
+    areas: &'static [(&'static str, &'static str)],
 }
 
 const APIS: &[Api] = &[
@@ -23,6 +26,11 @@ const APIS: &[Api] = &[
         spec: "openapi/portone-v2.json",
         out: "portone_v2.rs",
         inner: "crate::portone_v2::RawInner",
+        // Partner settlement (66 operations) and B2B tax invoices (31) are most of the spec and none of a refund.
+        areas: &[
+            ("CARGO_FEATURE_PORTONE_V2_PLATFORM", "/platform"),
+            ("CARGO_FEATURE_PORTONE_V2_B2B", "/b2b"),
+        ],
     },
     Api {
         feature: "CARGO_FEATURE_IAMPORT",
@@ -30,6 +38,7 @@ const APIS: &[Api] = &[
         spec: "openapi/iamport-v1.json",
         out: "iamport_v1.rs",
         inner: "crate::iamport::RawInner",
+        areas: &[],
     },
     Api {
         feature: "CARGO_FEATURE_TOSS",
@@ -37,6 +46,7 @@ const APIS: &[Api] = &[
         spec: "openapi/toss-v1.json",
         out: "toss_v1.rs",
         inner: "crate::toss::RawInner",
+        areas: &[],
     },
 ];
 
@@ -45,6 +55,9 @@ fn main() {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     for api in APIS {
         println!("cargo:rerun-if-changed={}", api.spec);
+        for (feature, _) in api.areas {
+            println!("cargo:rerun-if-env-changed={feature}");
+        }
         if std::env::var_os(api.feature).is_none() {
             continue;
         }
@@ -58,8 +71,16 @@ fn main() {
 /// `tests/generated_open_enums.rs`): one entry per opened enum, with a closure that decodes JSON into it.
 fn generate(api: &Api) -> (String, String) {
     let file = std::fs::File::open(api.spec).unwrap_or_else(|e| panic!("{}: {e}", api.spec));
-    let spec: openapiv3::OpenAPI =
+    let mut spec: serde_json::Value =
         serde_json::from_reader(std::io::BufReader::new(file)).unwrap_or_else(|e| panic!("{}: {e}", api.spec));
+    let left_out: Vec<&str> = api
+        .areas
+        .iter()
+        .filter(|(feature, _)| std::env::var_os(feature).is_none())
+        .map(|(_, prefix)| *prefix)
+        .collect();
+    areas::leave_out(&mut spec, &left_out);
+    let spec: openapiv3::OpenAPI = serde_json::from_value(spec).unwrap_or_else(|e| panic!("{}: {e}", api.spec));
     let inner: proc_macro2::TokenStream = api.inner.parse().expect("inner type path");
     let mut settings = progenitor::GenerationSettings::new();
     settings
@@ -88,6 +109,74 @@ fn generate(api: &Api) -> (String, String) {
     }
     registry.push_str("]\n");
     (prettyplease::unparse(&ast), registry)
+}
+
+/// Leaves API areas out of a spec (see `Api::areas`).
+mod areas {
+    use serde_json::Value;
+    use std::collections::BTreeSet;
+
+    fn refs(v: &Value, into: &mut BTreeSet<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    match (k.as_str(), v) {
+                        ("$ref", Value::String(r)) => {
+                            let name = r
+                                .strip_prefix("#/components/schemas/")
+                                .unwrap_or_else(|| panic!("$ref {r}"));
+                            into.insert(name.to_string());
+                        }
+                        _ => refs(v, into),
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, into)),
+            _ => {}
+        }
+    }
+
+    /// The schemas `roots` name and every schema those refer to.
+    fn closure(schemas: &serde_json::Map<String, Value>, roots: BTreeSet<String>) -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut todo: Vec<String> = roots.into_iter().collect();
+        while let Some(name) = todo.pop() {
+            if seen.insert(name.clone()) {
+                let mut next = BTreeSet::new();
+                refs(&schemas[&name], &mut next);
+                todo.extend(next.into_iter().filter(|n| !seen.contains(n)));
+            }
+        }
+        seen
+    }
+
+    fn in_area(path: &str, prefix: &str) -> bool {
+        path == prefix || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/'))
+    }
+
+    /// Removes the operations under each of `prefixes` and the schemas that only they use. Schemas no operation
+    /// uses (webhook bodies, for one) always stay.
+    pub fn leave_out(spec: &mut Value, prefixes: &[&str]) {
+        if prefixes.is_empty() {
+            return;
+        }
+        let schemas = spec["components"]["schemas"]
+            .as_object()
+            .expect("components.schemas")
+            .clone();
+        let mut used_by_any = BTreeSet::new();
+        refs(&spec["paths"], &mut used_by_any);
+        let used_by_any = closure(&schemas, used_by_any);
+        let paths = spec["paths"].as_object_mut().expect("paths");
+        paths.retain(|path, _| !prefixes.iter().any(|p| in_area(path, p)));
+        let mut roots: BTreeSet<String> = schemas.keys().filter(|n| !used_by_any.contains(*n)).cloned().collect();
+        refs(&spec["paths"], &mut roots);
+        let keep = closure(&schemas, roots);
+        spec["components"]["schemas"]
+            .as_object_mut()
+            .expect("components.schemas")
+            .retain(|name, _| keep.contains(name));
+    }
 }
 
 /// Opens every enum that comes from a server, so that a value or tag the spec does not list yet is kept instead of

@@ -139,7 +139,9 @@ struct Tally {
     values: usize,
 }
 
-fn check_provider(api: &str, file: &str, registry: &[OpenEnum]) -> Tally {
+/// `complete`: whether every schema of the spec was generated (false when a PortOne V2 API area is left out, in
+/// which case schemas without a generated type are skipped).
+fn check_provider(api: &str, file: &str, registry: &[OpenEnum], complete: bool) -> Tally {
     let spec = Spec::load(file);
     let mut tally = Tally::default();
     let mut failures = Vec::new();
@@ -154,7 +156,9 @@ fn check_provider(api: &str, file: &str, registry: &[OpenEnum]) -> Tally {
             continue;
         }
         let Some(entry) = find(name) else {
-            failures.push(format!("{name}: no opened enum generated for this spec schema"));
+            if complete {
+                failures.push(format!("{name}: no opened enum generated for this spec schema"));
+            }
             continue;
         };
         matched.insert(entry.name);
@@ -252,18 +256,21 @@ fn check_values(name: &str, entry: &OpenEnum, values: &[&str], tally: &mut Tally
 #[test]
 fn portone_v2_every_union_and_enum_is_open_and_decodes_right() {
     const REGISTRY: &[OpenEnum] = include!(concat!(env!("OUT_DIR"), "/portone_v2_open_enums.rs"));
-    let t = check_provider("portone-v2", "portone-v2.json", REGISTRY);
-    assert!(
-        t.unions >= 178 && t.variants >= 1000 && t.enums >= 100,
-        "coverage shrank"
-    );
+    let complete = cfg!(all(feature = "portone-v2-platform", feature = "portone-v2-b2b"));
+    let t = check_provider("portone-v2", "portone-v2.json", REGISTRY, complete);
+    if complete {
+        assert!(
+            t.unions >= 178 && t.variants >= 1000 && t.enums >= 100,
+            "coverage shrank"
+        );
+    }
 }
 
 #[cfg(feature = "iamport")]
 #[test]
 fn iamport_every_enum_is_open_and_decodes_right() {
     const REGISTRY: &[OpenEnum] = include!(concat!(env!("OUT_DIR"), "/iamport_open_enums.rs"));
-    let t = check_provider("iamport-v1", "iamport-v1.json", REGISTRY);
+    let t = check_provider("iamport-v1", "iamport-v1.json", REGISTRY, true);
     assert!(t.enums >= 3, "PaymentStatus, PayMethod and PaymentChannel at least");
 }
 
@@ -271,7 +278,7 @@ fn iamport_every_enum_is_open_and_decodes_right() {
 #[test]
 fn toss_every_enum_is_open_and_decodes_right() {
     const REGISTRY: &[OpenEnum] = include!(concat!(env!("OUT_DIR"), "/toss_open_enums.rs"));
-    let t = check_provider("toss-v1", "toss-v1.json", REGISTRY);
+    let t = check_provider("toss-v1", "toss-v1.json", REGISTRY, true);
     assert!(t.enums >= 10, "Toss status, method and cancel enums at least");
 }
 

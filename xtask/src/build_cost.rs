@@ -10,11 +10,25 @@ use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
-const CONFIGS: &[(&str, &str)] = &[
-    ("portone-v2 alone", "portone-v2,rustls"),
-    ("iamport alone", "iamport,rustls"),
-    ("toss alone", "toss,rustls"),
-    ("all features", "portone-v2,iamport,toss,rustls"),
+/// Every provider and every PortOne V2 API area: what `--all-features` generates (TLS: rustls, the default).
+const ALL: &str = "portone-v2,portone-v2-platform,portone-v2-b2b,iamport,toss,rustls";
+
+/// The crate's default features.
+const DEFAULT: &str = "portone-v2,iamport,toss,rustls";
+
+/// (label, features, held to the ≤ 0.5× target): each provider alone as a merchant enables it, PortOne V2's opt-in
+/// API areas for information, and all features as the reference.
+const CONFIGS: &[(&str, &str, bool)] = &[
+    ("portone-v2 alone (payments API)", "portone-v2,rustls", true),
+    (
+        "portone-v2 with platform and b2b",
+        "portone-v2-platform,portone-v2-b2b,rustls",
+        false,
+    ),
+    ("iamport alone", "iamport,rustls", true),
+    ("toss alone", "toss,rustls", true),
+    ("default features", DEFAULT, false),
+    ("all features", ALL, false),
 ];
 
 struct Measure {
@@ -107,36 +121,41 @@ pub fn run(args: &[String]) -> Result<ExitCode, crate::Error> {
     for release in profiles {
         let profile = if release { "release" } else { "debug" };
         // Dependencies first, so each figure below is the crate alone.
-        cargo_build(&root, &target, "portone-v2,iamport,toss,rustls", release)?;
+        cargo_build(&root, &target, ALL, release)?;
         let mut all = 0.0;
         let mut alone = Vec::new();
-        for (label, features) in CONFIGS {
+        for (label, features, judged) in CONFIGS {
             clean_crate(&root, &target, release)?;
             let m = cargo_build(&root, &target, features, release)?;
             println!("| {profile} | {label} | {:.1} s | {} |", m.seconds, mem(&m));
-            if *label == "all features" {
+            if *features == ALL {
                 all = m.seconds;
             } else {
-                alone.push((*label, m.seconds));
+                alone.push((*label, m.seconds, *judged));
             }
         }
-        for (label, s) in alone {
+        for (label, s, judged) in alone {
             let ratio = s / all;
-            println!("| {profile} | {label} / all features | {ratio:.2}× | target ≤ 0.50× |");
-            ok &= ratio <= 0.5;
+            let target = if judged { "target ≤ 0.50×" } else { "for information" };
+            println!("| {profile} | {label} / all features | {ratio:.2}× | {target} |");
+            ok &= !judged || ratio <= 0.5;
         }
         if !release {
-            let facade = root.join("src/portone_v2/mod.rs");
-            let now = std::time::SystemTime::now();
-            std::fs::File::options().append(true).open(&facade)?.set_modified(now)?;
-            let m = cargo_build(&root, &target, "portone-v2,iamport,toss,rustls", release)?;
-            println!(
-                "| {profile} | incremental after touching src/portone_v2/mod.rs | {:.1} s | {} (generation re-ran: {}) |",
-                m.seconds,
-                mem(&m),
-                m.ran_build_script
-            );
-            ok &= !m.ran_build_script && m.seconds <= 10.0;
+            // Default features first (the build above was all features), then all features again.
+            for (label, features) in [("default features", DEFAULT), ("all features", ALL)] {
+                cargo_build(&root, &target, features, release)?;
+                let facade = root.join("src/portone_v2/mod.rs");
+                let now = std::time::SystemTime::now();
+                std::fs::File::options().append(true).open(&facade)?.set_modified(now)?;
+                let m = cargo_build(&root, &target, features, release)?;
+                println!(
+                    "| {profile} | incremental after touching src/portone_v2/mod.rs ({label}) | {:.1} s | {} (generation re-ran: {}) | target ≤ 10 s |",
+                    m.seconds,
+                    mem(&m),
+                    m.ran_build_script
+                );
+                ok &= !m.ran_build_script && m.seconds <= 10.0;
+            }
         }
     }
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
