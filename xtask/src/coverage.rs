@@ -24,8 +24,7 @@ fn out_dir() -> Result<String, crate::Error> {
             "--package",
             "kr-payments",
             "--lib",
-            "--features",
-            "portone-v2,iamport,toss",
+            "--all-features",
             "--message-format=json",
         ])
         .output()?;
