@@ -298,3 +298,18 @@ fn debug_hides_the_payment_secret_but_serializing_keeps_it() {
     );
     assert!(printed.contains(prepared.idempotency_key()), "{printed}");
 }
+
+#[test]
+fn debug_hides_the_customers_account_and_name_and_serializing_keeps_them() {
+    let raw = fixture("get_payment/virtual_account_waiting.json");
+    let payment: Payment = serde_json::from_value(raw.clone()).unwrap();
+    let shown = format!("{payment:?}");
+    for personal in ["X6505636518308", "박토스", "001012341342"] {
+        assert!(raw.to_string().contains(personal), "the fixture carries {personal}");
+        assert!(!shown.contains(personal), "Debug shows {personal}: {shown}");
+    }
+    assert!(shown.contains("<redacted>"));
+    assert!(shown.contains(payment.payment_key()), "the rest stays readable");
+    let stored = serde_json::to_value(&payment).unwrap();
+    assert_eq!(stored["virtualAccount"]["accountNumber"], "X6505636518308");
+}

@@ -69,7 +69,8 @@ pub use wire::PaymentType;
 ///
 /// Read any field of the generated type directly (`payment.total_amount`, `payment.cancels`, ...); the methods
 /// add the refund arithmetic and the ASCII views. `Debug` hides the payment's `secret` (the value a
-/// `DEPOSIT_CALLBACK` webhook must repeat); serializing keeps it, so a stored payment can still verify one.
+/// `DEPOSIT_CALLBACK` webhook must repeat) and the customer's account and personal data; serializing keeps them, so
+/// a stored payment can still verify a webhook or pay a refund.
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct Payment(wire::Payment);
@@ -88,10 +89,30 @@ impl From<wire::Payment> for Payment {
 }
 
 impl fmt::Debug for Payment {
+    /// Everything but the `secret` and the customer's personal and account data (virtual-account number, holder and
+    /// depositor names, refund account, card number, phone number), which print as `<redacted>`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn hide(value: &mut Option<String>) {
+            if value.is_some() {
+                *value = Some("<redacted>".into());
+            }
+        }
         let mut shown = self.0.clone();
-        if shown.secret.is_some() {
-            shown.secret = Some("<redacted>".into());
+        hide(&mut shown.secret);
+        if let Some(va) = shown.virtual_account.as_mut() {
+            hide(&mut va.account_number);
+            hide(&mut va.customer_name);
+            hide(&mut va.depositor_name);
+            if let Some(refund) = va.refund_receive_account.as_mut() {
+                hide(&mut refund.account_number);
+                hide(&mut refund.holder_name);
+            }
+        }
+        if let Some(card) = shown.card.as_mut() {
+            hide(&mut card.number);
+        }
+        if let Some(phone) = shown.mobile_phone.as_mut() {
+            hide(&mut phone.customer_mobile_phone);
         }
         f.debug_tuple("Payment").field(&shown).finish()
     }
