@@ -13,7 +13,7 @@
 //! `native-tls`, and `sandbox` (an embedded fake of all three APIs for tests and demos). PortOne V2's partner
 //! settlement API (`/platform/...`) and B2B tax invoice API (`/b2b/...`) are generated only with
 //! `portone-v2-platform` and `portone-v2-b2b`: they are two thirds of its operations and none of a refund, and
-//! leaving them out makes the crate's own build several times cheaper (`BENCHMARKS.md`).
+//! leaving them out halves the time PortOne V2 adds to a build (`BENCHMARKS.md`).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 // Errors carry the provider's full answer (status, typed body, raw bytes) so nothing about a failed refund is lost;
