@@ -653,6 +653,43 @@ fn classify(e: &reqwest::Error) -> TransportErrorKind {
     }
 }
 
+/// The end of a reconciliation (see [the module docs](self#reconciliation)): `confirmed` is the provider's answer as
+/// read from the payment when it shows the cancel applied once (the call then succeeds, marked reconciled), `None`
+/// when it does not (the original `error` stands). Logs which it was, with the code the replay was refused with.
+pub(crate) fn settle<T, E: crate::error::ApiErrorBody>(
+    provider: &'static str,
+    operation: &'static str,
+    confirmed: Option<T>,
+    error: crate::Error<E>,
+) -> Result<(T, bool), crate::Error<E>> {
+    let refused_with = match &error {
+        crate::Error::Api(api) => api.error.code().to_string(),
+        crate::Error::Decode(d) => format!("undecodable HTTP {}", d.status),
+        crate::Error::Transport(t) => format!("{:?}", t.kind),
+        crate::Error::InvalidRequest(_) => "invalid request".to_string(),
+    };
+    match confirmed {
+        Some(value) => {
+            tracing::info!(
+                provider,
+                operation,
+                %refused_with,
+                "an earlier attempt's outcome was unknown; the payment shows the cancel applied once: reconciled"
+            );
+            Ok((value, true))
+        }
+        None => {
+            tracing::warn!(
+                provider,
+                operation,
+                %refused_with,
+                "an earlier attempt's outcome was unknown and the payment does not show the cancel: returning the error"
+            );
+            Err(error)
+        }
+    }
+}
+
 /// The delay a `Retry-After` header asks for: whole seconds, or an HTTP date (a date in the past means now).
 fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();

@@ -20,7 +20,8 @@ const CLOCK_SKEW_SECONDS: i64 = 600;
 /// (only ever for a call replayed after an attempt whose outcome is unknown).
 pub(super) async fn send_cancel(client: &Client, call: Call) -> Result<(Payment, bool), Error> {
     let started = Utc::now().timestamp();
-    let sent = Sent::from_call(&call);
+    // Read back only when a reconciliation is needed; the call itself goes to `execute`.
+    let body = call.body.clone();
     let guarded = call.replay == Replay::Safe;
     let operation = call.operation;
     // The read is part of the cancel: it keeps the timeout and retry policy the caller chose for it.
@@ -49,27 +50,14 @@ pub(super) async fn send_cancel(client: &Client, call: Call) -> Result<(Payment,
         crate::Error::Decode(d) => d.status >= 500,
         crate::Error::InvalidRequest(_) => false,
     };
-    let Some(sent) = sent.filter(|_| unknown && guarded && explained) else {
+    if !(unknown && guarded && explained) {
+        return Err(error);
+    }
+    let Some(sent) = body.as_deref().and_then(Sent::from_body) else {
         return Err(error);
     };
-    match confirm(client, &sent, &options, started).await {
-        Some(payment) => {
-            tracing::info!(
-                provider = "iamport",
-                operation,
-                "an earlier attempt's outcome was unknown; the payment shows the cancel applied once: reconciled"
-            );
-            Ok((payment, true))
-        }
-        None => {
-            tracing::warn!(
-                provider = "iamport",
-                operation,
-                "an earlier attempt's outcome was unknown and the payment does not show the cancel: returning the error"
-            );
-            Err(error)
-        }
-    }
+    let confirmed = confirm(client, &sent, &options, started).await;
+    crate::transport::settle("iamport", operation, confirmed, error)
 }
 
 /// What the cancel asked for, read back from the body that was sent.
@@ -85,8 +73,8 @@ struct Sent {
 }
 
 impl Sent {
-    fn from_call(call: &Call) -> Option<Sent> {
-        let body: Value = serde_json::from_slice(call.body.as_deref()?).ok()?;
+    fn from_body(body: &[u8]) -> Option<Sent> {
+        let body: Value = serde_json::from_slice(body).ok()?;
         let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_string);
         let balance_before = body.get("checksum")?.as_i64()?;
         Some(Sent {
@@ -126,6 +114,10 @@ async fn confirm(client: &Client, sent: &Sent, options: &CallOptions, started: i
 mod tests {
     use super::*;
 
+    fn body_of(body: Value) -> Vec<u8> {
+        call(body).body.expect("a JSON body")
+    }
+
     fn call(body: Value) -> Call {
         Call::new(
             "cancelPayment",
@@ -138,7 +130,7 @@ mod tests {
 
     #[test]
     fn the_expectation_is_read_from_the_body_sent() {
-        let sent = Sent::from_call(&call(
+        let sent = Sent::from_body(&body_of(
             serde_json::json!({"imp_uid": "imp_1", "amount": 3000, "checksum": 10000, "reason": "r"}),
         ));
         assert_eq!(
@@ -151,14 +143,14 @@ mod tests {
                 reason: Some("r".into()),
             })
         );
-        let full = Sent::from_call(&call(serde_json::json!({"merchant_uid": "o", "checksum": 500})));
+        let full = Sent::from_body(&body_of(serde_json::json!({"merchant_uid": "o", "checksum": 500})));
         assert_eq!(full.map(|s| (s.amount, s.balance_before)), Some((500, 500)));
     }
 
     #[test]
     fn a_cancel_without_checksum_is_never_reconciled() {
         assert_eq!(
-            Sent::from_call(&call(serde_json::json!({"imp_uid": "imp_1", "amount": 10}))),
+            Sent::from_body(&body_of(serde_json::json!({"imp_uid": "imp_1", "amount": 10}))),
             None
         );
     }

@@ -51,32 +51,12 @@ pub(super) async fn send_cancel<T: DeserializeOwned>(
     let Some(sent) = Sent::from_call(call, payment_id) else {
         return Err(error);
     };
-    match confirm(client, &sent, call, started).await {
-        Some(raw) => match decode_json::<T>(
-            200,
-            &bytes::Bytes::from(serde_json::json!({ "cancellation": raw }).to_string()),
-        ) {
-            Ok(value) => {
-                tracing::info!(
-                    provider = "portone-v2",
-                    operation = call.operation,
-                    refused_with = %error_code(&error),
-                    "an earlier attempt's outcome was unknown; the payment shows the cancel applied once: reconciled"
-                );
-                Ok((value, true))
-            }
-            Err(_) => Err(error),
-        },
-        None => {
-            tracing::warn!(
-                provider = "portone-v2",
-                operation = call.operation,
-                refused_with = %error_code(&error),
-                "an earlier attempt's outcome was unknown and the payment does not show the cancel: returning the error"
-            );
-            Err(error)
-        }
-    }
+    // The payment's cancellation, read as the cancel's own answer would have carried it.
+    let confirmed = confirm(client, &sent, call, started).await.and_then(|raw| {
+        let answer = serde_json::json!({ "cancellation": raw }).to_string();
+        decode_json::<T>(200, &bytes::Bytes::from(answer)).ok()
+    });
+    crate::transport::settle("portone-v2", call.operation, confirmed, error)
 }
 
 /// Whether this failure can be an earlier attempt's success seen from outside: the guard's refusals, or no
@@ -94,15 +74,6 @@ fn explained_by_earlier_attempt(error: &Error<CancelPaymentError>) -> bool {
         Error::Decode(d) => d.status >= 500,
         Error::Transport(_) => true,
         Error::InvalidRequest(_) => false,
-    }
-}
-
-fn error_code(error: &Error<CancelPaymentError>) -> String {
-    match error {
-        Error::Api(api) => api.error.tag().to_string(),
-        Error::Decode(d) => format!("undecodable HTTP {}", d.status),
-        Error::Transport(t) => format!("{:?}", t.kind),
-        Error::InvalidRequest(_) => "invalid request".to_string(),
     }
 }
 

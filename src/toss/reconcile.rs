@@ -26,7 +26,6 @@ pub(super) async fn send_cancel(
     payment_key: &str,
 ) -> Result<(Payment, bool), Error<TossError>> {
     let started = Utc::now();
-    let sent = Sent::from_call(&call, payment_key);
     // The read is part of the cancel: it keeps the timeout and retry policy the caller chose for it.
     let options = CallOptions {
         timeout: call.timeout,
@@ -59,27 +58,15 @@ pub(super) async fn send_cancel(
         Error::Transport(_) => true,
         Error::InvalidRequest(_) => false,
     };
-    let Some(sent) = sent.filter(|_| unknown && explained && call.replay == transport::Replay::Safe) else {
+    if !(unknown && explained && call.replay == transport::Replay::Safe) {
+        return Err(error);
+    }
+    // Read back only now that a reconciliation is needed.
+    let Some(sent) = Sent::from_call(&call, payment_key) else {
         return Err(error);
     };
-    match confirm(client, &sent, &options, started).await {
-        Some(payment) => {
-            tracing::info!(
-                provider = "toss",
-                operation = call.operation,
-                "an earlier attempt's outcome was unknown; the payment shows the cancel applied once: reconciled"
-            );
-            Ok((payment, true))
-        }
-        None => {
-            tracing::warn!(
-                provider = "toss",
-                operation = call.operation,
-                "an earlier attempt's outcome was unknown and the payment does not show the cancel: returning the error"
-            );
-            Err(error)
-        }
-    }
+    let confirmed = confirm(client, &sent, &options, started).await;
+    transport::settle("toss", call.operation, confirmed, error)
 }
 
 /// What the cancel asked for, read back from the body that was sent.
