@@ -4,7 +4,9 @@
 
 mod fault_support;
 
-use fault_support::{Action, FaultProxy, RefuseFirst, quick, recording, sandbox_hits, with_unknown_fields};
+use fault_support::{
+    Action, FaultProxy, RefuseFirst, STALL, TIMEOUT, quick, recording, sandbox_hits, with_unknown_fields,
+};
 use kr_payments::Error;
 use kr_payments::error::TransportErrorKind;
 use kr_payments::portone_v2::{CancelOutcome, CancelPaymentError, Client, PaymentExt};
@@ -15,10 +17,6 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 const ORDER: &str = "order-fault-1";
-/// The per-call timeout of the stall tests, and how long the sandbox stalls: far apart, so the sandbox has applied
-/// the request well before the client gives up, even on a loaded machine.
-const TIMEOUT: Duration = Duration::from_secs(1);
-const STALL: Duration = Duration::from_secs(4);
 
 async fn sandbox() -> Sandbox {
     let sb = Sandbox::start().await.unwrap();

@@ -13,6 +13,11 @@ use kr_payments::transport::{RetryContext, RetryPolicy};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// The per-call timeout of the stall tests, and how long the sandbox stalls: far apart, so the sandbox has applied
+/// the request well before the client gives up, even on a loaded machine.
+pub const TIMEOUT: Duration = Duration::from_secs(1);
+pub const STALL: Duration = Duration::from_secs(4);
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
