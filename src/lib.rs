@@ -24,6 +24,7 @@ pub mod error;
 #[cfg(any(feature = "portone-v2", feature = "iamport", feature = "toss"))]
 mod open_enum;
 pub mod policy;
+pub mod raw_json;
 pub mod refund;
 pub mod transport;
 
@@ -37,3 +38,4 @@ pub mod sandbox;
 pub mod toss;
 
 pub use error::{ApiError, Error, InvalidRequest};
+pub use raw_json::RawJson;
