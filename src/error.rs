@@ -6,8 +6,14 @@
 //! sends), whether a response arrived ([`Error::Transport`]) and whether it could be read ([`Error::Decode`]).
 //! No variant ever carries request headers, so credentials cannot leak through an error.
 
+use crate::raw_json::{RawJson, bounded};
 use std::fmt;
 use std::time::Duration;
+
+/// The most a provider's message or serde's description adds to an error's `Display`, in bytes.
+const MESSAGE_LIMIT: usize = 300;
+/// The most an error's `Debug` prints, in bytes.
+const DEBUG_LIMIT: usize = 4096;
 
 /// What every typed API error body can tell: its code and message.
 pub trait ApiErrorBody: fmt::Debug {
@@ -18,8 +24,51 @@ pub trait ApiErrorBody: fmt::Debug {
     fn message(&self) -> Option<&str>;
 }
 
+/// What a failed call did at the provider, as far as the crate can tell. Every error has one
+/// ([`Error::delivery`]); retries, reconciliation and the error's own wording all follow from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Delivery {
+    /// The request never left this process (refused before sending, a connection that could not be made, an
+    /// access token that could not be obtained): nothing can have been applied.
+    NotSent,
+    /// The provider answered, and its answer says nothing was applied (a refusal, or a read).
+    Refused,
+    /// The request may have been applied: it timed out, lost its connection, was answered with a redirect, 401,
+    /// 408, 429 or 5xx, its answer could not be read, or the answer contradicts the request. Read the payment (or
+    /// send the same request again with the same idempotency key) before deciding anything.
+    Unknown,
+}
+
+impl Delivery {
+    /// The delivery of an HTTP answer with `status` to a call that may change something (`mutating`): the
+    /// provider's word for most statuses, unknown for the ones a proxy or an overloaded server gives for a request
+    /// that may still have been applied.
+    pub(crate) fn of_answer(status: u16, mutating: bool) -> Delivery {
+        if mutating
+            && (status == 401 || status == 408 || status == 429 || status >= 500 || (300..400).contains(&status))
+        {
+            Delivery::Unknown
+        } else {
+            Delivery::Refused
+        }
+    }
+
+    /// The delivery of an answer that could not be read: for a call that may change something, nobody's word.
+    pub(crate) fn of_unreadable(mutating: bool) -> Delivery {
+        if mutating { Delivery::Unknown } else { Delivery::Refused }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Delivery::NotSent => "nothing was sent",
+            Delivery::Refused => "nothing was applied",
+            Delivery::Unknown => "the outcome is unknown: read the payment before trying again",
+        }
+    }
+}
+
 /// The error of one API call. `E` is the operation's typed error body.
-#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error<E> {
     /// The request was refused before anything was sent (bad input, or a rule that would refund the wrong
@@ -27,10 +76,19 @@ pub enum Error<E> {
     InvalidRequest(InvalidRequest),
     /// The provider answered with an error.
     Api(ApiError<E>),
-    /// No usable response: connection refused or reset, timeout, TLS failure, or a retry that was refused.
+    /// No usable response: connection refused or reset, timeout, TLS failure, a redirect (never followed), an
+    /// answer above the size limit, or a retry that was refused.
     Transport(TransportError),
     /// A response arrived but its body does not decode to what the operation returns.
     Decode(DecodeError),
+    /// The provider answered with success, but the answer contradicts the request: it names another payment,
+    /// refunds another amount than asked, a negative amount or more than the balance, or has no entry for this
+    /// request. Money may have moved; the answer is kept.
+    Inconsistent(InconsistentAnswer),
+    /// An attempt's outcome was unknown, and reading the payment could not prove what happened: a cancel that fits
+    /// this request is there, but the provider's data cannot tell it from another identical one. Money may have
+    /// moved; the evidence is kept.
+    Unverified(Unverified),
 }
 
 impl<E> Error<E> {
@@ -40,11 +98,14 @@ impl<E> Error<E> {
     /// refund twice. The crate's own retries only replay calls that are guarded (see [`crate::transport`]).
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::InvalidRequest(_) => false,
+            Error::InvalidRequest(_) | Error::Inconsistent(_) | Error::Unverified(_) => false,
             // An HTML error page from a proxy on a 502/503 is as transient as a JSON one.
             Error::Decode(d) => d.status == 429 || d.status >= 500,
             Error::Api(e) => e.status == 429 || e.status >= 500,
-            Error::Transport(t) => t.retry_refused.is_none() || t.kind != TransportErrorKind::Other,
+            Error::Transport(t) => matches!(
+                t.kind,
+                TransportErrorKind::Connect | TransportErrorKind::Timeout | TransportErrorKind::Interrupted
+            ),
         }
     }
 
@@ -58,7 +119,9 @@ impl<E> Error<E> {
         match self {
             Error::Api(e) => Some(e.status),
             Error::Decode(d) => Some(d.status),
-            _ => None,
+            Error::Transport(t) => t.status,
+            Error::Inconsistent(i) => Some(i.status),
+            Error::InvalidRequest(_) | Error::Unverified(_) => None,
         }
     }
 
@@ -70,14 +133,28 @@ impl<E> Error<E> {
         }
     }
 
-    /// Whether the request certainly never reached the provider (so nothing can have been applied). False when any
-    /// attempt may have reached it, even if the last one could not connect.
-    pub fn nothing_sent(&self) -> bool {
+    /// What the call did at the provider: [`Delivery::NotSent`], [`Delivery::Refused`] (the provider's word that
+    /// nothing was applied) or [`Delivery::Unknown`].
+    pub fn delivery(&self) -> Delivery {
         match self {
-            Error::InvalidRequest(_) => true,
-            Error::Transport(t) => t.kind == TransportErrorKind::Connect && !t.earlier_unknown,
-            _ => false,
+            Error::InvalidRequest(_) => Delivery::NotSent,
+            Error::Api(e) => e.delivery,
+            Error::Transport(t) => t.delivery,
+            Error::Decode(d) => d.delivery,
+            Error::Inconsistent(_) | Error::Unverified(_) => Delivery::Unknown,
         }
+    }
+
+    /// Whether the request certainly never reached the provider (so nothing can have been applied): refused before
+    /// sending, a connection that could not be made on every attempt, or a prerequisite (iamport's access token)
+    /// that could not be obtained.
+    pub fn nothing_sent(&self) -> bool {
+        self.delivery() == Delivery::NotSent
+    }
+
+    /// Whether the request may have been applied without the crate knowing it: see [`Delivery::Unknown`].
+    pub fn outcome_unknown(&self) -> bool {
+        self.delivery() == Delivery::Unknown
     }
 
     /// Maps the typed error body, keeping everything else.
@@ -87,10 +164,60 @@ impl<E> Error<E> {
             Error::Api(e) => Error::Api(ApiError {
                 status: e.status,
                 error: f(e.error),
+                delivery: e.delivery,
             }),
             Error::Transport(e) => Error::Transport(e),
             Error::Decode(e) => Error::Decode(e),
+            Error::Inconsistent(e) => Error::Inconsistent(e),
+            Error::Unverified(e) => Error::Unverified(e),
         }
+    }
+
+    /// The same error, marked as the failure of something the request needed before it could be sent (iamport's
+    /// access token): whatever happened to that, the request itself never left.
+    pub(crate) fn before_sending(mut self) -> Self {
+        match &mut self {
+            Error::Api(e) => e.delivery = Delivery::NotSent,
+            Error::Transport(t) => t.delivery = Delivery::NotSent,
+            Error::Decode(d) => d.delivery = Delivery::NotSent,
+            Error::InvalidRequest(_) | Error::Inconsistent(_) | Error::Unverified(_) => {}
+        }
+        self
+    }
+
+    /// The same error with its delivery replaced: a facade that proved what happened (a refusal after an attempt
+    /// whose outcome was unknown, settled by reading the payment) says so.
+    pub(crate) fn with_delivery(mut self, delivery: Delivery) -> Self {
+        match &mut self {
+            Error::Api(e) => e.delivery = delivery,
+            Error::Transport(t) => t.delivery = delivery,
+            Error::Decode(d) => d.delivery = delivery,
+            Error::InvalidRequest(_) | Error::Inconsistent(_) | Error::Unverified(_) => {}
+        }
+        self
+    }
+}
+
+impl<E: fmt::Debug> fmt::Debug for Error<E> {
+    // A provider can put anything in a body: the output is cut, whatever the error holds.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner: &dyn fmt::Debug = match self {
+            Error::InvalidRequest(e) => e,
+            Error::Api(e) => e,
+            Error::Transport(e) => e,
+            Error::Decode(e) => e,
+            Error::Inconsistent(e) => e,
+            Error::Unverified(e) => e,
+        };
+        let name = match self {
+            Error::InvalidRequest(_) => "InvalidRequest",
+            Error::Api(_) => "Api",
+            Error::Transport(_) => "Transport",
+            Error::Decode(_) => "Decode",
+            Error::Inconsistent(_) => "Inconsistent",
+            Error::Unverified(_) => "Unverified",
+        };
+        write!(f, "{name}({})", bounded_debug(inner, DEBUG_LIMIT))
     }
 }
 
@@ -98,12 +225,20 @@ impl<E: ApiErrorBody> fmt::Display for Error<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::InvalidRequest(e) => write!(f, "invalid request, nothing sent: {e}"),
-            Error::Api(e) => match e.error.message() {
-                Some(m) => write!(f, "HTTP {}: {}: {m}", e.status, e.error.code()),
-                None => write!(f, "HTTP {}: {}", e.status, e.error.code()),
-            },
+            Error::Api(e) => {
+                write!(f, "HTTP {}: {}", e.status, bounded(e.error.code(), MESSAGE_LIMIT))?;
+                if let Some(m) = e.error.message() {
+                    write!(f, ": {}", bounded(m, MESSAGE_LIMIT))?;
+                }
+                if e.delivery == Delivery::Unknown {
+                    write!(f, " ({})", Delivery::Unknown.describe())?;
+                }
+                Ok(())
+            }
             Error::Transport(e) => e.fmt(f),
             Error::Decode(e) => e.fmt(f),
+            Error::Inconsistent(e) => e.fmt(f),
+            Error::Unverified(e) => e.fmt(f),
         }
     }
 }
@@ -141,6 +276,23 @@ pub struct ApiError<E> {
     pub status: u16,
     /// The typed error body.
     pub error: E,
+    pub(crate) delivery: Delivery,
+}
+
+impl<E> ApiError<E> {
+    /// An error answer to a call that may change something (`mutating`) or not.
+    pub(crate) fn answer(status: u16, error: E, mutating: bool) -> Self {
+        ApiError {
+            status,
+            error,
+            delivery: Delivery::of_answer(status, mutating),
+        }
+    }
+
+    /// What the call did at the provider; see [`Delivery`].
+    pub fn delivery(&self) -> Delivery {
+        self.delivery
+    }
 }
 
 /// A request refused before sending. `field` names the offending input in the provider's wire terms.
@@ -180,6 +332,11 @@ pub enum TransportErrorKind {
     Timeout,
     /// The connection failed after the request was (possibly) sent: the outcome is unknown.
     Interrupted,
+    /// The answer was a redirect (3xx). The crate never follows one: a refund is not sent twice, and no body or
+    /// credential goes to another origin. The request may have been applied before the redirect was answered.
+    Redirected,
+    /// The answer was larger than the client's response size limit and was not read.
+    BodyTooLarge,
     /// Anything else (e.g. building the request).
     Other,
 }
@@ -197,46 +354,147 @@ pub struct TransportError {
     pub retry_refused: Option<&'static str>,
     /// Time spent across all attempts.
     pub elapsed: Duration,
-    /// Whether an attempt before the last one may have reached the provider without a definitive answer (a
-    /// timeout, a dropped connection, a 5xx). Read through [`TransportError::outcome_unknown`].
-    pub(crate) earlier_unknown: bool,
+    /// The HTTP status, when an answer arrived that could not be used (a redirect, an answer above the size limit).
+    pub status: Option<u16>,
+    pub(crate) delivery: Delivery,
     pub(crate) source: Option<reqwest::Error>,
 }
 
 impl TransportError {
     /// Whether the call may have been applied by the provider: some attempt reached it (or may have) and no
-    /// definitive answer came back. Only `false` when every attempt failed to connect, so nothing was sent.
+    /// definitive answer came back. Only `false` when no attempt left this process.
     ///
     /// After a cancel fails this way, read the payment before deciding anything: the refund may have happened.
     pub fn outcome_unknown(&self) -> bool {
-        self.earlier_unknown || self.kind != TransportErrorKind::Connect
+        self.delivery == Delivery::Unknown
+    }
+
+    /// What the call did at the provider; see [`Delivery`].
+    pub fn delivery(&self) -> Delivery {
+        self.delivery
     }
 }
 
 impl fmt::Display for TransportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = match self.kind {
-            TransportErrorKind::Connect if self.earlier_unknown => {
-                "could not connect on the last attempt, but an earlier attempt may have reached the provider (the \
-                 outcome is unknown)"
-            }
-            TransportErrorKind::Connect => "could not connect (nothing was sent)",
-            TransportErrorKind::Timeout => "timed out (the outcome on the provider's side is unknown)",
-            TransportErrorKind::Interrupted => "connection failed mid-request (the outcome is unknown)",
+            TransportErrorKind::Connect => "could not connect",
+            TransportErrorKind::Timeout => "timed out",
+            TransportErrorKind::Interrupted => "connection failed mid-request",
+            TransportErrorKind::Redirected => "answered with a redirect, which is never followed",
+            TransportErrorKind::BodyTooLarge => "answered with a body above the response size limit",
             TransportErrorKind::Other => "request failed",
         };
-        write!(f, "{what} after {} attempt(s)", self.attempts)?;
+        write!(f, "{what}")?;
+        if let Some(status) = self.status {
+            write!(f, " (HTTP {status})")?;
+        }
+        write!(f, " after {} attempt(s); {}", self.attempts, self.delivery.describe())?;
         if let Some(why) = self.retry_refused {
             write!(f, "; not retried: {why}")?;
         }
         if let Some(s) = &self.source {
             // reqwest names the URL but never headers.
-            write!(f, ": {s}")?;
+            write!(f, ": {}", bounded(&s.to_string(), MESSAGE_LIMIT))?;
         }
         Ok(())
     }
 }
 impl std::error::Error for TransportError {}
+
+/// A successful answer that contradicts the request: see [`Error::Inconsistent`].
+///
+/// `Debug` and `Display` print the answer redacted and cut ([`RawJson`]); [`InconsistentAnswer::answer`] keeps it
+/// exactly as received.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct InconsistentAnswer {
+    /// The operation, e.g. `cancelPayment`.
+    pub operation: &'static str,
+    /// HTTP status of the answer.
+    pub status: u16,
+    /// What does not fit, in the provider's wire terms (e.g. `cancellation.totalAmount is -3000; a refund is
+    /// positive`).
+    pub reason: String,
+    /// The answer as received.
+    pub answer: RawJson,
+}
+
+impl fmt::Display for InconsistentAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} answered HTTP {} with success, but the answer contradicts the request: {}; money may have moved: \
+             read the payment before trying again",
+            self.operation,
+            self.status,
+            bounded(&self.reason, MESSAGE_LIMIT)
+        )
+    }
+}
+impl std::error::Error for InconsistentAnswer {}
+
+/// A request whose outcome could not be proven: see [`Error::Unverified`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Unverified {
+    /// The operation, e.g. `cancelPayment`.
+    pub operation: &'static str,
+    /// Why the crate could not tell, in plain words.
+    pub reason: String,
+    /// What the last attempt got (a refusal code, a timeout, ...).
+    pub last_answer: String,
+    /// The evidence: the cancel entry (or the payment) that fits the request, as the provider sent it.
+    pub evidence: RawJson,
+}
+
+impl fmt::Display for Unverified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: the outcome is unverified ({}); the last attempt got {}; money may have moved: check the payment \
+             before trying again",
+            self.operation,
+            bounded(&self.reason, MESSAGE_LIMIT),
+            bounded(&self.last_answer, MESSAGE_LIMIT)
+        )
+    }
+}
+impl std::error::Error for Unverified {}
+
+/// `value`'s `Debug`, cut to `limit` bytes.
+pub(crate) fn bounded_debug(value: &dyn fmt::Debug, limit: usize) -> String {
+    struct Capped {
+        out: String,
+        limit: usize,
+        total: usize,
+    }
+    impl fmt::Write for Capped {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            self.total += s.len();
+            let room = self.limit.saturating_sub(self.out.len());
+            if room > 0 {
+                let mut end = room.min(s.len());
+                while !s.is_char_boundary(end) {
+                    end -= 1;
+                }
+                self.out.push_str(&s[..end]);
+            }
+            // Never an error: a formatter that fails makes `format!` panic.
+            Ok(())
+        }
+    }
+    let mut capped = Capped {
+        out: String::new(),
+        limit,
+        total: 0,
+    };
+    let _ = fmt::write(&mut capped, format_args!("{value:?}"));
+    if capped.total > capped.out.len() {
+        capped.out.push_str(&format!("… ({} bytes in all)", capped.total));
+    }
+    capped.out
+}
 
 /// A response body that does not match what the operation returns.
 ///
@@ -253,6 +511,32 @@ pub struct DecodeError {
     pub message: String,
     /// The raw body, kept so nothing the provider said is lost.
     pub body: bytes::Bytes,
+    pub(crate) delivery: Delivery,
+}
+
+impl DecodeError {
+    /// A body of an answer with `status` that does not decode, to a call that may change something (`mutating`)
+    /// or not.
+    pub(crate) fn new(status: u16, path: impl Into<String>, message: impl Into<String>, body: bytes::Bytes) -> Self {
+        DecodeError {
+            status,
+            path: path.into(),
+            message: message.into(),
+            body,
+            delivery: Delivery::Refused,
+        }
+    }
+
+    /// What the call did at the provider; see [`Delivery`].
+    pub fn delivery(&self) -> Delivery {
+        self.delivery
+    }
+
+    /// The same error for an answer to a call that may change something: nobody's word on what was applied.
+    pub(crate) fn for_mutation(mut self, mutating: bool) -> Self {
+        self.delivery = Delivery::of_unreadable(mutating);
+        self
+    }
 }
 
 impl fmt::Debug for DecodeError {
@@ -261,7 +545,11 @@ impl fmt::Debug for DecodeError {
             .field("status", &self.status)
             .field("path", &self.path)
             .field("message", &self.message)
-            .field("body", &format_args!("{}", crate::transport::redacted_body(&self.body)))
+            .field(
+                "body",
+                &format_args!("{}", bounded(&crate::transport::redacted_body(&self.body), DEBUG_LIMIT)),
+            )
+            .field("delivery", &self.delivery)
             .finish()
     }
 }
@@ -271,8 +559,14 @@ impl fmt::Display for DecodeError {
         write!(
             f,
             "cannot decode the HTTP {} response at `{}`: {}",
-            self.status, self.path, self.message
-        )
+            self.status,
+            bounded(&self.path, MESSAGE_LIMIT),
+            bounded(&self.message, MESSAGE_LIMIT)
+        )?;
+        if self.delivery == Delivery::Unknown {
+            write!(f, " ({})", Delivery::Unknown.describe())?;
+        }
+        Ok(())
     }
 }
 impl std::error::Error for DecodeError {}
@@ -289,12 +583,7 @@ pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(status: u16, body: &by
         return Ok(value);
     }
     let mut de = serde_json::Deserializer::from_slice(body);
-    let fail = |path: String, message: String| DecodeError {
-        status,
-        path,
-        message,
-        body: body.clone(),
-    };
+    let fail = |path: String, message: String| DecodeError::new(status, path, message, body.clone());
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let message = if path_is_sensitive(&path) {
@@ -322,30 +611,65 @@ fn path_is_sensitive(path: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn transport(kind: TransportErrorKind, earlier_unknown: bool) -> TransportError {
+    fn transport(kind: TransportErrorKind, delivery: Delivery) -> TransportError {
         TransportError {
             kind,
             attempts: 3,
             retry_refused: None,
             elapsed: Duration::from_millis(10),
-            earlier_unknown,
+            status: None,
+            delivery,
             source: None,
         }
     }
 
     #[test]
-    fn a_connection_refused_after_an_unknown_attempt_is_not_nothing_sent() {
-        let clean: Error<()> = Error::Transport(transport(TransportErrorKind::Connect, false));
+    fn every_error_says_what_it_did_at_the_provider() {
+        let clean: Error<()> = Error::Transport(transport(TransportErrorKind::Connect, Delivery::NotSent));
         assert!(clean.nothing_sent());
-        let after_timeout: Error<()> = Error::Transport(transport(TransportErrorKind::Connect, true));
+        assert!(clean.to_string_lossy().contains("nothing was sent"));
+        let after_timeout: Error<()> = Error::Transport(transport(TransportErrorKind::Connect, Delivery::Unknown));
         assert!(!after_timeout.nothing_sent());
-        let Error::Transport(t) = &after_timeout else {
-            unreachable!()
-        };
-        assert!(t.outcome_unknown());
-        assert!(t.to_string().contains("outcome is unknown"), "{t}");
-        assert!(!transport(TransportErrorKind::Connect, false).outcome_unknown());
-        assert!(transport(TransportErrorKind::Timeout, false).outcome_unknown());
+        assert!(after_timeout.outcome_unknown());
+        assert!(after_timeout.to_string_lossy().contains("outcome is unknown"));
+        assert_eq!(Delivery::of_answer(409, true), Delivery::Refused);
+        for status in [307, 308, 401, 408, 429, 500, 502, 503] {
+            assert_eq!(Delivery::of_answer(status, true), Delivery::Unknown, "{status}");
+            assert_eq!(
+                Delivery::of_answer(status, false),
+                Delivery::Refused,
+                "{status} on a read"
+            );
+        }
+        let invalid: Error<()> = InvalidRequest::new("amount", "is 0").into();
+        assert!(invalid.nothing_sent());
+    }
+
+    impl<E> Error<E> {
+        fn to_string_lossy(&self) -> String {
+            match self {
+                Error::Transport(t) => t.to_string(),
+                Error::InvalidRequest(i) => i.to_string(),
+                _ => String::new(),
+            }
+        }
+    }
+
+    #[test]
+    fn error_output_is_bounded_whatever_the_provider_sent() {
+        let huge = "x".repeat(1_000_000);
+        let decode = DecodeError::new(
+            200,
+            ".",
+            huge.clone(),
+            bytes::Bytes::from(format!("{{\"m\":\"{huge}\"}}")),
+        );
+        assert!(decode.to_string().len() < 1_000, "{}", decode.to_string().len());
+        let e: Error<String> = Error::Decode(decode);
+        assert!(format!("{e:?}").len() < 2 * DEBUG_LIMIT);
+        let api: Error<String> = Error::Api(ApiError::answer(500, huge, true));
+        assert!(format!("{api:?}").len() < 2 * DEBUG_LIMIT);
+        assert!(api.outcome_unknown());
     }
 
     #[test]

@@ -24,6 +24,7 @@
 //! }
 //! ```
 
+use crate::RawJson;
 use crate::error::{ApiErrorBody, Error};
 use std::fmt;
 
@@ -43,8 +44,15 @@ pub enum Provider {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RefundAmount {
-    /// Everything that is still cancellable.
-    Full,
+    /// Everything that is still cancellable. With `expected_balance` (set by [`Refund::expected_balance`]), only if
+    /// the provider's balance is that: the guard is sent (PortOne V2 `currentCancellableAmount`, iamport
+    /// `checksum`, Toss `refundableAmount`), so a refund that already happened, or a balance that moved, is refused
+    /// instead of refunding again. Without it, PortOne V2 and Toss still cannot refund twice (their idempotency key),
+    /// but an iamport full refund is then unguarded: sent once, never replayed after an unknown outcome.
+    Full {
+        /// The cancellable balance before this refund, as the merchant's records have it, when stated.
+        expected_balance: Option<i64>,
+    },
     /// `amount` won out of a balance the merchant believes to be `expected_balance` won. The provider refuses the
     /// refund if the balance differs, so a stale screen can never refund the wrong amount, and a retry after a
     /// timeout can never refund twice.
@@ -113,17 +121,18 @@ pub struct Refund {
     pub tax_free_amount: Option<i64>,
     /// Where a virtual-account payment's money goes.
     pub account: Option<RefundAccount>,
-    /// Toss only: the `Idempotency-Key` to use. Leave it empty for a new refund (one is generated); set it to the
-    /// key of an earlier attempt whose outcome is unknown, and Toss answers that attempt's result instead of
-    /// refunding again.
+    /// The `Idempotency-Key` (PortOne V2 and Toss; iamport has none). Leave it empty for a new refund (one is
+    /// generated); derive it from your own refund's id, or set it to the key of an earlier attempt whose outcome is
+    /// unknown, and the provider answers that attempt's result instead of refunding again. PortOne V2 takes 16 to
+    /// 256 printable ASCII characters without `"` or `\`, and keeps a key for 3 hours; Toss up to 300, for 15 days.
     pub idempotency_key: Option<String>,
 }
 
 impl Refund {
-    /// Refund everything still cancellable.
+    /// Refund everything still cancellable. Add [`expected_balance`](Self::expected_balance) to guard it.
     pub fn full(reason: impl Into<String>) -> Self {
         Refund {
-            amount: RefundAmount::Full,
+            amount: RefundAmount::Full { expected_balance: None },
             reason: reason.into(),
             tax_free_amount: None,
             account: None,
@@ -145,14 +154,46 @@ impl Refund {
         }
     }
 
+    /// The balance the merchant believes is left before this refund: sent as the provider's balance guard, so the
+    /// provider refuses the refund if its balance differs (for a partial refund, the same as
+    /// [`Refund::partial`]'s `expected_balance`).
+    pub fn expected_balance(mut self, balance: i64) -> Self {
+        self.amount = match self.amount {
+            RefundAmount::Full { .. } => RefundAmount::Full {
+                expected_balance: Some(balance),
+            },
+            RefundAmount::Partial { amount, .. } => RefundAmount::Partial {
+                amount,
+                expected_balance: balance,
+            },
+        };
+        self
+    }
+
+    /// The guard this refund carries: the stated balance before it, if any.
+    pub fn guard(&self) -> Option<i64> {
+        match self.amount {
+            RefundAmount::Full { expected_balance } => expected_balance,
+            RefundAmount::Partial { expected_balance, .. } => Some(expected_balance),
+        }
+    }
+
+    /// The amount of a partial refund; `None` for a full one.
+    pub fn partial_amount(&self) -> Option<i64> {
+        match self.amount {
+            RefundAmount::Full { .. } => None,
+            RefundAmount::Partial { amount, .. } => Some(amount),
+        }
+    }
+
     /// Sends the money to `account` (virtual-account payments).
     pub fn to_account(mut self, account: RefundAccount) -> Self {
         self.account = Some(account);
         self
     }
 
-    /// Reuses the idempotency key of an earlier attempt (Toss; ignored elsewhere, where the balance guard does
-    /// that job).
+    /// The idempotency key to send (PortOne V2 and Toss; iamport has none): see [`Refund::idempotency_key`]
+    /// the field.
     pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
         self.idempotency_key = Some(key.into());
         self
@@ -193,17 +234,36 @@ pub struct RefundOutcome {
     pub remaining_balance: Option<i64>,
     /// The provider's id for this cancellation, when it gives one.
     pub cancellation_id: Option<String>,
-    /// The idempotency key the call used (Toss), for a safe retry.
+    /// The idempotency key the call used (PortOne V2, Toss), for a safe retry.
     pub idempotency_key: Option<String>,
-    /// The provider's own answer, as sent (or, when [`reconciled`](Self::reconciled), the payment as read).
-    pub raw: serde_json::Value,
-    /// Whether the refund was confirmed by reading the payment again: an attempt timed out or was cut off, and
-    /// the guarded replay was refused because the first attempt had in fact been applied. The refund happened
-    /// exactly once; see [`crate::transport`] for when this applies.
+    /// The provider's own answer, as sent (or, when [`reconciled`](Self::reconciled), the payment as read): the
+    /// cancellation (PortOne V2) or the payment (iamport, Toss). Printed redacted; [`RawJson::expose`] gives it
+    /// whole.
+    pub raw: RawJson,
+    /// How the crate knows this refund happened as reported.
+    pub evidence: Evidence,
+    /// Whether an attempt's outcome was unknown and the outcome was learned another way than from the first
+    /// answer ([`Evidence::IdempotentReplay`] or [`Evidence::PaymentHistory`]). The refund happened exactly once;
+    /// see [`crate::transport`] for when this applies.
     pub reconciled: bool,
     /// What the policy check before sending noticed without refusing (a soft cancel deadline already past, a hard
     /// one ignored on request). Empty when the provider's cancel was not given the payment.
     pub warnings: Vec<crate::policy::CancelWarning>,
+}
+
+/// What proves that a [`RefundOutcome`] is this request's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Evidence {
+    /// The provider's answer to this request, checked against it (the payment it names, the amount, the balance).
+    Answer,
+    /// An attempt's outcome was unknown; the provider's answer to the same request sent again with the same
+    /// idempotency key (PortOne V2, Toss), which is the first request's outcome when that one was applied.
+    IdempotentReplay,
+    /// An attempt's outcome was unknown; read from the payment (iamport): the one cancel that took the balance from
+    /// the stated balance by the amount asked, with the reason sent, made during the call, while no other cancel of
+    /// the payment ran in this process.
+    PaymentHistory,
 }
 
 /// A provider-neutral view of a provider's error body.
@@ -298,16 +358,42 @@ fn provider_error<E: ApiErrorBody>(provider: Provider) -> impl FnOnce(E) -> Prov
     move |e| ProviderError::from_body(provider, &e)
 }
 
+/// The neutral status of a cancel entry, by one rule for every provider's `cancelStatus`-like state.
+fn status_of_state(state: Option<&str>, done: &[&str], pending: &[&str], failed: &[&str]) -> RefundStatus {
+    match state {
+        None => RefundStatus::Succeeded,
+        Some(s) if done.contains(&s) => RefundStatus::Succeeded,
+        Some(s) if pending.contains(&s) => RefundStatus::Requested,
+        Some(s) if failed.contains(&s) => RefundStatus::Failed,
+        Some(s) => RefundStatus::Unrecognized(s.to_string()),
+    }
+}
+
+/// Won refunded by an entry with this status: counted only when it succeeded or is on its way.
+fn counted(status: &RefundStatus, amount: i64) -> i64 {
+    match status {
+        RefundStatus::Succeeded | RefundStatus::Requested => amount,
+        _ => 0,
+    }
+}
+
+fn evidence(after_unknown: bool, by_key: bool) -> Evidence {
+    match (after_unknown, by_key) {
+        (false, _) => Evidence::Answer,
+        (true, true) => Evidence::IdempotentReplay,
+        (true, false) => Evidence::PaymentHistory,
+    }
+}
+
 #[cfg(feature = "toss")]
 impl Refunds for crate::toss::Client {
     async fn refund(&self, payment_key: &str, refund: &Refund) -> Result<RefundOutcome, RefundError> {
         let mut req = self.cancel_payment(payment_key, refund.reason.clone());
-        if let RefundAmount::Partial {
-            amount,
-            expected_balance,
-        } = refund.amount
-        {
-            req = req.amount(amount).refundable_amount(expected_balance);
+        if let Some(amount) = refund.partial_amount() {
+            req = req.amount(amount);
+        }
+        if let Some(balance) = refund.guard() {
+            req = req.refundable_amount(balance);
         }
         if let Some(t) = refund.tax_free_amount {
             req = req.tax_free_amount(t);
@@ -328,27 +414,33 @@ impl Refunds for crate::toss::Client {
         };
         let prepared = req.prepare().map_err(toss_error)?;
         let done = prepared.send().await.map_err(toss_error)?;
-        let cancel = done.cancel();
-        let status = match cancel.and_then(|c| c.cancel_status.as_ref()) {
-            None | Some(crate::toss::CancelStatus::Done) => RefundStatus::Succeeded,
-            Some(other) => match other.as_str() {
-                "IN_PROGRESS" => RefundStatus::Requested,
-                "ABORTED" => RefundStatus::Failed,
-                s => RefundStatus::Unrecognized(s.to_string()),
-            },
+        // The facade checked that the last entry is this cancel's and fits the request.
+        let Some(cancel) = done.cancel() else {
+            return Err(RefundError {
+                idempotency_key: Some(done.idempotency_key.clone()),
+                error: Error::Inconsistent(crate::error::InconsistentAnswer {
+                    operation: "cancelPayment",
+                    status: 200,
+                    reason: "the answer has no cancel entry".into(),
+                    answer: RawJson::from_value(&serde_json::to_value(&*done.payment).unwrap_or_default()),
+                }),
+            });
         };
+        let status = status_of_state(
+            cancel.cancel_status.as_ref().map(|s| s.as_str()),
+            &["DONE"],
+            &["IN_PROGRESS"],
+            &["ABORTED"],
+        );
         Ok(RefundOutcome {
             provider: Provider::Toss,
-            refunded_amount: if status == RefundStatus::Failed {
-                0
-            } else {
-                cancel.map_or(0, |c| c.cancel_amount)
-            },
+            refunded_amount: counted(&status, cancel.cancel_amount),
             status,
             remaining_balance: Some(done.payment.balance()),
-            cancellation_id: cancel.map(|c| c.transaction_key.clone()),
+            cancellation_id: Some(cancel.transaction_key.clone()),
             idempotency_key: Some(done.idempotency_key.clone()),
-            raw: serde_json::to_value(&*done.payment).unwrap_or_default(),
+            raw: RawJson::from_value(&serde_json::to_value(&*done.payment).unwrap_or_default()),
+            evidence: evidence(done.reconciled, true),
             reconciled: done.reconciled,
             warnings: done.warnings.clone(),
         })
@@ -361,12 +453,11 @@ impl Refunds for crate::iamport::Client {
         let mut req = self
             .cancel_payment(crate::iamport::ImpUid::new(imp_uid))
             .reason(refund.reason.clone());
-        if let RefundAmount::Partial {
-            amount,
-            expected_balance,
-        } = refund.amount
-        {
-            req = req.partial(amount, expected_balance);
+        if let Some(amount) = refund.partial_amount() {
+            req = req.amount(amount);
+        }
+        if let Some(balance) = refund.guard() {
+            req = req.checksum(balance);
         }
         if let Some(t) = refund.tax_free_amount {
             req = req.tax_free(t);
@@ -379,31 +470,23 @@ impl Refunds for crate::iamport::Client {
             }
             req = req.refund_to(account);
         }
-        let crate::iamport::Cancelled {
-            payment,
-            warnings,
-            reconciled,
-            ..
-        } = req
+        let done = req
             .send_with_warnings()
             .await
             .map_err(|e| RefundError::from(e.map_api(provider_error(Provider::Iamport))))?;
-        // iamport answers a cancel with the payment after it: the newest cancel_history entry is this refund.
-        let latest = payment.latest_cancellation();
-        let requested = match refund.amount {
-            RefundAmount::Partial { amount, .. } => Some(amount),
-            RefundAmount::Full => None,
-        };
+        // The facade found this cancel's entry (the step it made in the balance) and checked its amount.
+        let entry = done.entry();
         Ok(RefundOutcome {
             provider: Provider::Iamport,
             status: RefundStatus::Succeeded,
-            refunded_amount: latest.and_then(|c| c.amount).or(requested).unwrap_or_default(),
-            remaining_balance: payment.cancellable_balance(),
-            cancellation_id: latest.and_then(|c| c.cancellation_id.clone()),
+            refunded_amount: done.refunded,
+            remaining_balance: done.payment.cancellable_balance(),
+            cancellation_id: entry.and_then(|c| c.cancellation_id.clone()),
             idempotency_key: None,
-            raw: serde_json::to_value(&payment).unwrap_or_default(),
-            reconciled,
-            warnings,
+            raw: RawJson::from_value(&serde_json::to_value(&done.payment).unwrap_or_default()),
+            evidence: evidence(done.reconciled, false),
+            reconciled: done.reconciled,
+            warnings: done.warnings,
         })
     }
 }
@@ -413,15 +496,17 @@ impl Refunds for crate::portone_v2::Client {
     async fn refund(&self, payment_id: &str, refund: &Refund) -> Result<RefundOutcome, RefundError> {
         use crate::portone_v2::{Bank, CancelOutcome};
         let mut req = self.cancel_payment(payment_id, refund.reason.clone());
-        if let RefundAmount::Partial {
-            amount,
-            expected_balance,
-        } = refund.amount
-        {
-            req = req.amount(amount).current_cancellable_amount(expected_balance);
+        if let Some(amount) = refund.partial_amount() {
+            req = req.amount(amount);
+        }
+        if let Some(balance) = refund.guard() {
+            req = req.current_cancellable_amount(balance);
         }
         if let Some(t) = refund.tax_free_amount {
             req = req.tax_free_amount(t);
+        }
+        if let Some(k) = &refund.idempotency_key {
+            req = req.idempotency_key(k.clone());
         }
         if let Some(a) = &refund.account {
             // `Bank` is open: a code this version does not list is sent as given.
@@ -435,30 +520,24 @@ impl Refunds for crate::portone_v2::Client {
             }
             req = req.refund_account(account);
         }
-        let (outcome, raw) = req
-            .send_keeping_raw()
-            .await
-            .map_err(|e| RefundError::from(e.map_api(provider_error(Provider::PortOneV2))))?;
-        let (status, cancellation) = match &outcome {
-            CancelOutcome::Succeeded(c) => (RefundStatus::Succeeded, Some(c)),
-            CancelOutcome::Requested(c) => (RefundStatus::Requested, Some(c)),
-            CancelOutcome::Failed(c) => (RefundStatus::Failed, Some(c)),
-            other => (
-                RefundStatus::Unrecognized(other.status().to_string()),
-                other.cancellation(),
-            ),
+        let key = req.key().to_string();
+        let (outcome, raw) = req.send_keeping_raw().await.map_err(|e| RefundError {
+            error: e.map_api(provider_error(Provider::PortOneV2)),
+            idempotency_key: Some(key.clone()),
+        })?;
+        let status = match &outcome {
+            CancelOutcome::Succeeded(_) => RefundStatus::Succeeded,
+            CancelOutcome::Requested(_) => RefundStatus::Requested,
+            CancelOutcome::Failed(_) => RefundStatus::Failed,
+            other => RefundStatus::Unrecognized(other.status().to_string()),
         };
-        let refunded_amount = match status {
-            RefundStatus::Succeeded | RefundStatus::Requested => cancellation.map_or(0, |c| c.total_amount),
-            _ => 0,
-        };
+        let cancellation = outcome.cancellation();
+        let refunded_amount = counted(&status, cancellation.map_or(0, |c| c.total_amount));
         // PortOne answers with the cancellation only; the balance after it follows from the guard the merchant
         // stated (a full cancel leaves nothing), and only once the cancel is done.
-        let remaining_balance = match (&status, &refund.amount) {
-            (RefundStatus::Succeeded, RefundAmount::Full) => Some(0),
-            (RefundStatus::Succeeded, RefundAmount::Partial { expected_balance, .. }) => {
-                Some(expected_balance - refunded_amount)
-            }
+        let remaining_balance = match (&status, refund.guard(), &refund.amount) {
+            (RefundStatus::Succeeded, _, RefundAmount::Full { .. }) => Some(0),
+            (RefundStatus::Succeeded, Some(before), _) => before.checked_sub(refunded_amount),
             _ => None,
         };
         Ok(RefundOutcome {
@@ -467,7 +546,8 @@ impl Refunds for crate::portone_v2::Client {
             refunded_amount,
             remaining_balance,
             cancellation_id: cancellation.map(|c| c.id.clone()),
-            idempotency_key: None,
+            idempotency_key: Some(key),
+            evidence: evidence(outcome.is_reconciled(), true),
             reconciled: outcome.is_reconciled(),
             warnings: outcome.warnings().to_vec(),
             raw,

@@ -1,37 +1,57 @@
-//! One HTTP policy for every provider: timeouts, retries that never double-refund, tracing, redaction.
+//! One HTTP policy for every provider: deadlines, retries that never double-refund, no redirects, bounded answers,
+//! tracing, redaction.
 //!
-//! # Timeouts
-//! Every client has a connect timeout (default [`DEFAULT_CONNECT_TIMEOUT`], 10 s) and a total timeout per attempt
-//! (default [`DEFAULT_TIMEOUT`], 60 s). The total is long on purpose: a cancel travels from the gateway to the PG
-//! and on to the card issuer or bank, and PG cancels taking tens of seconds are normal. A short timeout does not
-//! make a refund faster, it only turns a refund that happened into one whose outcome is unknown. Every facade
-//! request builder can override it per call (`.timeout(..)`; lookups return a [`Lookup`] with the same setters).
+//! # Every attempt is classified
+//! Each attempt of a call ends in one of three ways, and the same classification drives the retries, the
+//! reconciliation of a refund and the error a caller gets ([`crate::error::Delivery`]):
+//! * **not sent**: the connection could not be made (or a prerequisite such as iamport's access token could not
+//!   be obtained). Nothing can have been applied; sending again is always harmless.
+//! * **answered**: the provider's word. A success, or a refusal that says nothing was applied.
+//! * **sent, outcome unknown**: a timeout, a connection lost after sending, a truncated or unreadable answer, a
+//!   redirect, or HTTP 401, 408, 429 or 5xx to a request that changes something. A proxy or an overloaded server
+//!   can give any of these for a request the provider did apply.
+//!
+//! # Deadlines
+//! A call has one deadline: the client's [`timeout`](crate::portone_v2::ClientBuilder::timeout) (default
+//! [`DEFAULT_TIMEOUT`], 90 s) or the request builder's `.timeout(..)`. Every attempt, every wait between attempts
+//! and every read that settles an unknown outcome happens within it, so the call returns by then. One attempt gets
+//! at most three quarters of the deadline (or the client's `attempt_timeout`), so that a stalled attempt leaves
+//! time to learn what happened to it. A cancel travels from the gateway to the PG and on to the card issuer or
+//! bank, and PG cancels taking tens of seconds are normal: a short deadline does not make a refund faster, it only
+//! turns a refund that happened into one whose outcome is unknown. (PortOne recommends giving a request at least
+//! 60 s, which the default's first attempt does.)
 //!
 //! # Retries
-//! A call is retried only when replaying it cannot apply it twice:
-//! * a request that failed before anything was sent (connection refused) is always safe to send again;
+//! A call is sent again only when that cannot apply it twice:
+//! * a request that was not sent is always safe to send again;
 //! * reads (GET) are safe;
-//! * a cancel is safe only when a guard makes a replay harmless: PortOne V2 with `currentCancellableAmount`,
-//!   iamport with `checksum`, Toss with its `Idempotency-Key` (the same key on every attempt). A guarded replay
-//!   of a cancel that already went through is refused by the provider instead of refunding again.
+//! * a cancel is safe with a guard that makes a replay harmless: PortOne V2 and Toss send an `Idempotency-Key`
+//!   (the same on every attempt; the provider answers a repeat with the first request's answer), iamport a
+//!   `checksum` (a replay of a cancel that went through meets a moved balance and is refused).
 //!
-//! An unguarded cancel is never replayed after it may have been sent; the error then says why
-//! ([`crate::error::TransportError::retry_refused`]). This holds for any answer that reached the provider,
-//! 429 and 503 included: a proxy can answer 503 for a request the provider did receive.
+//! An unguarded cancel (iamport without `checksum`) is never replayed after it may have been sent; the error then
+//! says why ([`crate::error::TransportError::retry_refused`]). When the provider answers that it is still working
+//! on a keyed request (PortOne's `IDEMPOTENCY_OUTSTANDING_REQUEST`), the crate waits and asks again with the same
+//! key, within the deadline, under any policy but [`RetryPolicy::Never`].
 //!
 //! HTTP 429 and 503 honour `Retry-After`, in seconds or as an HTTP date. [`RetryPolicy::Safe`] waits exactly that
-//! long when it is within `max_delay` and gives up otherwise (a server asking for a minute is not helped by a
-//! retry after five seconds); a [`RetryPolicy::Custom`] rule sees it in [`RetryContext::retry_after`].
+//! long when it is within `max_delay` and gives up otherwise; a [`RetryPolicy::Custom`] rule sees it in
+//! [`RetryContext::retry_after`].
+//!
+//! # Redirects and size
+//! No redirect is ever followed, for any method: a refund is never re-sent by the HTTP layer, and no body or
+//! credential leaves for another origin. A redirect is an answer whose outcome is unknown. If you pass your own
+//! `reqwest::Client`, build it with `redirect(reqwest::redirect::Policy::none())`: an answer that arrives from
+//! another URL than the one requested is treated the same way. Answers above the client's size limit
+//! ([`DEFAULT_MAX_RESPONSE_BYTES`], 8 MiB, or `max_response_bytes`) are not read.
 //!
 //! # Reconciliation
-//! An attempt whose outcome is unknown (it timed out, lost its connection after sending, or was answered 5xx)
-//! may have refunded. When a guarded cancel is replayed after such an attempt and the provider then answers
-//! "already cancelled" or "balance mismatch" (or the replays end in another failure: 429, 5xx, no answer), that
-//! answer may be the first attempt's success seen from outside. The cancel builders then read the payment again and report what actually
-//! happened: when the payment shows one cancel of the requested amount, made since the call started, with the
-//! balance moved by exactly that amount, the call succeeds and is marked as reconciled
-//! (`portone_v2::Cancellation::is_reconciled`, `iamport::Cancelled::reconciled`, `toss::Cancelled::reconciled`);
-//! otherwise the original error is returned unchanged.
+//! When an attempt's outcome was unknown and the call still ended without a success, each provider's cancel finds
+//! out what happened before answering: PortOne V2 and Toss by what the provider answers to the same
+//! `Idempotency-Key`, iamport by reading the payment and finding the one cancel that took the balance from the
+//! `checksum` to `checksum − amount` after the call started. A success is reported only when the provider's data
+//! proves it is this request's; when it cannot tell (another identical cancel at the same time), the error is
+//! [`crate::Error::Unverified`], never a success.
 //!
 //! # Tracing
 //! Each attempt is a `tracing` span `kr_payments.request` with the provider, operation, method, path *template*
@@ -39,20 +59,26 @@
 //! ever recorded; bodies are logged only at TRACE level, with secrets, tokens, card and account numbers, names
 //! and contact details redacted.
 
-use crate::error::{TransportError, TransportErrorKind};
-use bytes::Bytes;
+use crate::error::{Delivery, TransportError, TransportErrorKind};
+use bytes::{Bytes, BytesMut};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-/// Default total timeout of one attempt.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default deadline of a whole call.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(90);
 /// Default connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default limit on the size of an answer's body.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 /// The `User-Agent` every request carries.
 pub const USER_AGENT: &str = concat!("kr-payments/", env!("CARGO_PKG_VERSION"));
+
+/// The least time worth starting another attempt with.
+const MIN_ATTEMPT: Duration = Duration::from_millis(10);
 
 /// When to try a call again.
 #[derive(Clone)]
@@ -150,18 +176,21 @@ pub struct RetryContext {
     pub failure: Option<TransportErrorKind>,
     /// The delay the server asked for in `Retry-After`, if any.
     pub retry_after: Option<Duration>,
+    /// Whether the provider answered that it is still working on this request (same idempotency key): the next
+    /// attempt asks for its outcome rather than trying again.
+    pub pending: bool,
 }
 
 /// Whether a call may be sent again after it may have reached the provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Replay {
-    /// A replay cannot apply anything twice (a read, or a guarded cancel).
+    /// A replay cannot apply anything twice (a read, a keyed or guarded cancel).
     Safe,
     /// A replay could apply the call twice; the reason is shown to the caller.
     Unsafe(&'static str),
 }
 
-/// One HTTP call, as the facades describe it.
+/// One HTTP call, as the facades describe it. Its headers and body are built once and shared by every attempt.
 pub(crate) struct Call {
     pub operation: &'static str,
     pub method: Method,
@@ -169,11 +198,16 @@ pub(crate) struct Call {
     /// The path with parameters filled in and percent-encoded.
     pub path: String,
     pub query: Vec<(&'static str, String)>,
-    pub body: Option<Vec<u8>>,
+    pub body: Option<Bytes>,
     pub headers: HeaderMap,
+    /// The deadline of the whole call, counted from its start, instead of the client's.
     pub timeout: Option<Duration>,
+    /// An absolute deadline, for a call that is part of another (the read that settles a cancel's outcome).
+    pub deadline: Option<Instant>,
     pub retry: Option<RetryPolicy>,
     pub replay: Replay,
+    /// Recognizes the provider's "still working on this request" answer to a keyed request.
+    pub pending: Option<fn(&Response) -> bool>,
 }
 
 impl Call {
@@ -183,6 +217,9 @@ impl Call {
         } else {
             Replay::Unsafe("the request is not idempotent")
         };
+        let mut headers = HeaderMap::with_capacity(6);
+        headers.insert(reqwest::header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+        headers.insert(reqwest::header::ACCEPT, HeaderValue::from_static("application/json"));
         Call {
             operation,
             method,
@@ -190,10 +227,12 @@ impl Call {
             path,
             query: Vec::new(),
             body: None,
-            headers: HeaderMap::new(),
+            headers,
             timeout: None,
+            deadline: None,
             retry: None,
             replay,
+            pending: None,
         }
     }
 
@@ -201,7 +240,23 @@ impl Call {
     pub fn json<T: serde::Serialize>(mut self, body: &T) -> Self {
         // Serializing our own request types cannot fail: they hold strings, integers, booleans and maps with
         // string keys only.
-        self.body = Some(serde_json::to_vec(body).unwrap_or_default());
+        self.body = Some(Bytes::from(serde_json::to_vec(body).unwrap_or_default()));
+        self.headers.insert(
+            reqwest::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        self
+    }
+
+    /// Whether the call can change something at the provider (anything but a read).
+    pub fn mutating(&self) -> bool {
+        self.method != Method::GET && self.method != Method::HEAD
+    }
+
+    /// Makes this call part of another that must end by `deadline`, with the same retry policy.
+    pub fn within(mut self, deadline: Instant, retry: Option<RetryPolicy>) -> Self {
+        self.deadline = Some(deadline);
+        self.retry = retry;
         self
     }
 }
@@ -216,12 +271,47 @@ pub(crate) struct Response {
     #[allow(dead_code)]
     pub attempts: u32,
     /// Whether an earlier attempt of this call may have been applied without its outcome being known (it timed
-    /// out, lost its connection after sending, or was answered 5xx). A guarded cancel answered "already
-    /// cancelled" or "balance mismatch" after such an attempt is reconciled by reading the payment again.
+    /// out, lost its connection after sending, was redirected, or was answered 401/408/429/5xx or "still
+    /// processing"). A refusal after such an attempt may be that attempt's success seen from outside.
     pub earlier_unknown: bool,
+    /// Whether the call can change something at the provider ([`Call::mutating`]): its error answers are then
+    /// classified as such ([`crate::error::Delivery::of_answer`]).
+    pub mutating: bool,
+    /// The local wall clock when the answered attempt was sent and when its answer arrived, for reading the
+    /// server's clock from the `Date` header.
+    pub sent_at: SystemTime,
+    pub received_at: SystemTime,
 }
 
-/// The per-call settings every facade request builder carries: a timeout and a retry policy replacing the
+impl Response {
+    /// How far the server's wall clock is from ours, in milliseconds (server − local), as well as this answer's
+    /// `Date` header can tell (a whole second, plus the round trip). `0` when the header agrees with our clock
+    /// within that uncertainty, as it does for NTP-synchronized machines, or has no `Date` header.
+    pub fn clock_offset_ms(&self) -> i64 {
+        let Some(date) = self
+            .headers
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| chrono::DateTime::parse_from_rfc2822(v.trim()).ok())
+        else {
+            return 0;
+        };
+        let millis = unix_ms;
+        let server = date.timestamp_millis();
+        // The server read its clock at some instant between our send and our receipt, and cut it to the second.
+        let low = server.saturating_sub(millis(self.received_at));
+        let high = server.saturating_add(1000).saturating_sub(millis(self.sent_at));
+        if low <= 0 && 0 <= high {
+            0
+        } else if low > 0 {
+            low
+        } else {
+            high
+        }
+    }
+}
+
+/// The per-call settings every facade request builder carries: a deadline and a retry policy replacing the
 /// client's.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CallOptions {
@@ -232,17 +322,6 @@ pub(crate) struct CallOptions {
 // PortOne V2 puts its options straight into its request builders; only iamport and Toss lookups use these.
 #[cfg_attr(not(any(feature = "iamport", feature = "toss")), allow(dead_code))]
 impl CallOptions {
-    /// The lookup with these options set, where they are.
-    pub fn on<'a, T>(&self, mut lookup: Lookup<'a, T>) -> Lookup<'a, T> {
-        if self.timeout.is_some() {
-            lookup.options.timeout = self.timeout;
-        }
-        if self.retry.is_some() {
-            lookup.options.retry = self.retry.clone();
-        }
-        lookup
-    }
-
     pub fn apply(&self, call: &mut Call) {
         if self.timeout.is_some() {
             call.timeout = self.timeout;
@@ -285,7 +364,7 @@ impl<'a, T> Lookup<'a, T> {
         }
     }
 
-    /// Total timeout of one attempt of this call, instead of the client's.
+    /// The deadline of this call (all its attempts and waits), instead of the client's.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.options.timeout = Some(timeout);
         self
@@ -332,14 +411,16 @@ impl<T> std::future::Future for Lookup<'_, T> {
     }
 }
 
-/// Timeouts and retries of one client: the part of each provider's builder that is the same for all.
+/// Deadlines, retries and limits of one client: the part of each provider's builder that is the same for all.
 #[derive(Debug, Clone)]
 pub(crate) struct Options {
     pub base_url: Option<String>,
     pub timeout: Duration,
+    pub attempt_timeout: Option<Duration>,
     pub connect_timeout: Duration,
     pub retry: RetryPolicy,
     pub http: Option<reqwest::Client>,
+    pub max_response_bytes: usize,
 }
 
 impl Default for Options {
@@ -347,9 +428,11 @@ impl Default for Options {
         Options {
             base_url: None,
             timeout: DEFAULT_TIMEOUT,
+            attempt_timeout: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             retry: RetryPolicy::default(),
             http: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -413,7 +496,9 @@ pub(crate) struct Transport {
     pub base_url: String,
     pub http: reqwest::Client,
     pub timeout: Duration,
+    pub attempt_timeout: Option<Duration>,
     pub retry: RetryPolicy,
+    pub max_response_bytes: usize,
 }
 
 impl fmt::Debug for Transport {
@@ -422,10 +507,23 @@ impl fmt::Debug for Transport {
             .field("provider", &self.provider)
             .field("base_url", &self.base_url)
             .field("timeout", &self.timeout)
+            .field("attempt_timeout", &self.attempt_timeout)
             .field("retry", &self.retry)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish()
     }
 }
+
+/// How one attempt ended without a usable answer.
+struct Failure {
+    kind: TransportErrorKind,
+    /// Whether the request may have left this process (and so may have been applied).
+    sent: bool,
+    status: Option<u16>,
+    source: Option<reqwest::Error>,
+}
+
+type AttemptResult = Result<Response, Failure>;
 
 impl Transport {
     pub fn new(provider: &'static str, default_base_url: &str, options: Options) -> Result<Self, BuildError> {
@@ -438,10 +536,18 @@ impl Transport {
             setting: "base_url",
             reason: e.to_string(),
         })?;
+        if options.timeout.is_zero() {
+            return Err(BuildError::Invalid {
+                setting: "timeout",
+                reason: "is zero".into(),
+            });
+        }
         let http = match options.http {
             Some(h) => h,
             None => reqwest::Client::builder()
                 .connect_timeout(options.connect_timeout)
+                // A refund must never be sent twice by the HTTP layer, nor a body or credential to another origin.
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .map_err(BuildError::Http)?,
         };
@@ -450,56 +556,88 @@ impl Transport {
             base_url,
             http,
             timeout: options.timeout,
+            attempt_timeout: options.attempt_timeout,
             retry: options.retry,
+            max_response_bytes: options.max_response_bytes,
         })
     }
 
-    /// Sends a call, retrying as the policy and the call's replay safety allow.
+    /// When `call` must be over: its inherited deadline, or its own timeout (the client's by default) from now.
+    pub fn deadline_for(&self, call: &Call) -> Instant {
+        let now = Instant::now();
+        call.deadline
+            .unwrap_or_else(|| now.checked_add(call.timeout.unwrap_or(self.timeout)).unwrap_or(now))
+    }
+
+    /// Sends a call, retrying as the policy and the call's replay safety allow, within its deadline.
     pub async fn execute(&self, call: &Call) -> Result<Response, TransportError> {
         let policy = call.retry.as_ref().unwrap_or(&self.retry);
         let started = Instant::now();
+        let deadline = self.deadline_for(call);
+        let budget = deadline.saturating_duration_since(started);
+        let per_attempt = self.attempt_timeout.unwrap_or(budget * 3 / 4).max(MIN_ATTEMPT);
         let mut attempt = 0u32;
         // Whether an attempt before the current one may have been applied without a definitive answer.
         let mut earlier_unknown = false;
         loop {
             attempt += 1;
-            let outcome = self.attempt(call, attempt).await;
-            let (ctx, reached, unknown) = match &outcome {
-                Ok(resp) if !is_retryable_status(resp.status) => {
-                    return finish(outcome, attempt, None, earlier_unknown, started);
-                }
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let outcome = self
+                .attempt(call, attempt, per_attempt.min(remaining).max(MIN_ATTEMPT))
+                .await;
+            let (ctx, sent) = match &outcome {
                 Ok(resp) => {
+                    let pending = call.pending.is_some_and(|is_pending| is_pending(resp));
+                    if !pending && !is_retryable_status(resp.status) {
+                        return finish(outcome, attempt, None, earlier_unknown, started);
+                    }
                     let ctx = RetryContext {
                         attempt,
                         operation: call.operation,
                         status: Some(resp.status.as_u16()),
                         failure: None,
                         retry_after: retry_after(&resp.headers, SystemTime::now()),
+                        pending,
                     };
-                    (ctx, true, resp.status.is_server_error())
+                    (ctx, true)
                 }
-                Err((kind, _)) => {
+                Err(failure) => {
+                    if matches!(
+                        failure.kind,
+                        TransportErrorKind::BodyTooLarge | TransportErrorKind::Other
+                    ) {
+                        // The same answer would come again; nothing to gain from another attempt.
+                        return finish(outcome, attempt, None, earlier_unknown, started);
+                    }
                     let ctx = RetryContext {
                         attempt,
                         operation: call.operation,
-                        status: None,
-                        failure: Some(*kind),
+                        status: failure.status,
+                        failure: Some(failure.kind),
                         retry_after: None,
+                        pending: false,
                     };
-                    // A connection that could not be made carried nothing: replaying cannot apply anything twice.
-                    let reached = *kind != TransportErrorKind::Connect;
-                    (ctx, reached, reached)
+                    (ctx, failure.sent)
                 }
             };
             let unsafe_reason = match call.replay {
-                Replay::Unsafe(why) if reached => Some(why),
+                Replay::Unsafe(why) if sent => Some(why),
                 _ => None,
             };
             let delay = if unsafe_reason.is_some() {
                 None
+            } else if ctx.pending {
+                pending_delay(policy, &ctx)
             } else {
                 next_delay(policy, &ctx)
-            };
+            }
+            .filter(|d| {
+                // Only wait when there is time left for the attempt after it.
+                Instant::now()
+                    .checked_add(*d)
+                    .and_then(|t| t.checked_add(MIN_ATTEMPT))
+                    .is_some_and(|t| t < deadline)
+            });
             match delay {
                 Some(d) => {
                     tracing::debug!(
@@ -508,11 +646,12 @@ impl Transport {
                         attempt,
                         status = ctx.status,
                         failure = ?ctx.failure,
-                        outcome_unknown = unknown,
+                        pending = ctx.pending,
+                        outcome_unknown = sent,
                         delay_ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
                         "retrying"
                     );
-                    earlier_unknown |= unknown;
+                    earlier_unknown |= sent;
                     tokio::time::sleep(d).await;
                 }
                 None => {
@@ -532,7 +671,7 @@ impl Transport {
         }
     }
 
-    async fn attempt(&self, call: &Call, attempt: u32) -> AttemptResult {
+    async fn attempt(&self, call: &Call, attempt: u32, timeout: Duration) -> AttemptResult {
         let span = tracing::info_span!(
             "kr_payments.request",
             provider = self.provider,
@@ -545,43 +684,31 @@ impl Transport {
         );
         let _enter = span.enter();
         let started = Instant::now();
-        let url = format!("{}{}", self.base_url, call.path);
-        let mut req = self
-            .http
-            .request(call.method.clone(), &url)
-            .timeout(call.timeout.unwrap_or(self.timeout));
+        let url = match reqwest::Url::parse(&format!("{}{}", self.base_url, call.path)) {
+            Ok(url) => url,
+            Err(_) => {
+                return Err(Failure {
+                    kind: TransportErrorKind::Other,
+                    sent: false,
+                    status: None,
+                    source: None,
+                });
+            }
+        };
+        let mut req = self.http.request(call.method.clone(), url.clone()).timeout(timeout);
         if !call.query.is_empty() {
             req = req.query(&call.query);
         }
-        let mut headers = call.headers.clone();
-        headers.insert(reqwest::header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
-        headers.insert(reqwest::header::ACCEPT, HeaderValue::from_static("application/json"));
         if let Some(body) = &call.body {
-            headers.insert(
-                reqwest::header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
             if tracing::enabled!(tracing::Level::TRACE) {
                 tracing::trace!(body = %redacted_body(body), "request body");
             }
             req = req.body(body.clone());
         }
-        req = req.headers(headers);
+        req = req.headers(call.headers.clone());
         drop(_enter);
-        let result = async {
-            let resp = req.send().await?;
-            let status = resp.status();
-            let headers = resp.headers().clone();
-            let body = resp.bytes().await?;
-            Ok::<_, reqwest::Error>(Response {
-                status,
-                headers,
-                body,
-                attempts: attempt,
-                earlier_unknown: false,
-            })
-        }
-        .await;
+        let sent_at = SystemTime::now();
+        let result = self.exchange(req, &url, attempt, sent_at, call.mutating()).await;
         let _enter = span.enter();
         span.record("latency_ms", started.elapsed().as_millis() as u64);
         match result {
@@ -592,16 +719,96 @@ impl Transport {
                 }
                 Ok(resp)
             }
-            Err(e) => {
-                let kind = classify(&e);
-                tracing::debug!(?kind, "no usable response");
-                Err((kind, Some(e)))
+            Err(failure) => {
+                if let Some(status) = failure.status {
+                    span.record("status", status);
+                }
+                tracing::debug!(kind = ?failure.kind, sent = failure.sent, "no usable response");
+                Err(failure)
             }
         }
     }
+
+    /// Sends one request and reads its whole answer, within the size limit; a redirect is a failure.
+    async fn exchange(
+        &self,
+        req: reqwest::RequestBuilder,
+        url: &reqwest::Url,
+        attempt: u32,
+        sent_at: SystemTime,
+        mutating: bool,
+    ) -> AttemptResult {
+        let failed = |e: reqwest::Error| {
+            let kind = classify(&e);
+            Failure {
+                kind,
+                // A connection that could not be made carried nothing.
+                sent: kind != TransportErrorKind::Connect,
+                status: e.status().map(|s| s.as_u16()),
+                source: Some(e),
+            }
+        };
+        let mut resp = req.send().await.map_err(failed)?;
+        let status = resp.status();
+        let headers = std::mem::take(resp.headers_mut());
+        let moved = resp.url().origin() != url.origin() || resp.url().path() != url.path();
+        if status.is_redirection() || moved {
+            if moved {
+                tracing::warn!(
+                    "the HTTP client followed a redirect; give the crate a reqwest::Client built with \
+                     redirect(Policy::none())"
+                );
+            }
+            return Err(Failure {
+                kind: TransportErrorKind::Redirected,
+                sent: true,
+                status: Some(status.as_u16()),
+                source: None,
+            });
+        }
+        let too_large = || Failure {
+            kind: TransportErrorKind::BodyTooLarge,
+            sent: true,
+            status: Some(status.as_u16()),
+            source: None,
+        };
+        let limit = self.max_response_bytes;
+        let body = match resp.content_length().or_else(|| content_length(&headers)) {
+            Some(len) if len > limit as u64 => return Err(too_large()),
+            Some(_) => resp.bytes().await.map_err(failed)?,
+            None => {
+                let mut buf = BytesMut::new();
+                while let Some(chunk) = resp.chunk().await.map_err(failed)? {
+                    if buf.len() + chunk.len() > limit {
+                        return Err(too_large());
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+                buf.freeze()
+            }
+        };
+        Ok(Response {
+            status,
+            headers,
+            body,
+            attempts: attempt,
+            earlier_unknown: false,
+            mutating,
+            sent_at,
+            received_at: SystemTime::now(),
+        })
+    }
 }
 
-type AttemptResult = Result<Response, (TransportErrorKind, Option<reqwest::Error>)>;
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(reqwest::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
 
 fn finish(
     outcome: AttemptResult,
@@ -616,13 +823,18 @@ fn finish(
             resp.earlier_unknown = earlier_unknown;
             Ok(resp)
         }
-        Err((kind, source)) => Err(TransportError {
-            kind,
+        Err(failure) => Err(TransportError {
+            kind: failure.kind,
             attempts,
             retry_refused,
             elapsed: started.elapsed(),
-            earlier_unknown,
-            source,
+            status: failure.status,
+            delivery: if failure.sent || earlier_unknown {
+                Delivery::Unknown
+            } else {
+                Delivery::NotSent
+            },
+            source: failure.source,
         }),
     }
 }
@@ -638,7 +850,7 @@ fn could_retry(policy: &RetryPolicy, attempt: u32) -> bool {
 }
 
 fn is_retryable_status(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504)
+    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
 }
 
 fn classify(e: &reqwest::Error) -> TransportErrorKind {
@@ -650,43 +862,6 @@ fn classify(e: &reqwest::Error) -> TransportErrorKind {
         TransportErrorKind::Interrupted
     } else {
         TransportErrorKind::Other
-    }
-}
-
-/// The end of a reconciliation (see [the module docs](self#reconciliation)): `confirmed` is the provider's answer as
-/// read from the payment when it shows the cancel applied once (the call then succeeds, marked reconciled), `None`
-/// when it does not (the original `error` stands). Logs which it was, with the code the replay was refused with.
-pub(crate) fn settle<T, E: crate::error::ApiErrorBody>(
-    provider: &'static str,
-    operation: &'static str,
-    confirmed: Option<T>,
-    error: crate::Error<E>,
-) -> Result<(T, bool), crate::Error<E>> {
-    let refused_with = match &error {
-        crate::Error::Api(api) => api.error.code().to_string(),
-        crate::Error::Decode(d) => format!("undecodable HTTP {}", d.status),
-        crate::Error::Transport(t) => format!("{:?}", t.kind),
-        crate::Error::InvalidRequest(_) => "invalid request".to_string(),
-    };
-    match confirmed {
-        Some(value) => {
-            tracing::info!(
-                provider,
-                operation,
-                %refused_with,
-                "an earlier attempt's outcome was unknown; the payment shows the cancel applied once: reconciled"
-            );
-            Ok((value, true))
-        }
-        None => {
-            tracing::warn!(
-                provider,
-                operation,
-                %refused_with,
-                "an earlier attempt's outcome was unknown and the payment does not show the cancel: returning the error"
-            );
-            Err(error)
-        }
     }
 }
 
@@ -718,12 +893,149 @@ fn next_delay(policy: &RetryPolicy, ctx: &RetryContext) -> Option<Duration> {
                 // A server asking for longer than we are willing to wait gets no retry rather than a shorter one.
                 return (ra <= *max_delay).then_some(ra);
             }
-            let exp = base_delay.saturating_mul(1u32 << ctx.attempt.saturating_sub(1).min(16));
-            let capped = exp.min(*max_delay);
-            // A random delay between half and the whole keeps many clients from retrying in lockstep.
-            let half = capped / 2;
-            let jitter = rand::random_range(0..=u64::try_from(half.as_millis()).unwrap_or(u64::MAX));
-            Some(half + Duration::from_millis(jitter))
+            Some(backoff(*base_delay, *max_delay, ctx.attempt))
+        }
+    }
+}
+
+/// How long to wait before asking again about a keyed request the provider is still working on. Not bounded by
+/// the attempt budget (each answer is the provider's, not a failure) but by the call's deadline; a custom rule
+/// decides for itself.
+fn pending_delay(policy: &RetryPolicy, ctx: &RetryContext) -> Option<Duration> {
+    match policy {
+        RetryPolicy::Never => None,
+        RetryPolicy::Custom(f) => f(ctx),
+        RetryPolicy::Safe {
+            base_delay, max_delay, ..
+        } => Some(
+            ctx.retry_after
+                .unwrap_or_else(|| backoff(*base_delay, *max_delay, ctx.attempt))
+                .max(MIN_PENDING_POLL),
+        ),
+    }
+}
+
+/// The least wait before asking again about a request the provider is still working on: a busy provider is not
+/// helped by being asked every few milliseconds.
+const MIN_PENDING_POLL: Duration = Duration::from_millis(200);
+
+/// Exponential backoff from `base`, capped at `max`, with jitter: a random delay between half and the whole keeps
+/// many clients from retrying in lockstep.
+fn backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
+    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+    let capped = exp.min(max);
+    let half = capped / 2;
+    let jitter = rand::random_range(0..=u64::try_from(half.as_millis()).unwrap_or(u64::MAX));
+    half + Duration::from_millis(jitter)
+}
+
+/// One path segment from caller input: never empty, never a dot segment (which URL normalization would resolve
+/// into another path: `..` in `/payments/{id}/cancel` would post to `/payments/cancel`), never a control character;
+/// always percent-encoded.
+///
+/// # Errors
+/// An [`InvalidRequest`](crate::InvalidRequest) on `field` for any of the above.
+pub(crate) fn path_segment(field: &'static str, value: &str) -> Result<String, crate::InvalidRequest> {
+    check_id(field, value)?;
+    if value == "." || value == ".." {
+        return Err(crate::InvalidRequest::new(field, "cannot be `.` or `..`"));
+    }
+    Ok(encode_segment(value))
+}
+
+/// An id from caller input (sent in a path or a body): not empty or blank, no control characters.
+///
+/// # Errors
+/// An [`InvalidRequest`](crate::InvalidRequest) on `field`.
+pub(crate) fn check_id(field: &'static str, value: &str) -> Result<(), crate::InvalidRequest> {
+    if value.trim().is_empty() {
+        return Err(crate::InvalidRequest::new(field, "is empty"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(crate::InvalidRequest::new(field, "contains a control character"));
+    }
+    Ok(())
+}
+
+/// How much earlier than a call's start, on the provider's clock, a cancel may be dated and still count as made
+/// during the call: the rounding of the providers' timestamps is allowed for separately, so this only absorbs
+/// clocks that disagree by less than the `Date` header can show. A cancel dated earlier than that belongs to
+/// somebody else.
+pub(crate) const CLOCK_TOLERANCE_MS: i64 = 500;
+
+/// Milliseconds since the Unix epoch of a local wall-clock instant (negative before it).
+pub(crate) fn unix_ms(t: SystemTime) -> i64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
+    }
+}
+
+/// When a call that started at `started` (local wall clock) started on the provider's clock, in unix ms, as read
+/// from the `Date` header of one of the provider's answers.
+pub(crate) fn start_on_server_ms(started: SystemTime, answer: &Response) -> i64 {
+    unix_ms(started).saturating_add(answer.clock_offset_ms())
+}
+
+/// Cancels of one payment in flight in this process, so a cancel that must be settled by reading the payment can
+/// tell whether another cancel of the same payment ran beside it (then the payment's data alone cannot say which
+/// of two identical cancels was applied).
+#[derive(Default)]
+struct InFlightTable {
+    entries: HashMap<String, InFlightEntry>,
+}
+
+#[derive(Default)]
+struct InFlightEntry {
+    active: usize,
+    started: u64,
+}
+
+fn in_flight_table() -> &'static Mutex<InFlightTable> {
+    static TABLE: std::sync::OnceLock<Mutex<InFlightTable>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(Mutex::default)
+}
+
+/// One cancel registered as in flight until dropped; see [`InFlight::overlapped`].
+pub(crate) struct InFlight {
+    key: String,
+    /// Cancels of the same payment already running when this one started.
+    others_at_start: usize,
+    /// The payment's start counter right after this one started.
+    started: u64,
+}
+
+impl InFlight {
+    /// Registers a cancel of `payment` at `origin` (the provider and base URL).
+    pub fn start(origin: &str, payment: &str) -> InFlight {
+        let key = format!("{origin}\u{0}{payment}");
+        let mut table = in_flight_table().lock().unwrap_or_else(|p| p.into_inner());
+        let entry = table.entries.entry(key.clone()).or_default();
+        let others_at_start = entry.active;
+        entry.active += 1;
+        entry.started += 1;
+        InFlight {
+            key,
+            others_at_start,
+            started: entry.started,
+        }
+    }
+
+    /// Whether another cancel of the same payment from this process ran at some moment of this one's life so far.
+    pub fn overlapped(&self) -> bool {
+        let table = in_flight_table().lock().unwrap_or_else(|p| p.into_inner());
+        self.others_at_start > 0 || table.entries.get(&self.key).is_some_and(|e| e.started != self.started)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut table = in_flight_table().lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(entry) = table.entries.get_mut(&self.key) {
+            entry.active = entry.active.saturating_sub(1);
+            if entry.active == 0 {
+                table.entries.remove(&self.key);
+            }
         }
     }
 }
@@ -926,6 +1238,9 @@ pub mod fuzzing {
             body: Bytes::copy_from_slice(body),
             attempts: 1,
             earlier_unknown: false,
+            mutating: false,
+            sent_at: std::time::SystemTime::now(),
+            received_at: std::time::SystemTime::now(),
         }
     }
 
@@ -1132,6 +1447,7 @@ mod tests {
             status,
             failure: None,
             retry_after,
+            pending: false,
         }
     }
 

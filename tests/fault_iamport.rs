@@ -382,7 +382,33 @@ async fn a_truncated_lookup_is_retried() {
 }
 
 #[tokio::test]
-async fn an_empty_200_answer_to_a_cancel_is_a_decode_error_and_not_replayed() {
+async fn an_empty_200_answer_to_a_guarded_cancel_is_settled_by_reading_the_payment() {
+    let (sb, id) = sandbox().await;
+    let (proxy, client) = proxied(&sb).await;
+    proxy.on(
+        "POST",
+        CANCEL,
+        1,
+        Action::ForwardThenRespond {
+            status: 200,
+            headers: vec![],
+            body: vec![],
+        },
+    );
+    let done = client
+        .partial_cancel(id.clone(), 3_000, 10_000, "one item returned")
+        .send_with_warnings()
+        .await
+        .unwrap();
+    assert!(done.reconciled, "the payment showed the step from the checksum");
+    assert_eq!(done.entry().and_then(|e| e.amount), Some(3_000));
+    assert_eq!(proxy.hits("POST", CANCEL), 1, "a 200 is an answer: nothing to retry");
+    assert!(proxy.hits("GET", LOOKUP) >= 1);
+    assert_eq!(sb.cancels_applied(id.as_str()), 1);
+}
+
+#[tokio::test]
+async fn an_empty_200_answer_to_a_cancel_without_checksum_is_an_outcome_unknown() {
     let (sb, id) = sandbox().await;
     let (proxy, client) = proxied(&sb).await;
     proxy.on(
@@ -396,7 +422,9 @@ async fn an_empty_200_answer_to_a_cancel_is_a_decode_error_and_not_replayed() {
         },
     );
     let err = client
-        .partial_cancel(id.clone(), 3_000, 10_000, "one item returned")
+        .cancel_payment(id.clone())
+        .amount(3_000)
+        .reason("one item returned")
         .send()
         .await
         .unwrap_err();
@@ -404,6 +432,7 @@ async fn an_empty_200_answer_to_a_cancel_is_a_decode_error_and_not_replayed() {
         panic!("expected a decode error, got {err:?}")
     };
     assert_eq!(d.status, 200);
+    assert!(err.outcome_unknown());
     assert_eq!(proxy.hits("POST", CANCEL), 1);
     assert_eq!(sb.cancels_applied(id.as_str()), 1);
 }

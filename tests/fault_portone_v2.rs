@@ -71,16 +71,38 @@ async fn http_500_on_a_guarded_cancel_is_retried_and_refunds_once() {
         .await
         .unwrap();
     assert_eq!(succeeded(&outcome), 3_000);
-    assert!(!outcome.is_reconciled(), "the second attempt answered for itself");
+    assert!(
+        outcome.is_reconciled(),
+        "a 500 may follow an applied cancel: the answer came to the same key sent again"
+    );
     assert_eq!(sandbox_hits(&sb, "POST", "/cancel"), 2);
     assert_eq!(sb.cancels_applied(ORDER), 1);
     assert_eq!(sb.balance(ORDER), Some(7_000));
 }
 
 #[tokio::test]
-async fn http_500_on_an_unguarded_cancel_is_not_retried() {
+async fn http_500_on_an_unguarded_cancel_is_retried_with_its_idempotency_key() {
     let sb = sandbox().await;
-    sb.faults().add(on_cancel(Fault::Status(500)));
+    sb.faults().add(on_cancel(Fault::StatusAfterApply(500)));
+    let outcome = client(&sb.base_url_portone_v2())
+        .full_cancel(ORDER, "changed mind")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(succeeded(&outcome), 10_000);
+    assert!(outcome.is_reconciled());
+    assert_eq!(sandbox_hits(&sb, "POST", "/cancel"), 2);
+    assert_eq!(
+        sb.cancels_applied(ORDER),
+        1,
+        "the key made the replay return the first answer"
+    );
+}
+
+#[tokio::test]
+async fn a_500_that_outlasts_the_retries_is_an_outcome_unknown() {
+    let sb = sandbox().await;
+    sb.faults().add(on_cancel(Fault::StatusAfterApply(500)).times(3));
     let err = client(&sb.base_url_portone_v2())
         .full_cancel(ORDER, "changed mind")
         .send()
@@ -88,8 +110,13 @@ async fn http_500_on_an_unguarded_cancel_is_not_retried() {
         .unwrap_err();
     assert_eq!(err.status(), Some(500));
     assert!(matches!(err.api(), Some(e) if e.is_unrecognized()), "{err:?}");
-    assert_eq!(sandbox_hits(&sb, "POST", "/cancel"), 1);
-    assert_eq!(sb.cancels_applied(ORDER), 0);
+    assert!(
+        err.outcome_unknown(),
+        "a 500 is not PortOne's word that nothing happened"
+    );
+    assert!(err.to_string().contains("outcome is unknown"), "{err}");
+    assert_eq!(sandbox_hits(&sb, "POST", "/cancel"), 3);
+    assert_eq!(sb.cancels_applied(ORDER), 1);
 }
 
 #[tokio::test]
@@ -108,10 +135,10 @@ async fn an_html_502_page_on_a_guarded_cancel_is_retried() {
 }
 
 #[tokio::test]
-async fn an_html_502_page_on_an_unguarded_cancel_is_a_decode_error_after_one_attempt() {
+async fn an_html_502_page_that_outlasts_the_retries_is_a_decode_error_whose_outcome_is_unknown() {
     let sb = sandbox().await;
     let (proxy, client) = proxied(&sb).await;
-    proxy.on("POST", "/cancel", 1, Action::html(502));
+    proxy.on("POST", "/cancel", 3, Action::html(502));
     let err = client.full_cancel(ORDER, "changed mind").send().await.unwrap_err();
     let Error::Decode(d) = &err else {
         panic!("expected a decode error, got {err:?}")
@@ -119,7 +146,8 @@ async fn an_html_502_page_on_an_unguarded_cancel_is_a_decode_error_after_one_att
     assert_eq!(d.status, 502);
     assert!(d.body.starts_with(b"<html>"), "the raw page is kept");
     assert!(err.is_retryable());
-    assert_eq!(proxy.hits("POST", "/cancel"), 1);
+    assert!(err.outcome_unknown());
+    assert_eq!(proxy.hits("POST", "/cancel"), 3);
     assert_eq!(sb.cancels_applied(ORDER), 0);
 }
 
@@ -248,34 +276,49 @@ async fn a_reset_before_forwarding_is_retried_for_a_guarded_cancel() {
         .await
         .unwrap();
     assert_eq!(succeeded(&outcome), 3_000);
-    assert!(!outcome.is_reconciled());
+    assert!(outcome.is_reconciled(), "the first attempt's outcome was unknown");
     assert_eq!(proxy.hits("POST", "/cancel"), 2);
     assert_eq!(sb.cancels_applied(ORDER), 1);
 }
 
 #[tokio::test]
-async fn a_reset_on_an_unguarded_cancel_is_not_retried_and_says_why() {
+async fn a_reset_on_an_unguarded_cancel_is_retried_with_its_idempotency_key() {
     let sb = sandbox().await;
     let (proxy, client) = proxied(&sb).await;
     proxy.on("POST", "/cancel", 1, Action::ResetBeforeForward);
-    let err = client.full_cancel(ORDER, "changed mind").send().await.unwrap_err();
+    let outcome = client.full_cancel(ORDER, "changed mind").send().await.unwrap();
+    assert_eq!(succeeded(&outcome), 10_000);
+    assert_eq!(proxy.hits("POST", "/cancel"), 2);
+    assert_eq!(sb.cancels_applied(ORDER), 1);
+}
+
+#[tokio::test]
+async fn a_reset_with_retries_off_is_an_outcome_unknown_that_keeps_the_key() {
+    let sb = sandbox().await;
+    let (proxy, client) = proxied(&sb).await;
+    proxy.on("POST", "/cancel", 1, Action::ForwardThenReset);
+    let cancel = client.full_cancel(ORDER, "changed mind").retry(RetryPolicy::Never);
+    let key = cancel.key().to_string();
+    let err = cancel.send().await.unwrap_err();
     let Error::Transport(t) = &err else {
         panic!("expected a transport error, got {err:?}")
     };
     assert_eq!(t.attempts, 1);
     assert!(
-        t.retry_refused
-            .is_some_and(|why| why.contains("currentCancellableAmount")),
-        "{t:?}"
-    );
-    assert!(
         t.outcome_unknown(),
         "the client cannot know whether the request arrived"
     );
     assert!(!err.nothing_sent());
-    assert!(err.to_string().contains("not retried"), "{err}");
-    assert_eq!(proxy.hits("POST", "/cancel"), 1);
-    assert_eq!(sb.cancels_applied(ORDER), 0);
+    assert_eq!(sb.cancels_applied(ORDER), 1);
+    // The same cancel sent later with the same key learns the first one's outcome and refunds nothing more.
+    let again = client
+        .full_cancel(ORDER, "changed mind")
+        .idempotency_key(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(succeeded(&again), 10_000);
+    assert_eq!(sb.cancels_applied(ORDER), 1);
 }
 
 #[tokio::test]
@@ -290,12 +333,13 @@ async fn a_connection_dropped_after_a_partial_cancel_was_applied_is_reconciled()
     assert_eq!(succeeded(&outcome), 3_000);
     assert!(
         outcome.is_reconciled(),
-        "the replay was refused; the payment showed the cancel"
+        "the replay with the same key got the first attempt's answer"
     );
     assert_eq!(sandbox_hits(&sb, "POST", "/cancel"), 2);
-    assert!(
-        sandbox_hits(&sb, "GET", "/payments/") >= 1,
-        "the payment was read again"
+    assert_eq!(
+        sandbox_hits(&sb, "GET", "/payments/"),
+        0,
+        "the key answered: no need to read the payment"
     );
     assert_eq!(sb.cancels_applied(ORDER), 1);
     assert_eq!(sb.balance(ORDER), Some(7_000));
@@ -314,32 +358,28 @@ async fn a_connection_dropped_after_a_guarded_full_cancel_was_applied_is_reconci
     assert_eq!(succeeded(&outcome), 10_000);
     assert!(
         outcome.is_reconciled(),
-        "PAYMENT_ALREADY_CANCELLED was the first attempt's success"
+        "the key's answer was the first attempt's success"
     );
     assert_eq!(sandbox_hits(&sb, "POST", "/cancel"), 2);
     assert_eq!(sb.cancels_applied(ORDER), 1);
 }
 
 #[tokio::test]
-async fn a_connection_dropped_after_an_unguarded_cancel_is_reported_unknown_not_retried() {
+async fn a_connection_dropped_after_an_unguarded_cancel_learns_its_outcome_from_the_key() {
     let sb = sandbox().await;
     sb.faults().add(on_cancel(Fault::DropConnection));
-    let err = client(&sb.base_url_portone_v2())
+    let outcome = client(&sb.base_url_portone_v2())
         .full_cancel(ORDER, "changed mind")
         .send()
         .await
-        .unwrap_err();
-    let Error::Transport(t) = &err else {
-        panic!("expected a transport error, got {err:?}")
-    };
-    assert_eq!(t.attempts, 1);
-    assert!(t.retry_refused.is_some());
-    assert!(t.outcome_unknown());
-    assert_eq!(sandbox_hits(&sb, "POST", "/cancel"), 1);
+        .unwrap();
+    assert_eq!(succeeded(&outcome), 10_000);
+    assert!(outcome.is_reconciled());
+    assert_eq!(sandbox_hits(&sb, "POST", "/cancel"), 2);
     assert_eq!(
         sb.cancels_applied(ORDER),
         1,
-        "the sandbox applied it before dropping the connection"
+        "the sandbox applied it before dropping the connection, and only then"
     );
 }
 
@@ -364,23 +404,39 @@ async fn a_guarded_cancel_that_stalls_past_the_timeout_is_reconciled() {
 }
 
 #[tokio::test]
-async fn an_unguarded_cancel_that_stalls_past_the_timeout_is_not_retried() {
+async fn an_unguarded_cancel_that_stalls_past_its_first_attempt_learns_its_outcome_within_the_deadline() {
     let sb = sandbox().await;
     sb.faults().add(on_cancel(Fault::Delay(STALL)));
+    let started = std::time::Instant::now();
+    let outcome = client(&sb.base_url_portone_v2())
+        .full_cancel(ORDER, "changed mind")
+        .timeout(TIMEOUT)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(succeeded(&outcome), 10_000);
+    assert!(outcome.is_reconciled());
+    assert!(started.elapsed() < STALL, "the deadline holds for the whole call");
+    assert_eq!(sandbox_hits(&sb, "POST", "/cancel"), 2);
+    assert_eq!(sb.cancels_applied(ORDER), 1);
+}
+
+#[tokio::test]
+async fn a_cancel_that_stalls_on_every_attempt_ends_by_its_deadline_as_unknown() {
+    let sb = sandbox().await;
+    sb.faults().add(on_cancel(Fault::Delay(STALL)).times(10));
+    let started = std::time::Instant::now();
     let err = client(&sb.base_url_portone_v2())
         .full_cancel(ORDER, "changed mind")
         .timeout(TIMEOUT)
         .send()
         .await
         .unwrap_err();
+    let elapsed = started.elapsed();
     assert!(err.is_timeout(), "{err:?}");
-    let Error::Transport(t) = &err else { unreachable!() };
-    assert_eq!(t.attempts, 1);
-    assert!(t.retry_refused.is_some());
-    assert_eq!(sandbox_hits(&sb, "POST", "/cancel"), 1);
-    // Whether the sandbox got to apply it before the client gave up is not for the client to know; what matters is
-    // that it was sent once.
-    assert!(sb.cancels_applied(ORDER) <= 1);
+    assert!(err.outcome_unknown());
+    assert!(elapsed < TIMEOUT + Duration::from_millis(500), "took {elapsed:?}");
+    assert_eq!(sb.cancels_applied(ORDER), 1, "the key kept the attempts to one refund");
 }
 
 #[tokio::test]
@@ -451,6 +507,7 @@ async fn an_empty_200_answer_to_a_cancel_is_a_decode_error_and_not_replayed() {
     };
     assert_eq!(d.status, 200);
     assert!(d.body.is_empty());
+    assert!(err.outcome_unknown(), "an unreadable success may have refunded");
     assert_eq!(proxy.hits("POST", "/cancel"), 1, "a 200 is an answer: nothing to retry");
     assert_eq!(sb.cancels_applied(ORDER), 1);
 }
@@ -559,6 +616,11 @@ async fn a_refusal_after_an_unknown_attempt_stays_an_error_when_the_payment_does
         "{err:?}"
     );
     assert_eq!(err.status(), Some(409));
+    assert_eq!(
+        err.delivery(),
+        kr_payments::error::Delivery::Refused,
+        "the payment shows no cancel of this request: the refusal stands"
+    );
     assert_eq!(proxy.hits("POST", "/cancel"), 2);
     assert!(
         proxy.hits("GET", "/payments/") >= 1,

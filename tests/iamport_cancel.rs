@@ -336,6 +336,13 @@ async fn per_call_retry_policy_overrides_the_client() {
         .expect(1)
         .mount(&server)
         .await;
+    // A 503 may follow an applied cancel: the payment is read, and shows nothing moved.
+    Mock::given(method("GET"))
+        .and(path("/payments/imp_448280090638"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("getPaymentByImpUid", "paid")))
+        .expect(1)
+        .mount(&server)
+        .await;
     let err = client(&server)
         .cancel_payment(ImpUid::new("imp_448280090638"))
         .partial(3_000, 10_000)
@@ -344,6 +351,10 @@ async fn per_call_retry_policy_overrides_the_client() {
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(503));
+    assert!(
+        err.outcome_unknown(),
+        "the balance is still the checksum: the cancel may yet be applied"
+    );
 }
 
 #[tokio::test]

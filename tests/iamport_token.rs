@@ -132,40 +132,61 @@ async fn a_second_401_is_returned_not_retried_again() {
     assert!(!api.is_token_error());
 }
 
-#[tokio::test]
-async fn an_unguarded_cancel_refused_with_401_is_sent_again_with_a_new_token() {
-    // A 401 means the cancel was not applied, so resending it cannot refund twice, checksum or not.
-    let server = server().await;
+/// A token that expires early, refused with 401 on the cancel, and a valid one after it.
+async fn mount_short_token_refused_on_cancel(server: &wiremock::MockServer, refreshes: u64) {
     token_request()
         .respond_with(ResponseTemplate::new(200).set_body_json(fixture("getToken", "short_lived")))
         .up_to_n_times(1)
         .with_priority(1)
-        .mount(&server)
+        .mount(server)
         .await;
-    mount_token(&server, "ok", 1).await;
+    mount_token(server, "ok", refreshes).await;
     Mock::given(method("POST"))
         .and(path("/payments/cancel"))
         .and(header("authorization", bearer(SHORT_TOKEN).as_str()))
         .respond_with(ResponseTemplate::new(401).set_body_json(fixture("getPaymentByImpUid", "unauthorized")))
         .expect(1)
-        .mount(&server)
+        .mount(server)
         .await;
+}
+
+#[tokio::test]
+async fn a_guarded_cancel_refused_with_401_is_sent_again_with_a_new_token() {
+    // A 401 may come from a proxy after iamport applied the cancel; the checksum makes a resend harmless.
+    let server = server().await;
+    mount_short_token_refused_on_cancel(&server, 1).await;
     Mock::given(method("POST"))
         .and(path("/payments/cancel"))
         .and(header("authorization", bearer(TOKEN).as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("cancelPayment", "full")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("cancelPayment", "partial")))
         .expect(1)
         .mount(&server)
         .await;
     let payment = client(&server)
-        .full_cancel(imp_uid(), "주문 취소")
+        .partial_cancel(imp_uid(), 3_000, 10_000, "부분 취소")
         .send()
         .await
         .unwrap();
-    assert_eq!(payment.status, Some(PaymentStatus::Cancelled));
+    assert_eq!(payment.cancellable_balance(), Some(7_000));
     let sent = bodies(&server, "/payments/cancel").await;
     assert_eq!(sent.len(), 2);
     assert_eq!(sent[0], sent[1]);
+}
+
+#[tokio::test]
+async fn an_unguarded_cancel_refused_with_401_is_not_sent_again_and_its_outcome_is_unknown() {
+    // A 401 from a proxy can follow a cancel iamport applied: without a checksum, a resend could refund twice.
+    let server = server().await;
+    mount_short_token_refused_on_cancel(&server, 0).await;
+    let err = client(&server)
+        .full_cancel(imp_uid(), "주문 취소")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(401));
+    assert!(err.outcome_unknown(), "{err:?}");
+    assert!(!err.nothing_sent());
+    assert_eq!(bodies(&server, "/payments/cancel").await.len(), 1);
 }
 
 #[tokio::test]

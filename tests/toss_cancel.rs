@@ -141,7 +141,7 @@ async fn every_option_lands_in_the_body_and_a_given_key_in_the_header() {
 
     let done = client(&server)
         .cancel_payment(CARD_KEY, "reason")
-        .amount(3_000)
+        .amount(1_000)
         .tax_free_amount(500)
         .currency("KRW")
         .refundable_amount(9_000)
@@ -159,7 +159,7 @@ async fn every_option_lands_in_the_body_and_a_given_key_in_the_header() {
         CARD_KEY,
         json!({
             "cancelReason": "reason",
-            "cancelAmount": 3000,
+            "cancelAmount": 1000,
             "taxFreeAmount": 500,
             "currency": "KRW",
             "refundableAmount": 9000,
@@ -175,7 +175,14 @@ async fn every_option_lands_in_the_body_and_a_given_key_in_the_header() {
 async fn the_payment_key_is_percent_encoded_in_the_cancel_path() {
     let server = server().await;
     let encoded = "tviva%2F2024%20%EA%B2%B0%EC%A0%9C%3Fx%3D1";
-    answer_cancel(&server, encoded, "cancel_payment/full_cancel_card.json").await;
+    let mut answer = fixture("cancel_payment/full_cancel_card.json");
+    answer["paymentKey"] = json!("tviva/2024 결제?x=1");
+    Mock::given(method("POST"))
+        .and(path(format!("/v1/payments/{encoded}/cancel")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(answer))
+        .expect(1)
+        .mount(&server)
+        .await;
 
     client(&server)
         .cancel_payment("tviva/2024 결제?x=1", "r")
@@ -444,9 +451,17 @@ async fn each_documented_error_code_decodes_to_its_variant() {
         assert_eq!(err.status(), Some(*status), "{wire}");
         assert_eq!(err.idempotency_key(), format!("key-{wire}"));
         assert_eq!(err.error().api().unwrap().message.as_deref(), Some("메시지"));
+        // A 401, 429 or 5xx, or a refund still in progress, is not Toss's word that nothing was applied.
+        let unknown = *status >= 500 || *status == 401 || *status == 429 || variant.outcome_pending();
+        assert_eq!(err.error().outcome_unknown(), unknown, "{wire}");
+        let note = if unknown {
+            " (the outcome is unknown: read the payment before trying again)"
+        } else {
+            ""
+        };
         assert_eq!(
             err.to_string(),
-            format!("HTTP {status}: {wire}: 메시지 (Idempotency-Key key-{wire})")
+            format!("HTTP {status}: {wire}: 메시지{note} (Idempotency-Key key-{wire})")
         );
         server.verify().await;
     }

@@ -165,6 +165,8 @@ struct KnownPayment {
     /// A virtual account that has been paid into: its money can only go back to a bank account.
     deposited_virtual_account: bool,
     pg_provider: Option<String>,
+    /// What was left to cancel when the caller read it.
+    balance: Option<i64>,
 }
 
 impl fmt::Debug for CancelRequest<'_> {
@@ -373,6 +375,7 @@ impl<'a> CancelRequest<'a> {
             deposited_virtual_account: method == policy::PayMethod::VirtualAccount
                 && payment.status == Some(PaymentStatus::Paid),
             pg_provider: payment.pg_provider.clone(),
+            balance: payment.cancellable_balance(),
         });
         self
     }
@@ -389,6 +392,7 @@ impl<'a> CancelRequest<'a> {
             method,
             deposited_virtual_account: method == policy::PayMethod::VirtualAccount,
             pg_provider: None,
+            balance: None,
         });
         self
     }
@@ -608,19 +612,32 @@ impl<'a> CancelRequest<'a> {
     /// * [`crate::Error::InvalidRequest`]: refused before sending (see the [module docs](self)).
     /// * [`crate::Error::Api`]: iamport refused the cancel, usually as HTTP 200 with a non-zero `code` and a
     ///   message saying why (a `checksum` that does not match, an amount above the balance, an already cancelled
-    ///   payment). Nothing was cancelled.
+    ///   payment). [`crate::Error::delivery`] says whether that proves nothing was applied.
     /// * [`crate::Error::Transport`] after a timeout or a broken connection: whether the cancel was applied is
-    ///   unknown. Fetch the payment ([`Client::get_payment`]) before trying again.
+    ///   unknown (with `checksum`, the crate read the payment and could not tell). Fetch the payment
+    ///   ([`Client::get_payment`]) before trying again.
     /// * [`crate::Error::Decode`]: iamport answered with success but a payment this crate cannot read (a fractional
     ///   amount, for one); the cancel was most likely applied.
+    /// * [`crate::Error::Inconsistent`]: iamport answered with success, but the payment does not show this cancel
+    ///   (another payment, no entry for it, amounts that do not add up).
+    /// * [`crate::Error::Unverified`]: an attempt's outcome was unknown, and the payment shows a cancel that fits
+    ///   this one that the crate cannot prove is this request's.
     pub async fn send(self) -> Result<Payment, Error> {
-        self.send_inner().await.map(|(payment, _reconciled)| payment)
+        self.send_inner().await.map(|settled| settled.payment)
     }
 
-    /// Sends the cancel; also says whether its outcome was confirmed by reading the payment again (see
-    /// [`Cancelled::reconciled`]).
-    async fn send_inner(self) -> Result<(Payment, bool), Error> {
+    /// Sends the cancel; also says which history entry is this cancel's and whether it was confirmed by reading
+    /// the payment again.
+    async fn send_inner(self) -> Result<super::reconcile::Settled, Error> {
         let body = self.body()?;
+        let expect = super::reconcile::Expectation {
+            imp_uid: body.imp_uid.clone(),
+            merchant_uid: body.merchant_uid.clone(),
+            amount: self.amount,
+            guard: self.checksum,
+            known_balance: self.known.as_ref().and_then(|k| k.balance),
+            reason: self.reason.clone(),
+        };
         let mut call = Call::new(
             "cancelPayment",
             Method::POST,
@@ -635,12 +652,12 @@ impl<'a> CancelRequest<'a> {
         };
         call.timeout = self.timeout;
         call.retry = self.retry;
-        super::reconcile::send_cancel(self.client, call).await
+        super::reconcile::send_cancel(self.client, call, &expect).await
     }
 
     /// [`send`](Self::send), also returning what the policy check before sending noticed without refusing (see
-    /// [`Cancelled::warnings`]). `send` makes the same checks and refuses the same cancels; it only drops the
-    /// warnings.
+    /// [`Cancelled::warnings`]) and which history entry is this cancel's. `send` makes the same checks and refuses
+    /// the same cancels.
     ///
     /// # Errors
     /// As [`send`](Self::send).
@@ -649,11 +666,13 @@ impl<'a> CancelRequest<'a> {
         self.now.get_or_insert_with(Utc::now);
         self.body()?;
         let warnings = self.check_policy()?;
-        let (payment, reconciled) = self.send_inner().await?;
+        let settled = self.send_inner().await?;
         Ok(Cancelled {
-            payment,
+            payment: settled.payment,
+            entry: settled.entry,
+            refunded: settled.refunded,
             warnings,
-            reconciled,
+            reconciled: settled.reconciled,
         })
     }
 }
@@ -662,17 +681,30 @@ impl<'a> CancelRequest<'a> {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Cancelled {
-    /// The payment as it is after the cancel; its newest `cancel_history` entry is normally this cancel.
+    /// The payment as it is after the cancel.
     pub payment: Payment,
+    /// Index into the payment's `cancel_history` of this cancel's entry ([`Cancelled::entry`]).
+    entry: Option<usize>,
+    /// Won this cancel refunded.
+    pub refunded: i64,
     /// What the policy check before sending noticed without refusing; see [`Cancelled::warnings`].
     pub warnings: Vec<CancelWarning>,
     /// Whether the cancel was confirmed by reading the payment again rather than from the cancel's own answer.
     ///
-    /// That happens when an earlier attempt of a cancel guarded by `checksum` had an unknown outcome (a timeout, a
-    /// dropped connection, a 5xx) and the replay was refused: the payment then showed this cancel, of the requested
-    /// amount, made during the call, with the balance moved by exactly that amount. The refund happened once;
-    /// only the way the crate learned it differs. `payment` is then the payment as read.
+    /// That happens when an attempt of a cancel guarded by `checksum` had an unknown outcome (a timeout, a dropped
+    /// connection, a 5xx, a redirect) and the call did not end in a success: the payment then showed the one cancel
+    /// that took the balance from the `checksum` by the amount asked, with the reason sent, made during the call,
+    /// and no other cancel of the payment ran in this process meanwhile. `payment` is then the payment as read.
     pub reconciled: bool,
+}
+
+impl Cancelled {
+    /// This cancel's entry in the payment's `cancel_history`: recognized by the step it made in the balance (from
+    /// the `checksum` by the amount asked) or, without a `checksum`, as the newest entry of the amount asked.
+    /// `None` when iamport's answer did not list it (its balance then showed the cancel).
+    pub fn entry(&self) -> Option<&super::CancelHistoryEntry> {
+        self.payment.cancel_history.as_ref()?.get(self.entry?)
+    }
 }
 
 impl Cancelled {

@@ -107,7 +107,8 @@ struct Envelope<T> {
 /// too: success is never assumed.
 pub(crate) fn decode_envelope<T: DeserializeOwned>(operation: &'static str, resp: &Response) -> Result<T, Error> {
     let status = resp.status.as_u16();
-    let head: Head = decode_json(status, &resp.body).map_err(|e| scrub(operation, e))?;
+    let unreadable = |e: DecodeError| scrub(operation, e.for_mutation(resp.mutating));
+    let head: Head = decode_json(status, &resp.body).map_err(unreadable)?;
     let success = resp.status.is_success();
     match head.code {
         Some(0) if success => {}
@@ -118,32 +119,26 @@ pub(crate) fn decode_envelope<T: DeserializeOwned>(operation: &'static str, resp
                     .ok()
                     .and_then(|p| p.response);
             }
-            return Err(crate::Error::Api(ApiError { status, error }));
+            return Err(crate::Error::Api(ApiError::answer(status, error, resp.mutating)));
         }
         None => {
-            return Err(scrub(
-                operation,
-                DecodeError {
-                    status,
-                    path: "code".into(),
-                    message: "the envelope has no result code".into(),
-                    body: resp.body.clone(),
-                },
-            )
+            return Err(unreadable(DecodeError::new(
+                status,
+                "code",
+                "the envelope has no result code",
+                resp.body.clone(),
+            ))
             .into());
         }
     }
-    let envelope: Envelope<T> = decode_json(status, &resp.body).map_err(|e| scrub(operation, e))?;
+    let envelope: Envelope<T> = decode_json(status, &resp.body).map_err(unreadable)?;
     envelope.response.ok_or_else(|| {
-        crate::Error::Decode(scrub(
-            operation,
-            DecodeError {
-                status,
-                path: "response".into(),
-                message: "code 0 but no `response`".into(),
-                body: resp.body.clone(),
-            },
-        ))
+        crate::Error::Decode(unreadable(DecodeError::new(
+            status,
+            "response",
+            "code 0 but no `response`",
+            resp.body.clone(),
+        )))
     })
 }
 

@@ -108,38 +108,56 @@ impl Client {
     }
 
     /// [`send`](Self::send) without reading the answer: the response keeps whether an earlier attempt's outcome is
-    /// unknown, which the cancel needs to reconcile.
+    /// unknown, which the cancel needs to settle.
+    ///
+    /// A 401 means the token was refused. A read or a `checksum`-guarded cancel is then sent once more with a new
+    /// token, within the same deadline. An unguarded cancel is not: a 401 from a proxy can follow a cancel iamport
+    /// applied, and sending it again could refund twice, so that 401 is the answer (its outcome unknown).
     pub(crate) async fn execute(&self, mut call: Call) -> Result<transport::Response, Error> {
         if let Some(tier) = &self.shared.tier {
             call.headers.insert(TIER, tier.clone());
         }
-        let token = self.shared.tokens.token().await?;
+        call.deadline = Some(self.shared.transport.deadline_for(&call));
+        // Without a token the call is never sent, whatever happened to the token request.
+        let token = self.shared.tokens.token().await.map_err(Error::before_sending)?;
         transport::authorize(&mut call.headers, &token.bearer);
-        let mut resp = self.shared.transport.execute(&call).await?;
-        if resp.status == reqwest::StatusCode::UNAUTHORIZED {
-            // The request was refused for its token, so it was not applied: sending it again is harmless even for
-            // an unguarded cancel.
-            tracing::debug!(
-                operation = call.operation,
-                "iamport answered 401; refreshing the token once"
-            );
-            // A 401 is a definitive answer, but an attempt before it may have been applied with the old token.
-            let earlier_unknown = resp.earlier_unknown;
-            self.shared.tokens.invalidate(token.generation).await;
-            let token = self.shared.tokens.token().await?;
-            transport::authorize(&mut call.headers, &token.bearer);
-            resp = match self.shared.transport.execute(&call).await {
-                Ok(mut again) => {
-                    again.earlier_unknown |= earlier_unknown;
-                    again
-                }
-                Err(mut again) => {
-                    again.earlier_unknown |= earlier_unknown;
-                    return Err(again.into());
-                }
-            };
+        let resp = self.shared.transport.execute(&call).await?;
+        if resp.status != reqwest::StatusCode::UNAUTHORIZED || call.replay != transport::Replay::Safe {
+            return Ok(resp);
         }
-        Ok(resp)
+        tracing::debug!(
+            operation = call.operation,
+            "iamport answered 401; refreshing the token once"
+        );
+        // The 401 itself may follow an applied attempt (a proxy's answer): the replay is guarded, but the
+        // settling of its outcome must know.
+        let earlier_unknown = resp.earlier_unknown || call.mutating();
+        self.shared.tokens.invalidate(token.generation).await;
+        let token = self.shared.tokens.token().await.map_err(|e| {
+            if earlier_unknown {
+                e.with_delivery(crate::error::Delivery::Unknown)
+            } else {
+                e.before_sending()
+            }
+        })?;
+        transport::authorize(&mut call.headers, &token.bearer);
+        match self.shared.transport.execute(&call).await {
+            Ok(mut again) => {
+                again.earlier_unknown |= earlier_unknown;
+                Ok(again)
+            }
+            Err(mut again) => {
+                if earlier_unknown {
+                    again.delivery = crate::error::Delivery::Unknown;
+                }
+                Err(again.into())
+            }
+        }
+    }
+
+    /// The base URL requests go to, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.shared.transport.base_url
     }
 }
 

@@ -50,12 +50,14 @@ macro_rules! id_type {
             pub fn into_inner(self) -> String {
                 self.0
             }
+            /// The id, after the checks every call makes before sending: not blank, no control characters.
             pub(crate) fn checked(&self) -> Result<&str, InvalidRequest> {
-                if self.0.trim().is_empty() {
-                    Err(InvalidRequest::new($wire, "is empty"))
-                } else {
-                    Ok(&self.0)
-                }
+                crate::transport::check_id($wire, &self.0).map(|()| self.0.as_str())
+            }
+
+            /// The id as one path segment: also never `.` or `..`.
+            pub(crate) fn segment(&self) -> Result<String, InvalidRequest> {
+                crate::transport::path_segment($wire, &self.0)
             }
         }
         impl fmt::Debug for $name {
@@ -246,12 +248,11 @@ impl Client {
     pub fn get_payment<'a>(&'a self, imp_uid: &'a ImpUid) -> Lookup<'a, Result<Payment, Error>> {
         Lookup::new(move |options| {
             Box::pin(async move {
-                let id = imp_uid.checked()?;
                 let mut call = Call::new(
                     "getPaymentByImpUid",
                     Method::GET,
                     "/payments/{imp_uid}",
-                    format!("/payments/{}", encode_segment(id)),
+                    format!("/payments/{}", imp_uid.segment()?),
                 );
                 options.apply(&mut call);
                 self.send(call).await
@@ -267,12 +268,11 @@ impl Client {
     pub fn find_payment<'a>(&'a self, merchant_uid: &'a MerchantUid) -> Lookup<'a, Result<Payment, Error>> {
         Lookup::new(move |options| {
             Box::pin(async move {
-                let id = merchant_uid.checked()?;
                 let mut call = Call::new(
                     "getPaymentByMerchantUid",
                     Method::GET,
                     "/payments/find/{merchant_uid}",
-                    format!("/payments/find/{}", encode_segment(id)),
+                    format!("/payments/find/{}", merchant_uid.segment()?),
                 );
                 options.apply(&mut call);
                 self.send(call).await

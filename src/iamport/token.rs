@@ -90,6 +90,8 @@ enum SharedFailure {
         elapsed: Duration,
     },
     Invalid(crate::InvalidRequest),
+    Inconsistent(crate::error::InconsistentAnswer),
+    Unverified(crate::error::Unverified),
 }
 
 impl SharedFailure {
@@ -103,6 +105,8 @@ impl SharedFailure {
                 elapsed: t.elapsed,
             },
             crate::Error::InvalidRequest(i) => SharedFailure::Invalid(i.clone()),
+            crate::Error::Inconsistent(i) => SharedFailure::Inconsistent(i.clone()),
+            crate::Error::Unverified(u) => SharedFailure::Unverified(u.clone()),
         }
     }
 
@@ -119,12 +123,15 @@ impl SharedFailure {
                 attempts: *attempts,
                 retry_refused: None,
                 elapsed: *elapsed,
-                // The token request is not a payment operation: nothing a waiter asked for was applied.
-                earlier_unknown: false,
+                status: None,
+                // The token request is not a payment operation: nothing a waiter asked for was sent.
+                delivery: crate::error::Delivery::NotSent,
                 // The underlying reqwest error belongs to the caller that made the request.
                 source: None,
             }),
             SharedFailure::Invalid(i) => crate::Error::InvalidRequest(i.clone()),
+            SharedFailure::Inconsistent(i) => crate::Error::Inconsistent(i.clone()),
+            SharedFailure::Unverified(u) => crate::Error::Unverified(u.clone()),
         }
     }
 }
@@ -241,12 +248,7 @@ impl TokenManager {
         let invalid = |path: &str, message: &str| {
             crate::Error::Decode(super::error::scrub(
                 GET_TOKEN_OPERATION,
-                DecodeError {
-                    status,
-                    path: path.into(),
-                    message: message.into(),
-                    body: resp.body.clone(),
-                },
+                DecodeError::new(status, path, message, resp.body.clone()),
             ))
         };
         let token = auth

@@ -34,16 +34,18 @@
 //! name a [`RefundAccount`], with the holder's phone number when the PG is Smartro.
 
 use super::Client;
-use super::error::{CancelPaymentError, pinpoint};
+use super::error::CancelPaymentError;
 use super::payment::{Payment, PaymentExt, PaymentStatus};
 use super::raw::types::{
-    Bank, CancelPaymentBody, CancelPaymentBodyRefundAccount, CancelPaymentResponse, CancelRequester,
-    PaymentCancellation, PgProvider, PromotionDiscountRetainOption, Trigger,
+    Bank, CancelPaymentBody, CancelPaymentBodyRefundAccount, CancelRequester, PaymentCancellation, PgProvider,
+    PromotionDiscountRetainOption, Trigger,
 };
+use super::reconcile::{Expectation, Settled};
 use crate::error::{Error, InvalidRequest};
 use crate::policy::{self, CancelWarning, Deadline};
-use crate::transport::{Replay, RetryPolicy, encode_segment};
+use crate::transport::{Replay, RetryPolicy, path_segment};
 use chrono::{DateTime, Utc};
+use reqwest::header::{HeaderName, HeaderValue};
 use std::fmt;
 use std::time::Duration;
 
@@ -68,6 +70,7 @@ impl Client {
             refund_email: None,
             skip_webhook: None,
             store_id: None,
+            idempotency_key: uuid::Uuid::new_v4().to_string(),
             timeout: None,
             retry: None,
             known: None,
@@ -146,12 +149,17 @@ pub struct CancelPayment {
     refund_email: Option<String>,
     skip_webhook: Option<bool>,
     store_id: Option<String>,
+    idempotency_key: String,
     timeout: Option<Duration>,
     retry: Option<RetryPolicy>,
     known: Option<KnownPayment>,
     ignore_cancel_deadline: bool,
     now: Option<DateTime<Utc>>,
 }
+
+const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+/// The shortest and longest `Idempotency-Key` PortOne takes, in characters.
+pub const IDEMPOTENCY_KEY_CHARS: std::ops::RangeInclusive<usize> = 16..=256;
 
 /// What a [`CancelPayment`] knows about the payment it cancels, for the policy checks.
 #[derive(Debug, Clone)]
@@ -163,6 +171,8 @@ struct KnownPayment {
     /// A virtual account that has been paid into: its money can only go back to a bank account.
     deposited_virtual_account: bool,
     smartro: bool,
+    /// What was left to cancel when the caller read it.
+    balance: Option<i64>,
 }
 
 impl CancelPayment {
@@ -230,8 +240,24 @@ impl CancelPayment {
         self
     }
 
-    /// Total timeout of one attempt of this call, instead of the client's. Keep it generous: a cancel that times
-    /// out on our side may still complete at the PG.
+    /// The `Idempotency-Key` to send, instead of the one generated when the cancel was started (a UUID v4): 16 to
+    /// 256 printable ASCII characters without `"` or `\`. Derive it from your own refund's id, and the same
+    /// refund sent again (by another worker, after a restart) is answered with the first one's result instead of
+    /// being applied twice. PortOne keeps a key for 3 hours.
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = key.into();
+        self
+    }
+
+    /// The `Idempotency-Key` every attempt of this cancel carries. Keep it with the refund: sending the same cancel
+    /// again with it (within 3 hours) returns this cancel's outcome rather than cancelling again.
+    pub fn key(&self) -> &str {
+        &self.idempotency_key
+    }
+
+    /// The deadline of this call — every attempt, every wait between them and the read that settles an unknown
+    /// outcome — instead of the client's. Keep it generous: a cancel that times out on our side may still
+    /// complete at the PG.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -257,6 +283,7 @@ impl CancelPayment {
             method,
             deposited_virtual_account: method == policy::PayMethod::VirtualAccount && paid_into,
             smartro: matches!(payment.pg_provider(), Some(PgProvider::Smartro | PgProvider::SmartroV2)),
+            balance: payment.cancellable_amount(),
         });
         self
     }
@@ -272,6 +299,7 @@ impl CancelPayment {
             method,
             deposited_virtual_account: method == policy::PayMethod::VirtualAccount,
             smartro: false,
+            balance: None,
         });
         self
     }
@@ -352,9 +380,8 @@ impl CancelPayment {
     /// # Errors
     /// The first rule broken, with the field in PortOne's wire terms.
     pub fn validate(&self) -> Result<(), InvalidRequest> {
-        if self.payment_id.is_empty() {
-            return Err(InvalidRequest::new("paymentId", "is empty"));
-        }
+        path_segment("paymentId", &self.payment_id)?;
+        check_idempotency_key(&self.idempotency_key)?;
         if self.reason.trim().is_empty() {
             return Err(InvalidRequest::new(
                 "reason",
@@ -455,27 +482,22 @@ impl CancelPayment {
     ///
     /// # Errors
     /// * [`Error::InvalidRequest`] when [`validate`](Self::validate) refuses; nothing is sent.
-    /// * [`Error::Api`] with a [`CancelPaymentError`] and the HTTP status when PortOne refuses.
+    /// * [`Error::Api`] with a [`CancelPaymentError`] and the HTTP status when PortOne refuses;
+    ///   [`Error::delivery`] says whether that proves nothing was applied (a 5xx or 429 does not).
     /// * [`Error::Transport`] when no usable response arrived. After a timeout the cancel may have gone through:
-    ///   read the payment before trying again (an unguarded cancel is never replayed by the crate).
+    ///   send it again with the same [`key`](Self::key), or read the payment.
     /// * [`Error::Decode`] when the answer does not match the spec; the raw body is kept.
-    pub async fn send(mut self) -> Result<CancelOutcome, Error<CancelPaymentError>> {
-        // One clock reading for the check that may refuse and for the warnings the outcome carries.
-        self.now.get_or_insert_with(Utc::now);
-        let call = self.call()?;
-        let warnings = self.check_policy()?;
-        let (response, reconciled): (CancelPaymentResponse, bool) =
-            super::reconcile::send_cancel(&self.client, &call, &self.payment_id)
-                .await
-                .map_err(pinpoint::<CommonFields, _>)?;
-        Ok(CancelOutcome::from(response.cancellation)
-            .with_warnings(warnings)
-            .reconciled(reconciled))
+    /// * [`Error::Inconsistent`] when PortOne answered with success but a cancellation that does not fit the
+    ///   request (another amount, a negative one, more than the balance).
+    /// * [`Error::Unverified`] when an attempt's outcome was unknown and the payment shows a cancel that fits this
+    ///   one which the crate cannot prove is this request's.
+    pub async fn send(self) -> Result<CancelOutcome, Error<CancelPaymentError>> {
+        self.send_keeping_raw().await.map(|(outcome, _)| outcome)
     }
 
     fn call(&self) -> Result<crate::transport::Call, InvalidRequest> {
         self.validate()?;
-        let path = format!("/payments/{}/cancel", encode_segment(&self.payment_id));
+        let path = format!("/payments/{}/cancel", path_segment("paymentId", &self.payment_id)?);
         let mut call = self
             .client
             .call(
@@ -485,42 +507,79 @@ impl CancelPayment {
                 path,
             )
             .json(&self.body());
-        call.replay = if self.current_cancellable_amount.is_some() {
-            Replay::Safe
-        } else {
-            Replay::Unsafe("a cancel without currentCancellableAmount could be applied twice")
-        };
+        // An RFC 8941 string: the key in double quotes (it holds neither quotes nor backslashes).
+        let header = HeaderValue::from_str(&format!("\"{}\"", self.idempotency_key))
+            .map_err(|_| InvalidRequest::new("Idempotency-Key", "cannot travel in an HTTP header"))?;
+        call.headers.insert(IDEMPOTENCY_KEY, header);
+        // PortOne answers a repeat of a keyed request with the first one's answer: a replay cannot refund twice.
+        call.replay = Replay::Safe;
+        call.pending = Some(super::reconcile::is_pending);
         call.timeout = self.timeout;
         call.retry = self.retry.clone();
         Ok(call)
+    }
+
+    fn expectation(&self) -> Expectation {
+        Expectation {
+            amount: self.amount,
+            guard: self.current_cancellable_amount,
+            known_balance: self.known.as_ref().and_then(|k| k.balance),
+            reason: self.reason.clone(),
+            amount_may_be_adjusted: matches!(
+                self.promotion_discount_retain_option,
+                Some(PromotionDiscountRetainOption::Retain)
+            ),
+            store_id: self.effective_store_id().map(str::to_string),
+        }
     }
 
     /// Like [`Self::send`], also returning the `cancellation` object exactly as PortOne sent it (for the
     /// provider-neutral outcome).
     pub(crate) async fn send_keeping_raw(
         mut self,
-    ) -> Result<(CancelOutcome, serde_json::Value), Error<CancelPaymentError>> {
+    ) -> Result<(CancelOutcome, crate::RawJson), Error<CancelPaymentError>> {
+        // One clock reading for the check that may refuse and for the warnings the outcome carries.
         self.now.get_or_insert_with(Utc::now);
         let call = self.call()?;
         let warnings = self.check_policy()?;
-        let (mut response, reconciled): (serde_json::Value, bool) =
-            super::reconcile::send_cancel(&self.client, &call, &self.payment_id).await?;
-        let raw = response
-            .get_mut("cancellation")
-            .map(serde_json::Value::take)
-            .unwrap_or_default();
-        let typed = crate::error::decode_json::<PaymentCancellation>(200, &bytes::Bytes::from(raw.to_string()))
-            .map_err(|mut e| {
-                e.path = format!("cancellation.{}", e.path);
-                Error::Decode(e)
-            })?;
+        let Settled {
+            cancellation,
+            raw,
+            after_unknown,
+        } = super::reconcile::send_cancel(&self.client, call, &self.payment_id, &self.expectation()).await?;
         Ok((
-            CancelOutcome::from(typed)
+            CancelOutcome::from(cancellation)
                 .with_warnings(warnings)
-                .reconciled(reconciled),
+                .reconciled(after_unknown),
             raw,
         ))
     }
+}
+
+/// Checks a caller's `Idempotency-Key` the way PortOne takes it.
+fn check_idempotency_key(key: &str) -> Result<(), InvalidRequest> {
+    const FIELD: &str = "Idempotency-Key";
+    let chars = key.chars().count();
+    if !IDEMPOTENCY_KEY_CHARS.contains(&chars) {
+        return Err(InvalidRequest::new(
+            FIELD,
+            format!(
+                "has {chars} characters; PortOne takes {} to {}",
+                IDEMPOTENCY_KEY_CHARS.start(),
+                IDEMPOTENCY_KEY_CHARS.end()
+            ),
+        ));
+    }
+    if !key
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        return Err(InvalidRequest::new(
+            FIELD,
+            "must be printable ASCII without double quotes or backslashes",
+        ));
+    }
+    Ok(())
 }
 
 /// The account a refund is sent to (`refundAccount`).

@@ -51,12 +51,13 @@ where
     E: serde::de::DeserializeOwned,
 {
     let status = response.status.as_u16();
+    let mutating = response.mutating;
     if response.status.is_success() {
-        return decode_json(status, &response.body).map_err(Error::Decode);
+        return decode_json(status, &response.body).map_err(|e| Error::Decode(e.for_mutation(mutating)));
     }
     match decode_json::<E>(status, &response.body) {
-        Ok(error) => Err(Error::Api(ApiError { status, error })),
-        Err(decode) => Err(Error::Decode(decode)),
+        Ok(error) => Err(Error::Api(ApiError::answer(status, error, mutating))),
+        Err(decode) => Err(Error::Decode(decode.for_mutation(mutating))),
     }
 }
 

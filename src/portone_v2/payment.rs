@@ -26,7 +26,7 @@ use super::raw::types::{
 };
 use crate::error::{Error, InvalidRequest};
 use crate::policy::{self, Conditions, Deadline, ProcessingTime};
-use crate::transport::{Call, RetryPolicy, encode_segment};
+use crate::transport::{Call, RetryPolicy, path_segment};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt};
 use std::time::Duration;
@@ -124,14 +124,12 @@ impl GetPayment {
     /// [`Error::InvalidRequest`] for an empty payment id or store id (nothing sent); [`Error::Api`] with a
     /// [`GetPaymentError`] (e.g. `PAYMENT_NOT_FOUND`, 404); [`Error::Transport`]; [`Error::Decode`].
     pub async fn send(self) -> Result<Payment, Error<GetPaymentError>> {
-        if self.payment_id.is_empty() {
-            return Err(InvalidRequest::new("paymentId", "is empty").into());
-        }
+        let segment = path_segment("paymentId", &self.payment_id)?;
         let store_id = self.store_id.as_deref().or(self.client.store_id());
         if store_id.is_some_and(|s| s.trim().is_empty()) {
             return Err(InvalidRequest::new("storeId", "is empty").into());
         }
-        let path = format!("/payments/{}", encode_segment(&self.payment_id));
+        let path = format!("/payments/{segment}");
         let mut call = self
             .client
             .call("getPayment", reqwest::Method::GET, "/payments/{paymentId}", path);

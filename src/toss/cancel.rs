@@ -338,6 +338,13 @@ impl CancelPayment {
             .and_then(|(path, header)| self.check_policy().map(|warnings| (path, header, warnings)));
         match checked {
             Ok((path, header, warnings)) => Ok(PreparedCancel {
+                expect: super::reconcile::Expectation {
+                    payment_key: self.payment_key.clone(),
+                    amount: self.amount,
+                    guard: self.refundable_amount,
+                    known: self.payment.as_ref().map(|p| (p.balance(), p.cancels().len())),
+                    reason: self.reason.clone(),
+                },
                 client: self.client,
                 payment_key: self.payment_key,
                 path,
@@ -541,6 +548,7 @@ fn check_idempotency_key(key: &str) -> Result<HeaderValue, InvalidRequest> {
 #[derive(Clone)]
 pub struct PreparedCancel {
     client: Client,
+    expect: super::reconcile::Expectation,
     payment_key: String,
     path: String,
     body: wire::CancelPaymentRequest,
@@ -618,14 +626,15 @@ impl PreparedCancel {
         call.headers.insert(IDEMPOTENCY_KEY, self.header.clone());
         // The key makes a replay return the first answer, so retries cannot refund twice.
         call.replay = Replay::Safe;
+        call.pending = Some(super::reconcile::is_pending);
         call.timeout = self.timeout;
         call.retry = self.retry.clone();
-        match super::reconcile::send_cancel(&self.client, call, &self.payment_key).await {
-            Ok((payment, reconciled)) => Ok(Cancelled {
-                payment,
+        match super::reconcile::send_cancel(&self.client, call, &self.expect).await {
+            Ok(settled) => Ok(Cancelled {
+                payment: settled.payment,
                 idempotency_key: self.idempotency_key.clone(),
                 warnings: self.warnings.clone(),
-                reconciled,
+                reconciled: settled.after_unknown,
             }),
             Err(error) => Err(CancelError {
                 idempotency_key: self.idempotency_key.clone(),
@@ -645,13 +654,10 @@ pub struct Cancelled {
     pub idempotency_key: String,
     /// What the deadline check before sending noticed without refusing; see [`Cancelled::warnings`].
     pub warnings: Vec<CancelWarning>,
-    /// Whether the cancel was confirmed by reading the payment again rather than from the cancel's own answer.
-    ///
-    /// The same `Idempotency-Key` normally makes a replay return the first answer. When it did not (the key was
-    /// no longer known to Toss) and an earlier attempt's outcome was unknown (a timeout, a dropped connection, a
-    /// 5xx), a replay refused with `ALREADY_CANCELED_PAYMENT` or `NOT_MATCHES_REFUNDABLE_AMOUNT` is checked against
-    /// the payment: it showed this cancel, of the requested amount and reason, made during the call, with the
-    /// balance moved by exactly that amount. The refund happened once; `payment` is then the payment as read.
+    /// Whether an earlier attempt of this cancel had an unknown outcome (a timeout, a dropped connection, a 5xx,
+    /// a redirect), so this answer is Toss's answer to the same request sent again with the same
+    /// `Idempotency-Key`. Either way the payment shows this request's cancel; only the way the crate learned it
+    /// differs.
     pub reconciled: bool,
 }
 

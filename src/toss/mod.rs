@@ -39,7 +39,7 @@ pub use payment::{
     AccountType, Cancel, CancelStatus, CardOwnerType, CardType, CashReceiptType, Method, Payment, Status,
 };
 
-use crate::error::{ApiError, Error, InvalidRequest, decode_json};
+use crate::error::{ApiError, Error, decode_json};
 use crate::transport::{self, BuildError, Call, Credential, Options, Response, RetryPolicy, Transport};
 use base64::Engine as _;
 use std::fmt;
@@ -137,26 +137,17 @@ impl Client {
 /// A 2xx body decodes to `T`; anything else should be Toss's `{code, message}`.
 pub(crate) fn read_response<T: serde::de::DeserializeOwned>(response: Response) -> Result<T, Error<TossError>> {
     let status = response.status.as_u16();
+    let mutating = response.mutating;
     if response.status.is_success() {
-        return Ok(decode_json(status, &response.body)?);
+        return decode_json(status, &response.body).map_err(|e| Error::Decode(e.for_mutation(mutating)));
     }
     // A body that is not Toss's error object (an HTML page from a proxy, an empty 502) is a decode error that
     // keeps the status and the raw body, rather than an invented error code.
-    let error: TossError = decode_json(status, &response.body)?;
-    Err(Error::Api(ApiError { status, error }))
+    let error: TossError = decode_json(status, &response.body).map_err(|e| e.for_mutation(mutating))?;
+    Err(Error::Api(ApiError::answer(status, error, mutating)))
 }
 
-/// One path segment from caller input: never empty, never a dot segment (which URL normalization would resolve
-/// into a different path), always percent-encoded.
-pub(crate) fn path_segment(field: &'static str, value: &str) -> Result<String, InvalidRequest> {
-    if value.is_empty() {
-        return Err(InvalidRequest::new(field, "is empty"));
-    }
-    if value == "." || value == ".." {
-        return Err(InvalidRequest::new(field, "cannot be `.` or `..`"));
-    }
-    Ok(transport::encode_segment(value))
-}
+pub(crate) use crate::transport::path_segment;
 
 /// Builds a [`Client`].
 #[derive(Default)]
