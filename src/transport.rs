@@ -317,6 +317,8 @@ impl Response {
 pub(crate) struct CallOptions {
     pub timeout: Option<Duration>,
     pub retry: Option<RetryPolicy>,
+    /// Toss's `TossPayments-Test-Code` for this call (checked against the client's key when the call is made).
+    pub test_code: Option<String>,
 }
 
 // PortOne V2 puts its options straight into its request builders; only iamport and Toss lookups use these.
@@ -354,6 +356,13 @@ pub struct Lookup<'a, T> {
 }
 
 impl<'a, T> Lookup<'a, T> {
+    /// Sets Toss's per-call test code (only offered on Toss lookups).
+    #[cfg_attr(not(feature = "toss"), allow(dead_code))]
+    pub(crate) fn with_test_code(mut self, code: String) -> Self {
+        self.options.test_code = Some(code);
+        self
+    }
+
     /// A lookup that runs `start` with the per-call options once awaited.
     #[cfg_attr(not(any(feature = "iamport", feature = "toss")), allow(dead_code))]
     pub(crate) fn new(start: impl FnOnce(CallOptions) -> BoxFuture<'a, T> + Send + 'a) -> Self {
@@ -579,6 +588,7 @@ impl Transport {
         let mut attempt = 0u32;
         // Whether an attempt before the current one may have been applied without a definitive answer.
         let mut earlier_unknown = false;
+        let mut pending_polls = 0u32;
         loop {
             attempt += 1;
             let remaining = deadline.saturating_duration_since(Instant::now());
@@ -627,7 +637,12 @@ impl Transport {
             let delay = if unsafe_reason.is_some() {
                 None
             } else if ctx.pending {
-                pending_delay(policy, &ctx)
+                pending_polls += 1;
+                if pending_polls > MAX_PENDING_POLLS {
+                    None
+                } else {
+                    pending_delay(policy, &ctx, pending_polls)
+                }
             } else {
                 next_delay(policy, &ctx)
             }
@@ -898,19 +913,17 @@ fn next_delay(policy: &RetryPolicy, ctx: &RetryContext) -> Option<Duration> {
     }
 }
 
-/// How long to wait before asking again about a keyed request the provider is still working on. Not bounded by
-/// the attempt budget (each answer is the provider's, not a failure) but by the call's deadline; a custom rule
-/// decides for itself.
-fn pending_delay(policy: &RetryPolicy, ctx: &RetryContext) -> Option<Duration> {
+/// How long to wait before asking again about a keyed request the provider is still working on (the `poll`-th time):
+/// the provider's `Retry-After`, or from [`MIN_PENDING_POLL`] doubling up to [`MAX_PENDING_WAIT`]. Not bounded by the
+/// policy's attempts (each answer is the provider's, not a failure) but by [`MAX_PENDING_POLLS`] and the call's
+/// deadline; a custom rule decides for itself.
+fn pending_delay(policy: &RetryPolicy, ctx: &RetryContext, poll: u32) -> Option<Duration> {
     match policy {
         RetryPolicy::Never => None,
         RetryPolicy::Custom(f) => f(ctx),
-        RetryPolicy::Safe {
-            base_delay, max_delay, ..
-        } => Some(
+        RetryPolicy::Safe { .. } => Some(
             ctx.retry_after
-                .unwrap_or_else(|| backoff(*base_delay, *max_delay, ctx.attempt))
-                .max(MIN_PENDING_POLL),
+                .unwrap_or_else(|| backoff(MIN_PENDING_POLL * 2, MAX_PENDING_WAIT, poll).max(MIN_PENDING_POLL)),
         ),
     }
 }
@@ -918,6 +931,11 @@ fn pending_delay(policy: &RetryPolicy, ctx: &RetryContext) -> Option<Duration> {
 /// The least wait before asking again about a request the provider is still working on: a busy provider is not
 /// helped by being asked every few milliseconds.
 const MIN_PENDING_POLL: Duration = Duration::from_millis(200);
+/// The longest wait between two such questions.
+const MAX_PENDING_WAIT: Duration = Duration::from_secs(2);
+/// How many times a call asks again about a request still being worked on before it reports the outcome as
+/// unknown (about 10 s of waiting in all, if the deadline allows).
+const MAX_PENDING_POLLS: u32 = 8;
 
 /// Exponential backoff from `base`, capped at `max`, with jitter: a random delay between half and the whole keeps
 /// many clients from retrying in lockstep.

@@ -5,7 +5,7 @@
 mod toss_support;
 
 use kr_payments::Error;
-use kr_payments::toss::{CancelError, CancelStatus, ErrorCode, RefundReceiveAccount, Status};
+use kr_payments::toss::{CancelError, CancelStatus, Client, ErrorCode, RefundReceiveAccount, Status};
 use kr_payments::transport::RetryPolicy;
 use serde_json::json;
 use std::time::Duration;
@@ -413,6 +413,15 @@ const DOCUMENTED: &[(ErrorCode, &str, u16)] = &[
         409,
     ),
     (ErrorCode::InvalidIdempotencyKey, "INVALID_IDEMPOTENCY_KEY", 400),
+    // The refund codes of Toss's error-code reference that came later, with the statuses it gives them.
+    (ErrorCode::AlreadyRefundingPayment, "ALREADY_REFUNDING_PAYMENT", 400),
+    (ErrorCode::InvalidRefundAmount, "INVALID_REFUND_AMOUNT", 400),
+    (ErrorCode::DuplicatedRequest, "DUPLICATED_REQUEST", 400),
+    (ErrorCode::InvalidTestCode, "INVALID_TEST_CODE", 400),
+    (ErrorCode::ExceedMaxRefundAmount, "EXCEED_MAX_REFUND_AMOUNT", 403),
+    (ErrorCode::NotAllowedRefundBank, "NOT_ALLOWED_REFUND_BANK", 403),
+    (ErrorCode::NotSupportedRefund, "NOT_SUPPORTED_REFUND", 403),
+    (ErrorCode::UnknownError, "UNKNOWN_ERROR", 500),
 ];
 
 #[test]
@@ -503,6 +512,83 @@ fn retryable_codes_are_the_passing_ones() {
     assert!(!ErrorCode::FailedClosedAccountRefund.is_retryable());
     assert!(!ErrorCode::Unrecognized("X".into()).is_retryable());
     assert_eq!("INVALID_BANK".parse::<ErrorCode>().unwrap(), ErrorCode::InvalidBank);
+}
+
+/// The refund codes added from Toss's reference, answered to a real cancel over loopback: what the caller
+/// learns (retry with the same key? outcome still open?) and how many requests the server saw.
+#[tokio::test]
+async fn each_new_refund_code_over_the_wire() {
+    // (wire code, status, retryable, outcome pending, cancel requests the server sees with three attempts allowed;
+    // `None` for "asked again with the same key until the deadline")
+    const CASES: &[(&str, u16, bool, bool, Option<usize>)] = &[
+        ("ALREADY_REFUNDING_PAYMENT", 400, false, true, None),
+        ("INVALID_REFUND_AMOUNT", 400, false, false, Some(1)),
+        ("DUPLICATED_REQUEST", 400, false, true, None),
+        ("INVALID_TEST_CODE", 400, false, false, Some(1)),
+        ("EXCEED_MAX_REFUND_AMOUNT", 403, false, false, Some(1)),
+        ("NOT_ALLOWED_REFUND_BANK", 403, false, false, Some(1)),
+        ("NOT_SUPPORTED_REFUND", 403, false, false, Some(1)),
+        // A 500 is retried by the transport, with the same key each time: Toss's answer to the key decides.
+        ("UNKNOWN_ERROR", 500, true, false, Some(3)),
+    ];
+    let server = MockServer::start().await;
+    for &(wire, status, retryable, pending, posts) in CASES {
+        server.reset().await;
+        mount_catch_all(&server).await;
+        Mock::given(method("POST"))
+            .and(path(format!("/v1/payments/{CARD_KEY}/cancel")))
+            .respond_with(toss_error(status, wire, "메시지"))
+            .mount(&server)
+            .await;
+        let client = Client::builder()
+            .secret_key(SECRET_KEY)
+            .base_url(server.uri())
+            .retry(fast_retry())
+            .build()
+            .unwrap();
+
+        let err = client
+            .cancel_payment(CARD_KEY, "r")
+            .amount(1_000)
+            .idempotency_key(format!("key-{wire}"))
+            .timeout(Duration::from_millis(900))
+            .send()
+            .await
+            .unwrap_err();
+
+        let api = err.error().api().unwrap_or_else(|| panic!("{wire}: {err}"));
+        assert_eq!(api.code.as_str(), wire);
+        assert!(!api.code.is_unrecognized(), "{wire}");
+        assert_eq!(err.status(), Some(status), "{wire}");
+        assert_eq!(err.is_retryable(), retryable, "{wire}: retryable");
+        assert_eq!(api.outcome_pending(), pending, "{wire}: outcome pending");
+        assert_eq!(
+            err.error().outcome_unknown(),
+            pending || status >= 500,
+            "{wire}: a refund still in progress, or a 5xx, is not a refusal"
+        );
+        let seen: Vec<Request> = requests(&server)
+            .await
+            .into_iter()
+            .filter(|r| r.method.as_str() == "POST")
+            .collect();
+        match posts {
+            Some(posts) => assert_eq!(seen.len(), posts, "{wire}: cancel requests sent"),
+            None => assert!(
+                (2..=6).contains(&seen.len()),
+                "{wire}: asked again, unhurried, within the deadline: {}",
+                seen.len()
+            ),
+        }
+        assert!(
+            seen.iter().all(|r| idempotency_key(r) == format!("key-{wire}")),
+            "{wire}: every attempt carries the same key"
+        );
+        assert!(
+            requests(&server).await.iter().all(|r| r.method.as_str() == "POST"),
+            "{wire}: the key's answer decides; the payment is not read"
+        );
+    }
 }
 
 #[tokio::test]

@@ -284,3 +284,68 @@ async fn a_cancel_event_is_confirmed_when_the_payment_has_that_cancel() {
     assert_eq!(requests(&server).await.len(), 2);
     server.verify().await;
 }
+
+const BILLING_KEY: &str = "Z_t5vOvQxrj4499PeiJcjen28-V2RyqgYTwN44Rdzk0=";
+
+#[test]
+fn billing_deleted_carries_the_key_and_the_reason() {
+    let e = event("webhook/billing_deleted.json");
+    assert_eq!(e.event_type(), "BILLING_DELETED");
+    assert_eq!(e.created_at().unwrap().to_rfc3339(), "2024-07-01T09:15:30.123456+09:00");
+    let Event::BillingDeleted(deleted) = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(deleted.billing_key(), BILLING_KEY);
+    assert_eq!(deleted.reason.as_deref(), Some("고객 요청으로 카드 등록 해지"));
+    assert!(deleted.is_for(BILLING_KEY));
+    assert!(!deleted.is_for("Z_t5vOvQxrj4499PeiJcjen28-V2RyqgYTwN44Rdzk0"));
+    assert!(!deleted.is_for(""));
+    // The key charges the card: it must not show in logs.
+    let debug = format!("{e:?}");
+    assert!(!debug.contains("Z_t5vOvQ"), "{debug}");
+}
+
+#[test]
+fn billing_deleted_without_a_reason_decodes() {
+    let Event::BillingDeleted(deleted) = event("webhook/billing_deleted_minimal.json") else {
+        panic!()
+    };
+    assert_eq!(deleted.billing_key(), BILLING_KEY);
+    assert_eq!(deleted.reason, None);
+}
+
+#[test]
+fn billing_deleted_without_a_key_is_an_error_naming_it() {
+    let err = Event::from_json(br#"{"eventType":"BILLING_DELETED","createdAt":"2024-07-01T09:15:30.123","data":{}}"#)
+        .unwrap_err();
+    assert_eq!(err.path, "data");
+    assert!(err.message.contains("billingKey"), "{err}");
+}
+
+#[tokio::test]
+async fn billing_deleted_is_not_confirmed_by_reading_anything() {
+    // No request may go out: there is no billing-key lookup to make.
+    let server = server().await;
+    let err = event("webhook/billing_deleted.json")
+        .verify_by_refetch(&client(&server))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, VerifyError::NotVerifiable(_)), "{err}");
+    assert!(!err.is_forged());
+    server.verify().await;
+}
+
+#[test]
+fn an_aborted_asynchronous_cancel_says_so() {
+    let Event::CancelStatusChanged(changed) = event("webhook/cancel_status_aborted.json") else {
+        panic!()
+    };
+    assert_eq!(changed.cancel_status(), Some(&kr_payments::toss::CancelStatus::Aborted));
+    assert_eq!(changed.cancel.cancel_amount, 5_000);
+    assert_eq!(changed.payment_key.as_deref(), Some("tpaypal20240301100000Ab12"));
+
+    let Event::CancelStatusChanged(done) = event("webhook/cancel_status_changed.json") else {
+        panic!()
+    };
+    assert_eq!(done.cancel_status(), Some(&kr_payments::toss::CancelStatus::Done));
+}

@@ -44,7 +44,8 @@
 //! (200 characters) reason, an empty or over-long (200) payment key, an amount or `refundableAmount` of zero or
 //! less, a tax-free amount below zero or above the amount, an amount above `refundableAmount`, a refund account
 //! whose number is not 1 to 20 digits or whose holder is empty or over 60 characters, a currency that is not three
-//! capital letters, and an idempotency key that is empty, over 300 characters or not printable ASCII.
+//! capital letters, an idempotency key that is empty, over 300 characters or not printable ASCII, and a
+//! [test code](CancelPayment::test_code) with a key that is not a test key.
 //!
 //! With [`CancelPayment::payment`] (the payment as you read it earlier) it also refuses: a payment key that is not
 //! that payment's; a payment that cannot be cancelled (`READY`, `IN_PROGRESS`, `CANCELED`, `ABORTED`, `EXPIRED`,
@@ -80,6 +81,7 @@ use std::fmt;
 use std::time::Duration;
 
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+const TEST_CODE: HeaderName = HeaderName::from_static("tosspayments-test-code");
 const MAX_REASON_CHARS: usize = 200;
 const MAX_PAYMENT_KEY_CHARS: usize = 200;
 const MAX_ACCOUNT_NUMBER_DIGITS: usize = 20;
@@ -183,6 +185,7 @@ impl Client {
             retry: None,
             ignore_cancel_deadline: false,
             now: None,
+            test_code: None,
         }
     }
 
@@ -234,9 +237,19 @@ pub struct CancelPayment {
     retry: Option<RetryPolicy>,
     ignore_cancel_deadline: bool,
     now: Option<DateTime<Utc>>,
+    test_code: Option<String>,
 }
 
 impl CancelPayment {
+    /// Sends `TossPayments-Test-Code: <code>` with this cancel, so Toss's test environment answers with that error
+    /// (e.g. `ALREADY_REFUNDING_PAYMENT`) instead of cancelling; it replaces the client's code, if any, for this
+    /// cancel only. [`Self::prepare`] refuses it, nothing sent, unless the client has a test key (see the
+    /// [Toss module docs](super#test-codes)).
+    pub fn test_code(mut self, code: impl Into<String>) -> Self {
+        self.test_code = Some(code.into());
+        self
+    }
+
     /// Cancels only this many won (`cancelAmount`). Without it, Toss cancels the whole remaining balance.
     pub fn amount(mut self, won: i64) -> Self {
         self.amount = Some(won);
@@ -335,9 +348,10 @@ impl CancelPayment {
         };
         let checked = self
             .check(&key)
-            .and_then(|(path, header)| self.check_policy().map(|warnings| (path, header, warnings)));
+            .and_then(|(path, header)| self.check_policy().map(|warnings| (path, header, warnings)))
+            .and_then(|checked| Ok((checked, self.client.test_code_for(self.test_code.as_deref())?)));
         match checked {
-            Ok((path, header, warnings)) => Ok(PreparedCancel {
+            Ok(((path, header, warnings), test_code)) => Ok(PreparedCancel {
                 expect: super::reconcile::Expectation {
                     payment_key: self.payment_key.clone(),
                     amount: self.amount,
@@ -361,6 +375,7 @@ impl CancelPayment {
                 timeout: self.timeout,
                 retry: self.retry,
                 warnings,
+                test_code,
             }),
             Err(invalid) => Err(CancelError {
                 idempotency_key: key,
@@ -557,6 +572,8 @@ pub struct PreparedCancel {
     timeout: Option<Duration>,
     retry: Option<RetryPolicy>,
     warnings: Vec<CancelWarning>,
+    /// `TossPayments-Test-Code`, checked against the key in `prepare`.
+    test_code: Option<HeaderValue>,
 }
 
 impl fmt::Debug for PreparedCancel {
@@ -581,6 +598,7 @@ impl fmt::Debug for PreparedCancel {
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
             .field("warnings", &self.warnings)
+            .field("test_code", &self.test_code)
             .field("client", &self.client)
             .finish()
     }
@@ -624,6 +642,9 @@ impl PreparedCancel {
         )
         .json(&self.body);
         call.headers.insert(IDEMPOTENCY_KEY, self.header.clone());
+        if let Some(code) = &self.test_code {
+            call.headers.insert(TEST_CODE, code.clone());
+        }
         // The key makes a replay return the first answer, so retries cannot refund twice.
         call.replay = Replay::Safe;
         call.pending = Some(super::reconcile::is_pending);

@@ -5,15 +5,23 @@
 //! code Toss adds tomorrow never turns an error into a decode failure. The HTTP status travels next to it in
 //! [`crate::ApiError::status`].
 //!
-//! The cancel codes, with the HTTP status Toss gives them:
+//! The cancel (refund) codes, with the HTTP status Toss's error-code reference
+//! (<https://docs.tosspayments.com/reference/error-codes>) gives them:
 //!
 //! | status | codes |
 //! | --- | --- |
-//! | 400 | `ALREADY_CANCELED_PAYMENT`, `INVALID_REFUND_ACCOUNT_INFO`, `EXCEED_CANCEL_AMOUNT_DISCOUNT_AMOUNT`, `INVALID_REFUND_ACCOUNT_NUMBER`, `INVALID_BANK`, `NOT_MATCHES_REFUNDABLE_AMOUNT`, `REFUND_REJECTED`, `ALREADY_REFUND_PAYMENT`, `FORBIDDEN_BANK_REFUND_REQUEST` |
-//! | 403 | `NOT_CANCELABLE_AMOUNT`, `FORBIDDEN_CONSECUTIVE_REQUEST`, `FORBIDDEN_REQUEST`, `NOT_CANCELABLE_PAYMENT`, `EXCEED_MAX_REFUND_DUE`, `NOT_ALLOWED_PARTIAL_REFUND_WAITING_DEPOSIT`, `NOT_ALLOWED_PARTIAL_REFUND`, `NOT_AVAILABLE_BANK`, `NOT_CANCELABLE_PAYMENT_FOR_DORMANT_USER` |
-//! | 500 | `FAILED_REFUND_PROCESS`, `FAILED_METHOD_HANDLING_CANCEL`, `FAILED_PARTIAL_REFUND`, `COMMON_ERROR`, `FAILED_CLOSED_ACCOUNT_REFUND` |
+//! | 400 | `ALREADY_CANCELED_PAYMENT`, `INVALID_REFUND_ACCOUNT_INFO`, `EXCEED_CANCEL_AMOUNT_DISCOUNT_AMOUNT`, `INVALID_REFUND_ACCOUNT_NUMBER`, `INVALID_BANK`, `NOT_MATCHES_REFUNDABLE_AMOUNT`, `REFUND_REJECTED`, `ALREADY_REFUND_PAYMENT`, `FORBIDDEN_BANK_REFUND_REQUEST`, `ALREADY_REFUNDING_PAYMENT`, `INVALID_REFUND_AMOUNT`, `DUPLICATED_REQUEST`, `INVALID_TEST_CODE` |
+//! | 403 | `NOT_CANCELABLE_AMOUNT`, `FORBIDDEN_CONSECUTIVE_REQUEST`, `FORBIDDEN_REQUEST`, `NOT_CANCELABLE_PAYMENT`, `EXCEED_MAX_REFUND_DUE`, `NOT_ALLOWED_PARTIAL_REFUND_WAITING_DEPOSIT`, `NOT_ALLOWED_PARTIAL_REFUND`, `NOT_AVAILABLE_BANK`, `NOT_CANCELABLE_PAYMENT_FOR_DORMANT_USER`, `EXCEED_MAX_REFUND_AMOUNT`, `NOT_ALLOWED_REFUND_BANK`, `NOT_SUPPORTED_REFUND` |
+//! | 500 | `FAILED_REFUND_PROCESS`, `FAILED_METHOD_HANDLING_CANCEL`, `FAILED_PARTIAL_REFUND`, `COMMON_ERROR`, `FAILED_CLOSED_ACCOUNT_REFUND`, `UNKNOWN_ERROR` |
 //!
-//! The statuses come from a transcription of Toss's error table; match on the code, not on the status.
+//! Match on the code, not on the status: statuses of the older codes come from a transcription of that table.
+//!
+//! # Three questions a caller asks of a code
+//! * [`ErrorCode::is_retryable`]: would the same request, sent again later with the same `Idempotency-Key`,
+//!   be expected to succeed?
+//! * [`ErrorCode::outcome_pending`]: after a cancel, is the refund's fate still open rather than refused? Then
+//!   the answer is not a failure: read the payment (or wait for its webhook) to learn what happened.
+//! * Neither: the request was refused, and nothing was refunded by it.
 
 use std::convert::Infallible;
 use std::fmt;
@@ -104,6 +112,26 @@ error_codes! {
     CommonError = "COMMON_ERROR",
     /// The refund account is closed.
     FailedClosedAccountRefund = "FAILED_CLOSED_ACCOUNT_REFUND",
+    // --- refund codes added to Toss's table later (statuses from the reference)
+    /// 400: a refund of this payment is under way already. Not a refusal of the refund: see
+    /// [`ErrorCode::outcome_pending`].
+    AlreadyRefundingPayment = "ALREADY_REFUNDING_PAYMENT",
+    /// 400: the refund amount is not acceptable (e.g. zero, or more than can be refunded this way).
+    InvalidRefundAmount = "INVALID_REFUND_AMOUNT",
+    /// 400: Toss took this for a repeat of a request it is handling or has just handled. The first one decides
+    /// the outcome: see [`ErrorCode::outcome_pending`].
+    DuplicatedRequest = "DUPLICATED_REQUEST",
+    /// 400: the `TossPayments-Test-Code` header names no error code Toss can simulate.
+    InvalidTestCode = "INVALID_TEST_CODE",
+    /// 403: the amount is above the most that can be refunded.
+    ExceedMaxRefundAmount = "EXCEED_MAX_REFUND_AMOUNT",
+    /// 403: refunds to this bank are not allowed.
+    NotAllowedRefundBank = "NOT_ALLOWED_REFUND_BANK",
+    /// 403: this payment (its method or contract) cannot be refunded through the API.
+    NotSupportedRefund = "NOT_SUPPORTED_REFUND",
+    /// 500: an error Toss does not classify. As with other 5xx answers to a cancel, the refund may or may not
+    /// have happened: resend with the same key, or read the payment.
+    UnknownError = "UNKNOWN_ERROR",
     // --- common
     /// The secret key is wrong or not allowed to make this call.
     UnauthorizedKey = "UNAUTHORIZED_KEY",
@@ -139,7 +167,8 @@ impl ErrorCode {
     }
 
     /// Whether the same request, sent again later, may succeed: the code names a passing condition (a request
-    /// still in progress, too many requests at once, a temporary fault at Toss, a bank or a provider).
+    /// still in progress, too many requests at once, a temporary or unclassified fault at Toss, a bank or a
+    /// provider).
     ///
     /// Send a cancel again only with the **same** `Idempotency-Key` ([`crate::toss::PreparedCancel::send`] does);
     /// with a new key, re-read the payment first. Codes that describe the request or the payment
@@ -153,10 +182,31 @@ impl ErrorCode {
                 | ErrorCode::FailedRefundProcess
                 | ErrorCode::FailedMethodHandlingCancel
                 | ErrorCode::CommonError
+                | ErrorCode::UnknownError
                 | ErrorCode::ProviderError
                 | ErrorCode::FailedInternalSystemProcessing
                 | ErrorCode::FailedPaymentInternalSystemProcessing
                 | ErrorCode::NotAvailableBank
+        )
+    }
+
+    /// Whether, in answer to a cancel, the code means "the outcome is still to be learned" rather than "refused":
+    ///
+    /// * `ALREADY_REFUNDING_PAYMENT`: a refund of the payment is in progress (perhaps this very cancel, sent
+    ///   earlier);
+    /// * `DUPLICATED_REQUEST`: Toss saw this request as a repeat; the earlier one decides;
+    /// * `IDEMPOTENT_REQUEST_PROCESSING`: the first request with this `Idempotency-Key` is still being handled.
+    ///
+    /// None of these says the refund failed, and none says it happened. Do not report the refund as failed and
+    /// do not issue a new cancel with a new key: read the payment ([`crate::toss::Client::get_payment`]) and look
+    /// for the cancel in its `cancels`, now or after a while (or wait for Toss's webhook), and only then decide.
+    /// Resending with the **same** key is also safe, which is why `IDEMPOTENT_REQUEST_PROCESSING` is retryable
+    /// too. A 5xx answer or a timeout leaves the outcome unknown as well; that is judged from the status, not
+    /// from this method.
+    pub fn outcome_pending(&self) -> bool {
+        matches!(
+            self,
+            ErrorCode::AlreadyRefundingPayment | ErrorCode::DuplicatedRequest | ErrorCode::IdempotentRequestProcessing
         )
     }
 }
@@ -219,6 +269,11 @@ impl TossError {
     pub fn is_retryable(&self) -> bool {
         self.code.is_retryable()
     }
+
+    /// See [`ErrorCode::outcome_pending`].
+    pub fn outcome_pending(&self) -> bool {
+        self.code.outcome_pending()
+    }
 }
 
 impl crate::error::ApiErrorBody for TossError {
@@ -240,3 +295,71 @@ impl fmt::Display for TossError {
 }
 
 impl std::error::Error for TossError {}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode;
+
+    /// The three answers for every refund code Toss's reference lists, so a code cannot slip into the wrong
+    /// class unnoticed: (wire code, retryable, outcome pending).
+    const REFUND_CODES: &[(&str, bool, bool)] = &[
+        ("ALREADY_REFUNDING_PAYMENT", false, true),
+        ("INVALID_REFUND_AMOUNT", false, false),
+        ("DUPLICATED_REQUEST", false, true),
+        ("INVALID_TEST_CODE", false, false),
+        ("EXCEED_MAX_REFUND_AMOUNT", false, false),
+        ("NOT_ALLOWED_REFUND_BANK", false, false),
+        ("NOT_SUPPORTED_REFUND", false, false),
+        ("UNKNOWN_ERROR", true, false),
+        ("ALREADY_CANCELED_PAYMENT", false, false),
+        ("NOT_MATCHES_REFUNDABLE_AMOUNT", false, false),
+        ("FORBIDDEN_CONSECUTIVE_REQUEST", true, false),
+        ("IDEMPOTENT_REQUEST_PROCESSING", true, true),
+        ("COMMON_ERROR", true, false),
+    ];
+
+    #[test]
+    fn each_refund_code_is_known_and_classified() {
+        for &(wire, retryable, pending) in REFUND_CODES {
+            let code = ErrorCode::from(wire);
+            assert!(!code.is_unrecognized(), "{wire} should be a known code");
+            assert_eq!(code.as_str(), wire);
+            assert_eq!(code.is_retryable(), retryable, "{wire}: is_retryable");
+            assert_eq!(code.outcome_pending(), pending, "{wire}: outcome_pending");
+        }
+    }
+
+    #[test]
+    fn only_the_three_in_flight_codes_are_pending() {
+        let pending: Vec<&str> = ErrorCode::KNOWN
+            .iter()
+            .copied()
+            .filter(|c| ErrorCode::from(*c).outcome_pending())
+            .collect();
+        assert_eq!(
+            pending,
+            [
+                "ALREADY_REFUNDING_PAYMENT",
+                "DUPLICATED_REQUEST",
+                "IDEMPOTENT_REQUEST_PROCESSING"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unrecognized_code_is_neither_pending_nor_retryable() {
+        let code = ErrorCode::from("REFUND_SOMETHING_NEW");
+        assert!(code.is_unrecognized());
+        assert!(!code.outcome_pending());
+        assert!(!code.is_retryable());
+    }
+
+    #[test]
+    fn the_error_body_answers_as_its_code() {
+        let body: super::TossError =
+            serde_json::from_str(r#"{"code":"ALREADY_REFUNDING_PAYMENT","message":"x"}"#).unwrap();
+        assert_eq!(body.code, ErrorCode::AlreadyRefundingPayment);
+        assert!(body.outcome_pending());
+        assert!(!body.is_retryable());
+    }
+}

@@ -21,6 +21,24 @@
 //! * [`webhook`]: events Toss posts to the merchant, and how to trust them.
 //! * [`raw`]: the client generated from `openapi/toss-v1.json`, for every operation the facade does not cover.
 //!
+//! # Test codes
+//! With a test key, Toss answers a request carrying `TossPayments-Test-Code: <ERROR_CODE>` with that error, as it
+//! would in production (Toss explains it at <https://www.tosspayments.com/blog/articles/dev-7>): the way to exercise
+//! `ALREADY_REFUNDING_PAYMENT`, `NOT_CANCELABLE_PAYMENT` and friends against the real test environment.
+//!
+//! * Per call: `.test_code("...")` on every request builder: [`CancelPayment::test_code`] and the lookups
+//!   ([`get_payment`](Client::get_payment), [`get_payment_by_order_id`](Client::get_payment_by_order_id), see
+//!   [`Lookup::test_code`](crate::transport::Lookup::test_code)).
+//! * For every call of a client: [`ClientBuilder::test_code`]; the generated client ([`Client::raw`]) sends it
+//!   too. It really is every call: the read a cancel makes to settle an unknown outcome gets the same error.
+//!   A per-call code on a cancel applies to that cancel only.
+//!
+//! The header is refused before anything is sent unless the secret key is a test key (`test_sk_`, `test_gsk_`):
+//! with a live key (`live_sk_`, `live_gsk_`) and with a key of a prefix this crate does not know (a proxy's token
+//! may stand for a live key), per call as [`Error::InvalidRequest`], on the client as [`BuildError::Invalid`]. A
+//! code must be an error code's shape (capital letters, digits and `_`, at most 100 characters); Toss answers
+//! `INVALID_TEST_CODE` for one it cannot simulate.
+//!
 //! # Language
 //! Nothing here sends `Accept-Language`. With `Accept-Language: en-US` Toss answers with English enum codes
 //! (`CARD` instead of `카드`), which the typed views would only keep as unrecognized values. If you pass your own
@@ -39,15 +57,58 @@ pub use payment::{
     AccountType, Cancel, CancelStatus, CardOwnerType, CardType, CashReceiptType, Method, Payment, Status,
 };
 
-use crate::error::{ApiError, Error, decode_json};
-use crate::transport::{self, BuildError, Call, Credential, Options, Response, RetryPolicy, Transport};
+use crate::error::{ApiError, Error, InvalidRequest, decode_json};
+use crate::transport::{self, BuildError, Call, Credential, Lookup, Options, Response, RetryPolicy, Transport};
 use base64::Engine as _;
+use reqwest::header::{HeaderName, HeaderValue};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Where the Toss API lives.
 pub const DEFAULT_BASE_URL: &str = "https://api.tosspayments.com";
+
+/// The header that makes Toss's test environment answer with a chosen error (see the
+/// [module docs](self#test-codes)).
+pub const TEST_CODE_HEADER: &str = "TossPayments-Test-Code";
+const TEST_CODE: HeaderName = HeaderName::from_static("tosspayments-test-code");
+const MAX_TEST_CODE_CHARS: usize = 100;
+
+/// Checks a test code against the key's mode and its shape; the header value to send.
+pub(crate) fn test_code_header(mode: Mode, code: &str) -> Result<HeaderValue, InvalidRequest> {
+    match mode {
+        Mode::Test => {}
+        Mode::Live => {
+            return Err(InvalidRequest::new(
+                TEST_CODE_HEADER,
+                "is only for test keys (test_sk_...); this client has a live key, and real payments are not a test bed",
+            ));
+        }
+        Mode::Unknown => {
+            return Err(InvalidRequest::new(
+                TEST_CODE_HEADER,
+                "is only for test keys (test_sk_...); this client's key has no test prefix, so it may be live",
+            ));
+        }
+    }
+    let chars = code.chars().count();
+    if chars == 0 || chars > MAX_TEST_CODE_CHARS {
+        return Err(InvalidRequest::new(
+            TEST_CODE_HEADER,
+            format!("has {chars} characters; give an error code of 1 to {MAX_TEST_CODE_CHARS}"),
+        ));
+    }
+    if !code
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(InvalidRequest::new(
+            TEST_CODE_HEADER,
+            "must be an error code: capital letters, digits and `_` (e.g. ALREADY_REFUNDING_PAYMENT)",
+        ));
+    }
+    HeaderValue::from_str(code).map_err(|_| InvalidRequest::new(TEST_CODE_HEADER, "cannot travel in an HTTP header"))
+}
 
 /// Whether a client talks to Toss's test environment or moves real money, as told by its secret key's prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -84,6 +145,8 @@ struct Shared {
     auth: Credential,
     mode: Mode,
     raw: raw::Client,
+    /// `TossPayments-Test-Code` for every call ([`ClientBuilder::test_code`]), checked at build.
+    test_code: Option<HeaderValue>,
 }
 
 impl fmt::Debug for Client {
@@ -91,6 +154,7 @@ impl fmt::Debug for Client {
         f.debug_struct("toss::Client")
             .field("base_url", &self.shared.transport.base_url)
             .field("mode", &self.shared.mode)
+            .field("test_code", &self.shared.test_code)
             .field("secret_key", &"<redacted>")
             .finish()
     }
@@ -125,12 +189,43 @@ impl Client {
         &self.shared.auth
     }
 
+    /// The client's `TossPayments-Test-Code` ([`ClientBuilder::test_code`]), as sent.
+    pub fn test_code(&self) -> Option<&str> {
+        self.shared.test_code.as_ref().and_then(|v| v.to_str().ok())
+    }
+
+    /// The `TossPayments-Test-Code` header a call sends: `per_call` (checked against the key), else the client's.
+    pub(crate) fn test_code_for(&self, per_call: Option<&str>) -> Result<Option<HeaderValue>, InvalidRequest> {
+        match per_call {
+            Some(code) => test_code_header(self.shared.mode, code).map(Some),
+            None => Ok(self.shared.test_code.clone()),
+        }
+    }
+
     /// Sends a call with this client's credentials and reads Toss's answer: the success type on 2xx, a
     /// [`TossError`] otherwise.
-    pub(crate) async fn execute<T: serde::de::DeserializeOwned>(&self, mut call: Call) -> Result<T, Error<TossError>> {
+    pub(crate) async fn execute<T: serde::de::DeserializeOwned>(
+        &self,
+        mut call: Call,
+        test_code: Option<&str>,
+    ) -> Result<T, Error<TossError>> {
+        if let Some(code) = self.test_code_for(test_code)? {
+            call.headers.insert(TEST_CODE, code);
+        }
         transport::authorize(&mut call.headers, self.credential());
         let response = self.transport().execute(&call).await?;
         read_response(response)
+    }
+}
+
+/// Toss lookups ([`Client::get_payment`], [`Client::get_payment_by_order_id`]) also take a test code.
+impl<'a, T: Send + 'a> Lookup<'a, Result<T, Error<TossError>>> {
+    /// Sends `TossPayments-Test-Code: <code>` with this Toss lookup, so Toss's test environment answers with that
+    /// error (e.g. `NOT_FOUND_PAYMENT`), instead of the client's code if it has one. Refused with
+    /// [`Error::InvalidRequest`], nothing sent, unless the client has a test key (see the
+    /// [Toss module docs](crate::toss#test-codes)).
+    pub fn test_code(self, code: impl Into<String>) -> Self {
+        self.with_test_code(code.into())
     }
 }
 
@@ -153,6 +248,7 @@ pub(crate) use crate::transport::path_segment;
 #[derive(Default)]
 pub struct ClientBuilder {
     secret_key: Option<String>,
+    test_code: Option<String>,
     options: Options,
 }
 
@@ -160,6 +256,7 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("toss::ClientBuilder")
             .field("secret_key", &self.secret_key.as_ref().map(|_| "<redacted>"))
+            .field("test_code", &self.test_code)
             .field("options", &self.options)
             .finish()
     }
@@ -170,6 +267,14 @@ impl ClientBuilder {
     /// printed.
     pub fn secret_key(mut self, secret_key: impl Into<String>) -> Self {
         self.secret_key = Some(secret_key.into());
+        self
+    }
+
+    /// Sends `TossPayments-Test-Code: <code>` with every call of the client, facade and generated alike, so Toss's
+    /// test environment answers each with that error. A per-call `.test_code(..)` replaces it for that call. Only
+    /// with a test key: [`Self::build`] refuses it otherwise (see the [module docs](self#test-codes)).
+    pub fn test_code(mut self, code: impl Into<String>) -> Self {
+        self.test_code = Some(code.into());
         self
     }
 
@@ -210,7 +315,8 @@ impl ClientBuilder {
     /// # Errors
     /// [`BuildError::Missing`] without a secret key; [`BuildError::Invalid`] for an empty key, a key with
     /// whitespace in it, a client key (`test_ck_`, `live_gck_`, ...: those belong in the browser and cannot call
-    /// this API), or a base URL that does not parse.
+    /// this API), a base URL that does not parse, or a [`test_code`](Self::test_code) with a key that is not a
+    /// test key or that is not an error code's shape.
     pub fn build(self) -> Result<Client, BuildError> {
         let key = self.secret_key.ok_or(BuildError::Missing("secret_key"))?;
         let invalid = |reason: &str| BuildError::Invalid {
@@ -234,6 +340,13 @@ impl ClientBuilder {
             ));
         }
         let mode = Mode::of(&key);
+        let test_code = match &self.test_code {
+            Some(code) => Some(test_code_header(mode, code).map_err(|e| BuildError::Invalid {
+                setting: "test_code",
+                reason: e.to_string(),
+            })?),
+            None => None,
+        };
         // Basic auth with the key as user name and an empty password: the trailing colon is required.
         let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{key}:"));
         let auth = Credential::new(&format!("Basic {encoded}"), "secret_key")?;
@@ -241,7 +354,10 @@ impl ClientBuilder {
         let raw = raw::Client::new_with_client(
             &transport.base_url,
             transport.http.clone(),
-            RawInner { auth: auth.clone() },
+            RawInner {
+                auth: auth.clone(),
+                test_code: test_code.clone(),
+            },
         );
         Ok(Client {
             shared: Arc::new(Shared {
@@ -249,20 +365,25 @@ impl ClientBuilder {
                 auth,
                 mode,
                 raw,
+                test_code,
             }),
         })
     }
 }
 
-/// What the generated client carries for its hooks: the credential. Prints redacted.
+/// What the generated client carries for its hooks: the credential (prints redacted) and the client's test code.
 #[derive(Clone)]
 pub struct RawInner {
     auth: Credential,
+    test_code: Option<HeaderValue>,
 }
 
 impl fmt::Debug for RawInner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("RawInner { auth: <redacted> }")
+        f.debug_struct("RawInner")
+            .field("auth", &"<redacted>")
+            .field("test_code", &self.test_code)
+            .finish()
     }
 }
 
@@ -275,6 +396,9 @@ impl progenitor_client::ClientHooks<RawInner> for raw::Client {
         let headers = request.headers_mut();
         transport::strip_generated_headers(headers);
         transport::authorize(headers, &self.inner.auth);
+        if let Some(code) = &self.inner.test_code {
+            headers.insert(TEST_CODE, code.clone());
+        }
         // English answers use other enum values than the generated types know.
         headers.remove(reqwest::header::ACCEPT_LANGUAGE);
         headers.insert(

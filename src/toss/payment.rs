@@ -308,7 +308,7 @@ impl Client {
                     format!("/v1/payments/{segment}"),
                 );
                 options.apply(&mut call);
-                self.execute(call).await
+                self.execute(call, options.test_code.as_deref()).await
             })
         })
     }
@@ -328,7 +328,7 @@ impl Client {
                     format!("/v1/payments/orders/{segment}"),
                 );
                 options.apply(&mut call);
-                self.execute(call).await
+                self.execute(call, options.test_code.as_deref()).await
             })
         })
     }

@@ -2,8 +2,9 @@
 //!
 //! Every attempt of a Toss cancel carries the same `Idempotency-Key`, so the answer to a repeat is Toss's answer
 //! for *this* request: a success after an attempt whose outcome was unknown is this cancel's, proven by the key.
-//! While Toss is still working on a request, or on another refund of the payment, it answers a repeat with one of
-//! the codes in [`PENDING_CODES`]; the transport then waits and asks again with the same key, within the deadline.
+//! While Toss is still working on a request, or on another refund of the payment, it answers a repeat with a code
+//! for which [`ErrorCode::outcome_pending`] holds; the transport then waits and asks again with the same key, within
+//! the deadline.
 //!
 //! One case is checked against the payment as well: a refusal that an applied first attempt would explain
 //! (`ALREADY_CANCELED_PAYMENT`, `NOT_MATCHES_REFUNDABLE_AMOUNT`, ...) after an attempt whose outcome was unknown.
@@ -20,15 +21,6 @@ use crate::RawJson;
 use crate::error::{ApiError, Delivery, Error, InconsistentAnswer, Unverified, decode_json};
 use crate::transport::{self, Call, Response};
 use std::time::{Instant, SystemTime};
-
-/// Toss's answers that say a refund of the payment is still being processed (ours under the same key, or another
-/// one), so the outcome is still to be learned by asking again, not a failure. `IDEMPOTENT_REQUEST_PROCESSING` is
-/// seen in merchants' code for a repeat of a key still in flight (its HTTP status is not documented).
-pub(crate) const PENDING_CODES: &[&str] = &[
-    "IDEMPOTENT_REQUEST_PROCESSING",
-    "ALREADY_REFUNDING_PAYMENT",
-    "DUPLICATED_REQUEST",
-];
 
 /// Toss's refusals that an earlier, applied attempt of the same cancel explains: the balance moved, nothing is
 /// left, or (`FORBIDDEN_CONSECUTIVE_REQUEST`, Toss's one cancel per second) a cancel came just before this one.
@@ -81,9 +73,9 @@ fn code_of(resp: &Response) -> Option<String> {
     serde_json::from_slice::<Code>(&resp.body).ok().map(|c| c.code)
 }
 
-/// Whether this answer says the refund is still being processed (see [`PENDING_CODES`]).
+/// Whether this answer says the refund is still being processed ([`ErrorCode::outcome_pending`]).
 pub(super) fn is_pending(resp: &Response) -> bool {
-    !resp.status.is_success() && code_of(resp).is_some_and(|code| PENDING_CODES.contains(&code.as_str()))
+    !resp.status.is_success() && code_of(resp).is_some_and(|code| ErrorCode::from(code).outcome_pending())
 }
 
 /// Sends the cancel call (with the client's credentials) and settles its outcome; see the [module docs](self).
@@ -240,14 +232,6 @@ async fn find_fitting_cancel(
             .map(|v| RawJson::from_value(&v))
             .unwrap_or_default()
     }))
-}
-
-impl ErrorCode {
-    /// Whether this code says a refund of the payment is still being processed, so a cancel's outcome is still to
-    /// be learned (by asking again with the same `Idempotency-Key`) rather than a failure.
-    pub fn outcome_pending(&self) -> bool {
-        PENDING_CODES.contains(&self.as_str())
-    }
 }
 
 #[cfg(test)]

@@ -1,36 +1,55 @@
 //! Webhooks Toss posts to the merchant, and how to trust them.
 //!
-//! Toss signs none of the payment webhooks. What makes one trustworthy differs by event:
+//! The events and their bodies follow Toss's webhook-events reference
+//! (<https://docs.tosspayments.com/reference/using-api/webhook-events>); delivery and resending follow its webhook
+//! guide (<https://docs.tosspayments.com/guides/webhook>).
 //!
-//! * `PAYMENT_STATUS_CHANGED` (`{eventType, createdAt, data: Payment}`) carries nothing secret: anyone who knows
-//!   your endpoint can post one. Read the payment back from Toss ([`Event::verify_by_refetch`]) and act on what
-//!   the API says, never on the body.
-//! * `DEPOSIT_CALLBACK` (virtual accounts: issued, paid into, deposit cancelled) repeats the payment's `secret`,
-//!   a value only Toss and you know (it is in the Payment Toss returned when the account was issued). Compare it
-//!   with [`DepositCallback::verify`] (constant time), or let [`DepositCallback::verify_by_refetch`] read the
-//!   payment by its order id and compare. The callback is read in its flat form
-//!   (`{createdAt, secret, status, transactionKey, orderId}`), and also inside an `{eventType, data}` envelope.
-//! * `CANCEL_STATUS_CHANGED` (`data` = one cancel entry) reports how an asynchronous cancel ended; confirm it by
-//!   reading the payment, which needs a `paymentKey` in the data.
+//! # Before you write a handler
+//! * **Payment webhooks are unsigned.** Nothing in the request proves it comes from Toss: anyone who knows your
+//!   endpoint can post a body that looks right. Confirm each event as below before acting on it.
+//! * **Toss resends.** A delivery that is not answered with HTTP 200 is sent again, up to 7 more times over
+//!   about three days and 19 hours (1, 4, 16, 64, 256, 1024 and 4096 minutes apart). Your handler therefore sees
+//!   the same event more than once, sometimes after later ones: make it idempotent, decide from the state you read
+//!   from Toss rather than from the order events arrive in, and answer 200 once an event is handled (or is one you
+//!   ignore), so the resending stops.
+//!
+//! # What makes each event trustworthy
+//! * `PAYMENT_STATUS_CHANGED` (`{eventType, createdAt, data: Payment}`) carries nothing secret. Read the payment
+//!   back from Toss ([`Event::verify_by_refetch`]) and act on what the API says, never on the body.
+//! * `DEPOSIT_CALLBACK` (virtual accounts: issued, paid into, deposit cancelled) is a flat body,
+//!   `{createdAt, secret, status, transactionKey, orderId}`, without `eventType`. Its `secret` repeats the payment's
+//!   `secret`, a value only Toss and you know (it is in the Payment Toss returned when the account was issued).
+//!   Compare it with [`DepositCallback::verify`] (constant time), or let [`DepositCallback::verify_by_refetch`]
+//!   read the payment by its order id and compare. The same fields inside an `{eventType, data}` envelope are
+//!   read too.
+//! * `CANCEL_STATUS_CHANGED` (`data` = one cancel entry) is sent for foreign easy-pay payments only, whose cancels
+//!   are asynchronous: the entry's `cancelStatus` moves from `IN_PROGRESS` to `DONE` (refunded) or `ABORTED` (not
+//!   refunded). Confirm it by reading the payment, which needs a `paymentKey` in the data.
+//! * `BILLING_DELETED` (`data = {billingKey, reason?}`) follows the deletion of a billing key. There is no API
+//!   to look a billing key up, so it cannot be confirmed by reading; but the billing key is itself a secret only
+//!   Toss and you hold, so a body naming a key you did not issue is not for you ([`BillingDeleted::is_for`]).
 //!
 //! Every other event (`PAYOUT_STATUS_CHANGED`, `METHOD_UPDATED`, `CUSTOMER_STATUS_CHANGED`, `payout.changed`,
 //! `seller.changed`, and names Toss adds later) becomes [`Event::Unrecognized`] with the whole body kept, never an
-//! error, so a new event cannot break a running handler. Toss retries a delivery that does not get a 2xx, so
-//! acknowledge those too.
+//! error, so a new event cannot break a running handler. Acknowledge those too, or Toss keeps resending them.
 //!
 //! ```no_run
-//! # async fn handle(client: &kr_payments::toss::Client, body: &[u8]) -> u16 {
+//! # async fn handle(client: &kr_payments::toss::Client, body: &[u8], stored_billing_key: &str) -> u16 {
 //! use kr_payments::toss::webhook::Event;
 //!
 //! let Ok(event) = Event::from_json(body) else { return 400 };
+//! if let Event::BillingDeleted(deleted) = &event {
+//!     // Look the key up among yours; stop charging it if it is one of them.
+//!     return if deleted.is_for(stored_billing_key) { 200 } else { 400 };
+//! }
 //! match event.verify_by_refetch(client).await {
 //!     Ok(payment) => {
-//!         // `payment` is what Toss says now; update the order from it.
+//!         // `payment` is what Toss says now; update the order from it (again, if this is a resend).
 //!         let _ = payment.status();
 //!         200
 //!     }
 //!     Err(e) if e.is_forged() => 400,
-//!     // Unmodelled events: acknowledge so Toss stops retrying.
+//!     // Unmodelled events: acknowledge so Toss stops resending.
 //!     Err(_) if matches!(event, Event::Unrecognized { .. }) => 200,
 //!     // Toss unreachable: fail the delivery so Toss tries again later.
 //!     Err(_) => 503,
@@ -55,8 +74,10 @@ pub enum Event {
     PaymentStatusChanged(Box<PaymentStatusChanged>),
     /// `DEPOSIT_CALLBACK`: a virtual account was issued, paid into, or its deposit cancelled. Verify its secret.
     DepositCallback(DepositCallback),
-    /// `CANCEL_STATUS_CHANGED`: an asynchronous cancel finished.
+    /// `CANCEL_STATUS_CHANGED`: an asynchronous cancel (foreign easy-pay) moved on, to `DONE` or `ABORTED`.
     CancelStatusChanged(CancelStatusChanged),
+    /// `BILLING_DELETED`: a billing key was deleted and can no longer be charged.
+    BillingDeleted(BillingDeleted),
     /// An event this module does not model; the body is kept whole.
     Unrecognized {
         /// The `eventType` as sent.
@@ -86,6 +107,40 @@ pub struct CancelStatusChanged {
     pub cancel: Cancel,
     /// The payment's key, when the data names it (needed to confirm the event by reading the payment).
     pub payment_key: Option<String>,
+}
+
+/// `BILLING_DELETED`. `Debug` hides the billing key.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct BillingDeleted {
+    /// When Toss created the event, as sent.
+    pub created_at: String,
+    /// Why the key was deleted, when Toss says.
+    pub reason: Option<String>,
+    billing_key: String,
+}
+
+impl fmt::Debug for BillingDeleted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BillingDeleted")
+            .field("created_at", &self.created_at)
+            .field("reason", &self.reason)
+            .field("billing_key", &"<redacted>")
+            .finish()
+    }
+}
+
+impl BillingDeleted {
+    /// The deleted billing key. It is a secret (it charges the card): keep it out of logs.
+    pub fn billing_key(&self) -> &str {
+        &self.billing_key
+    }
+
+    /// Whether the event names `billing_key` (one you stored), compared in constant time. An event naming a key
+    /// you never received was not sent for you: answer it with a 4xx.
+    pub fn is_for(&self, billing_key: &str) -> bool {
+        !billing_key.is_empty() && bool::from(self.billing_key.as_bytes().ct_eq(billing_key.as_bytes()))
+    }
 }
 
 /// `DEPOSIT_CALLBACK`. `Debug` hides the secret.
@@ -194,6 +249,13 @@ impl PaymentStatusChanged {
 }
 
 impl CancelStatusChanged {
+    /// The state the cancel reached: `DONE` (refunded), `ABORTED` (not refunded), or `IN_PROGRESS`; `None` when
+    /// the entry does not say. Act on the state of the same cancel in the payment you read back
+    /// ([`Self::verify_by_refetch`]), not on this.
+    pub fn cancel_status(&self) -> Option<&super::CancelStatus> {
+        self.cancel.cancel_status.as_ref()
+    }
+
     /// Reads the payment and returns it when it has a cancel with this event's `transactionKey`.
     ///
     /// # Errors
@@ -251,6 +313,14 @@ impl Event {
                     payment_key,
                 }))
             }
+            Some("BILLING_DELETED") => {
+                let w: wire::BillingDeletedWebhook = decode(value)?;
+                Ok(Event::BillingDeleted(BillingDeleted {
+                    created_at: w.created_at,
+                    reason: w.data.reason,
+                    billing_key: w.data.billing_key,
+                }))
+            }
             Some("DEPOSIT_CALLBACK") => {
                 // Enveloped: the callback's fields are in `data`, and `createdAt` may sit on the envelope only.
                 let mut inner = match object.get("data") {
@@ -282,12 +352,13 @@ impl Event {
     }
 
     /// The event's name: `PAYMENT_STATUS_CHANGED`, `DEPOSIT_CALLBACK` (also for the flat form, which has no
-    /// `eventType`), `CANCEL_STATUS_CHANGED`, or the unrecognized name as sent.
+    /// `eventType`), `CANCEL_STATUS_CHANGED`, `BILLING_DELETED`, or the unrecognized name as sent.
     pub fn event_type(&self) -> &str {
         match self {
             Event::PaymentStatusChanged(_) => "PAYMENT_STATUS_CHANGED",
             Event::DepositCallback(_) => "DEPOSIT_CALLBACK",
             Event::CancelStatusChanged(_) => "CANCEL_STATUS_CHANGED",
+            Event::BillingDeleted(_) => "BILLING_DELETED",
             Event::Unrecognized { event_type, .. } => event_type,
         }
     }
@@ -299,6 +370,7 @@ impl Event {
             Event::PaymentStatusChanged(e) => e.created_at.as_str(),
             Event::DepositCallback(e) => e.created_at.as_str(),
             Event::CancelStatusChanged(e) => e.created_at.as_str(),
+            Event::BillingDeleted(e) => e.created_at.as_str(),
             Event::Unrecognized { raw, .. } => raw.get("createdAt")?.as_str()?,
         };
         parse_local_time(raw)
@@ -309,13 +381,16 @@ impl Event {
     /// reading it by order id and comparing the secret.
     ///
     /// # Errors
-    /// [`VerifyError::NotVerifiable`] for an unrecognized event; otherwise as the event type's own
-    /// `verify_by_refetch`.
+    /// [`VerifyError::NotVerifiable`] for an unrecognized event and for `BILLING_DELETED` (no payment to read;
+    /// see [`BillingDeleted::is_for`]); otherwise as the event type's own `verify_by_refetch`.
     pub async fn verify_by_refetch(&self, client: &Client) -> Result<Payment, VerifyError> {
         match self {
             Event::PaymentStatusChanged(e) => e.verify_by_refetch(client).await,
             Event::DepositCallback(e) => e.verify_by_refetch(client).await,
             Event::CancelStatusChanged(e) => e.verify_by_refetch(client).await,
+            Event::BillingDeleted(_) => Err(VerifyError::NotVerifiable(
+                "a billing key cannot be read back; compare it with the keys you hold",
+            )),
             Event::Unrecognized { .. } => Err(VerifyError::NotVerifiable("this event type is not modelled")),
         }
     }
