@@ -175,8 +175,14 @@ pub enum RefundStatus {
     Requested,
     /// The provider answered, and the refund did not happen.
     Failed,
-    /// A state this version does not know, as the provider named it.
+    /// A state this version does not know, as the provider named it. Nothing is counted as refunded, and nothing
+    /// is taken as failed: read the payment (the provider's answer is in [`RefundOutcome::raw`]).
     Unrecognized(String),
+    /// The provider answered with success, but its answer does not show a refund by this call: no cancel entry
+    /// (Toss `cancels` null or empty, an iamport history without one), an entry without an amount, or one the
+    /// payment around it contradicts (a `failure`, an `EXPIRED` payment). Whether money moved is not known:
+    /// nothing is counted as refunded and nothing is taken as failed; read the payment before acting.
+    Unknown,
 }
 
 /// What a refund did.
@@ -187,7 +193,9 @@ pub struct RefundOutcome {
     pub provider: Provider,
     /// Where the refund stands.
     pub status: RefundStatus,
-    /// Won refunded by this call (0 when it failed).
+    /// Won refunded by this call: the cancel's amount when [`status`](Self::status) is
+    /// [`Succeeded`](RefundStatus::Succeeded), 0 otherwise (a cancel only requested, failed, unrecognized or not
+    /// shown has returned nothing yet). The payment views count by the same rule (`cancelled_total()`).
     pub refunded_amount: i64,
     /// Cancellable balance left after this call, when the provider's answer tells it (or the guard implies it).
     pub remaining_balance: Option<i64>,
