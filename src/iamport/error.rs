@@ -133,7 +133,7 @@ pub(crate) fn decode_envelope<T: DeserializeOwned>(operation: &'static str, resp
             .into());
         }
     }
-    let envelope: Envelope<T> = decode_json(status, &resp.body).map_err(|e| scrub(operation, e))?;
+    let envelope: Envelope<T> = crate::lossless::decode(status, &resp.body).map_err(|e| scrub(operation, e))?;
     envelope.response.ok_or_else(|| {
         crate::Error::Decode(scrub(
             operation,

@@ -52,7 +52,7 @@ where
 {
     let status = response.status.as_u16();
     if response.status.is_success() {
-        return decode_json(status, &response.body).map_err(Error::Decode);
+        return crate::lossless::decode(status, &response.body).map_err(Error::Decode);
     }
     match decode_json::<E>(status, &response.body) {
         Ok(error) => Err(Error::Api(ApiError { status, error })),

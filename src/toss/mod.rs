@@ -138,7 +138,7 @@ impl Client {
 pub(crate) fn read_response<T: serde::de::DeserializeOwned>(response: Response) -> Result<T, Error<TossError>> {
     let status = response.status.as_u16();
     if response.status.is_success() {
-        return Ok(decode_json(status, &response.body)?);
+        return Ok(crate::lossless::decode(status, &response.body)?);
     }
     // A body that is not Toss's error object (an HTML page from a proxy, an empty 502) is a decode error that
     // keeps the status and the raw body, rather than an invented error code.
