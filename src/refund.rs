@@ -336,27 +336,17 @@ impl Refunds for crate::toss::Client {
         };
         let prepared = req.prepare().map_err(toss_error)?;
         let done = prepared.send().await.map_err(toss_error)?;
+        // The payment view's rule decides what the newest cancel did (crate::toss::Payment::cancel_outcome).
         let cancel = done.cancel();
-        let status = match cancel.and_then(|c| c.cancel_status.as_ref()) {
-            None | Some(crate::toss::CancelStatus::Done) => RefundStatus::Succeeded,
-            Some(other) => match other.as_str() {
-                "IN_PROGRESS" => RefundStatus::Requested,
-                "ABORTED" => RefundStatus::Failed,
-                s => RefundStatus::Unrecognized(s.to_string()),
-            },
-        };
+        let status = done.payment.latest_cancel_outcome();
         Ok(RefundOutcome {
             provider: Provider::Toss,
-            refunded_amount: if status == RefundStatus::Failed {
-                0
-            } else {
-                cancel.map_or(0, |c| c.cancel_amount)
-            },
+            refunded_amount: cancel.map_or(0, |c| done.payment.refunded_by(c)),
             status,
             remaining_balance: Some(done.payment.balance()),
             cancellation_id: cancel.map(|c| c.transaction_key.clone()),
             idempotency_key: Some(done.idempotency_key.clone()),
-            raw: serde_json::to_value(&*done.payment).unwrap_or_default(),
+            raw: done.payment.json().value(),
             reconciled: done.reconciled,
             warnings: done.warnings.clone(),
         })
@@ -396,20 +386,17 @@ impl Refunds for crate::iamport::Client {
             .send_with_warnings()
             .await
             .map_err(|e| RefundError::from(e.map_api(provider_error(Provider::Iamport))))?;
-        // iamport answers a cancel with the payment after it: the newest cancel_history entry is this refund.
+        // iamport answers a cancel with the payment after it: the newest cancel_history entry is this refund, and
+        // the payment view's rule decides what it did (crate::iamport::Payment::cancel_outcome).
         let latest = payment.latest_cancellation();
-        let requested = match refund.amount {
-            RefundAmount::Partial { amount, .. } => Some(amount),
-            RefundAmount::Full => None,
-        };
         Ok(RefundOutcome {
             provider: Provider::Iamport,
-            status: RefundStatus::Succeeded,
-            refunded_amount: latest.and_then(|c| c.amount).or(requested).unwrap_or_default(),
+            status: payment.latest_cancel_outcome(),
+            refunded_amount: latest.map_or(0, |c| payment.refunded_by(c)),
             remaining_balance: payment.cancellable_balance(),
             cancellation_id: latest.and_then(|c| c.cancellation_id.clone()),
             idempotency_key: None,
-            raw: serde_json::to_value(&payment).unwrap_or_default(),
+            raw: payment.json().value(),
             reconciled,
             warnings,
         })
@@ -419,7 +406,7 @@ impl Refunds for crate::iamport::Client {
 #[cfg(feature = "portone-v2")]
 impl Refunds for crate::portone_v2::Client {
     async fn refund(&self, payment_id: &str, refund: &Refund) -> Result<RefundOutcome, RefundError> {
-        use crate::portone_v2::{Bank, CancelOutcome};
+        use crate::portone_v2::Bank;
         let mut req = self.cancel_payment(payment_id, refund.reason.clone());
         if let RefundAmount::Partial {
             amount,
@@ -447,19 +434,10 @@ impl Refunds for crate::portone_v2::Client {
             .send_keeping_raw()
             .await
             .map_err(|e| RefundError::from(e.map_api(provider_error(Provider::PortOneV2))))?;
-        let (status, cancellation) = match &outcome {
-            CancelOutcome::Succeeded(c) => (RefundStatus::Succeeded, Some(c)),
-            CancelOutcome::Requested(c) => (RefundStatus::Requested, Some(c)),
-            CancelOutcome::Failed(c) => (RefundStatus::Failed, Some(c)),
-            other => (
-                RefundStatus::Unrecognized(other.status().to_string()),
-                other.cancellation(),
-            ),
-        };
-        let refunded_amount = match status {
-            RefundStatus::Succeeded | RefundStatus::Requested => cancellation.map_or(0, |c| c.total_amount),
-            _ => 0,
-        };
+        // The payment view's rule decides what the cancellation did (crate::portone_v2::payment::cancel_outcome).
+        let status = crate::portone_v2::payment::cancel_outcome(&outcome);
+        let cancellation = outcome.cancellation();
+        let refunded_amount = crate::portone_v2::payment::refunded_by(&outcome);
         // PortOne answers with the cancellation only; the balance after it follows from the guard the merchant
         // stated (a full cancel leaves nothing), and only once the cancel is done.
         let remaining_balance = match (&status, &refund.amount) {
