@@ -22,6 +22,8 @@
 
 pub mod error;
 #[cfg(any(feature = "portone-v2", feature = "iamport", feature = "toss"))]
+mod lossless;
+#[cfg(any(feature = "portone-v2", feature = "iamport", feature = "toss"))]
 mod open_enum;
 pub mod policy;
 pub mod raw_json;

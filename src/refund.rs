@@ -216,8 +216,14 @@ pub enum RefundStatus {
     Requested,
     /// The provider answered, and the refund did not happen.
     Failed,
-    /// A state this version does not know, as the provider named it.
+    /// A state this version does not know, as the provider named it. Nothing is counted as refunded, and nothing
+    /// is taken as failed: read the payment (the provider's answer is in [`RefundOutcome::raw`]).
     Unrecognized(String),
+    /// The provider answered with success, but its answer does not show a refund by this call: no cancel entry
+    /// (Toss `cancels` null or empty, an iamport history without one), an entry without an amount, or one the
+    /// payment around it contradicts (a `failure`, an `EXPIRED` payment). Whether money moved is not known:
+    /// nothing is counted as refunded and nothing is taken as failed; read the payment before acting.
+    Unknown,
 }
 
 /// What a refund did.
@@ -228,7 +234,9 @@ pub struct RefundOutcome {
     pub provider: Provider,
     /// Where the refund stands.
     pub status: RefundStatus,
-    /// Won refunded by this call (0 when it failed).
+    /// Won refunded by this call: the cancel's amount when [`status`](Self::status) is
+    /// [`Succeeded`](RefundStatus::Succeeded), 0 otherwise (a cancel only requested, failed, unrecognized or not
+    /// shown has returned nothing yet). The payment views count by the same rule (`cancelled_total()`).
     pub refunded_amount: i64,
     /// Cancellable balance left after this call, when the provider's answer tells it (or the guard implies it).
     pub remaining_balance: Option<i64>,
@@ -358,25 +366,6 @@ fn provider_error<E: ApiErrorBody>(provider: Provider) -> impl FnOnce(E) -> Prov
     move |e| ProviderError::from_body(provider, &e)
 }
 
-/// The neutral status of a cancel entry, by one rule for every provider's `cancelStatus`-like state.
-fn status_of_state(state: Option<&str>, done: &[&str], pending: &[&str], failed: &[&str]) -> RefundStatus {
-    match state {
-        None => RefundStatus::Succeeded,
-        Some(s) if done.contains(&s) => RefundStatus::Succeeded,
-        Some(s) if pending.contains(&s) => RefundStatus::Requested,
-        Some(s) if failed.contains(&s) => RefundStatus::Failed,
-        Some(s) => RefundStatus::Unrecognized(s.to_string()),
-    }
-}
-
-/// Won refunded by an entry with this status: counted only when it succeeded or is on its way.
-fn counted(status: &RefundStatus, amount: i64) -> i64 {
-    match status {
-        RefundStatus::Succeeded | RefundStatus::Requested => amount,
-        _ => 0,
-    }
-}
-
 fn evidence(after_unknown: bool, by_key: bool) -> Evidence {
     match (after_unknown, by_key) {
         (false, _) => Evidence::Answer,
@@ -414,7 +403,8 @@ impl Refunds for crate::toss::Client {
         };
         let prepared = req.prepare().map_err(toss_error)?;
         let done = prepared.send().await.map_err(toss_error)?;
-        // The facade checked that the last entry is this cancel's and fits the request.
+        // The facade checked that the last entry is this cancel's and fits the request; the payment view's rule
+        // decides what it did (crate::toss::Payment::cancel_outcome).
         let Some(cancel) = done.cancel() else {
             return Err(RefundError {
                 idempotency_key: Some(done.idempotency_key.clone()),
@@ -422,24 +412,19 @@ impl Refunds for crate::toss::Client {
                     operation: "cancelPayment",
                     status: 200,
                     reason: "the answer has no cancel entry".into(),
-                    answer: RawJson::from_value(&serde_json::to_value(&*done.payment).unwrap_or_default()),
+                    answer: done.payment.json().clone(),
                 }),
             });
         };
-        let status = status_of_state(
-            cancel.cancel_status.as_ref().map(|s| s.as_str()),
-            &["DONE"],
-            &["IN_PROGRESS"],
-            &["ABORTED"],
-        );
+        let status = done.payment.cancel_outcome(cancel);
         Ok(RefundOutcome {
             provider: Provider::Toss,
-            refunded_amount: counted(&status, cancel.cancel_amount),
+            refunded_amount: done.payment.refunded_by(cancel),
             status,
             remaining_balance: Some(done.payment.balance()),
             cancellation_id: Some(cancel.transaction_key.clone()),
             idempotency_key: Some(done.idempotency_key.clone()),
-            raw: RawJson::from_value(&serde_json::to_value(&*done.payment).unwrap_or_default()),
+            raw: done.payment.json().clone(),
             evidence: evidence(done.reconciled, true),
             reconciled: done.reconciled,
             warnings: done.warnings.clone(),
@@ -474,16 +459,22 @@ impl Refunds for crate::iamport::Client {
             .send_with_warnings()
             .await
             .map_err(|e| RefundError::from(e.map_api(provider_error(Provider::Iamport))))?;
-        // The facade found this cancel's entry (the step it made in the balance) and checked its amount.
+        // The facade found this cancel's entry (the step it made in the balance) and checked its amount; the
+        // payment view's rule decides what it did (crate::iamport::Payment::cancel_outcome). An answer without the
+        // entry showed the cancel in its balance only.
         let entry = done.entry();
+        let (status, refunded_amount) = match entry {
+            Some(entry) => (done.payment.cancel_outcome(entry), done.payment.refunded_by(entry)),
+            None => (RefundStatus::Succeeded, done.refunded),
+        };
         Ok(RefundOutcome {
             provider: Provider::Iamport,
-            status: RefundStatus::Succeeded,
-            refunded_amount: done.refunded,
+            status,
+            refunded_amount,
             remaining_balance: done.payment.cancellable_balance(),
             cancellation_id: entry.and_then(|c| c.cancellation_id.clone()),
             idempotency_key: None,
-            raw: RawJson::from_value(&serde_json::to_value(&done.payment).unwrap_or_default()),
+            raw: done.payment.json().clone(),
             evidence: evidence(done.reconciled, false),
             reconciled: done.reconciled,
             warnings: done.warnings,
@@ -494,7 +485,7 @@ impl Refunds for crate::iamport::Client {
 #[cfg(feature = "portone-v2")]
 impl Refunds for crate::portone_v2::Client {
     async fn refund(&self, payment_id: &str, refund: &Refund) -> Result<RefundOutcome, RefundError> {
-        use crate::portone_v2::{Bank, CancelOutcome};
+        use crate::portone_v2::Bank;
         let mut req = self.cancel_payment(payment_id, refund.reason.clone());
         if let Some(amount) = refund.partial_amount() {
             req = req.amount(amount);
@@ -525,14 +516,10 @@ impl Refunds for crate::portone_v2::Client {
             error: e.map_api(provider_error(Provider::PortOneV2)),
             idempotency_key: Some(key.clone()),
         })?;
-        let status = match &outcome {
-            CancelOutcome::Succeeded(_) => RefundStatus::Succeeded,
-            CancelOutcome::Requested(_) => RefundStatus::Requested,
-            CancelOutcome::Failed(_) => RefundStatus::Failed,
-            other => RefundStatus::Unrecognized(other.status().to_string()),
-        };
+        // The payment view's rule decides what the cancellation did (crate::portone_v2::payment::cancel_outcome).
+        let status = crate::portone_v2::payment::cancel_outcome(&outcome);
         let cancellation = outcome.cancellation();
-        let refunded_amount = counted(&status, cancellation.map_or(0, |c| c.total_amount));
+        let refunded_amount = crate::portone_v2::payment::refunded_by(&outcome);
         // PortOne answers with the cancellation only; the balance after it follows from the guard the merchant
         // stated (a full cancel leaves nothing), and only once the cancel is done.
         let remaining_balance = match (&status, refund.guard(), &refund.amount) {

@@ -71,10 +71,10 @@ async fn values_the_spec_does_not_list_are_kept() {
         .get_payment(&ImpUid::new("imp_448280090638"))
         .await
         .unwrap();
-    let status = p.status.unwrap();
+    let status = p.status.clone().unwrap();
     assert!(status.is_unrecognized());
     assert_eq!(status.as_str(), "partial_refund_pending");
-    assert_eq!(p.pay_method.unwrap().as_str(), "crypto_wallet");
+    assert_eq!(p.pay_method.as_ref().unwrap().as_str(), "crypto_wallet");
     assert_eq!(p.channel, Some(PaymentChannel::Unrecognized("kiosk".into())));
 }
 
@@ -216,7 +216,7 @@ async fn payments_by_status_stream_every_page() {
         .to(1_714_607_999)
         .sorting(ListSorting::Xpaid)
         .stream()
-        .map(|p| p.unwrap().imp_uid.unwrap())
+        .map(|p| p.unwrap().into_raw().imp_uid.unwrap())
         .collect()
         .await;
     assert_eq!(ids, ["imp_100000000000", "imp_100000000001", "imp_100000000002"]);

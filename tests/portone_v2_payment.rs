@@ -6,7 +6,7 @@ use kr_payments::Error;
 use kr_payments::portone_v2::payment::{
     GetAllPaymentsByCursorBody, PaymentFilterInput, PaymentMethodType, PaymentStatus,
 };
-use kr_payments::portone_v2::{CancelOutcome, Client, GetPaymentError, Payment, PaymentExt};
+use kr_payments::portone_v2::{CancelOutcome, Client, GetPaymentError, PaymentByStatus, PaymentExt};
 use kr_payments::transport::RetryPolicy;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
@@ -108,7 +108,7 @@ async fn a_paid_payment_gives_its_balance() {
 
     let payment = client(&server).get_payment("order-20240601-0007").send().await.unwrap();
 
-    assert!(matches!(payment, Payment::Paid { .. }), "{payment:?}");
+    assert!(matches!(&*payment, PaymentByStatus::Paid { .. }), "{payment:?}");
     assert_eq!(payment.id(), Some("order-20240601-0007"));
     assert_eq!(payment.status(), PaymentStatus::Paid);
     assert_eq!(payment.paid_amount(), Some(10000));
@@ -204,7 +204,7 @@ async fn an_unknown_payment_status_is_kept_and_still_readable() {
 
     let payment = client(&server).get_payment("order-20240601-0011").send().await.unwrap();
 
-    let Payment::Unrecognized(raw) = &payment else {
+    let PaymentByStatus::Unrecognized(raw) = payment.by_status() else {
         panic!("expected Unrecognized, got {payment:?}")
     };
     assert_eq!(raw.0, body, "the raw JSON is kept whole");

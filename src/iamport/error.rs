@@ -131,7 +131,7 @@ pub(crate) fn decode_envelope<T: DeserializeOwned>(operation: &'static str, resp
             .into());
         }
     }
-    let envelope: Envelope<T> = decode_json(status, &resp.body).map_err(unreadable)?;
+    let envelope: Envelope<T> = crate::lossless::decode(status, &resp.body).map_err(unreadable)?;
     envelope.response.ok_or_else(|| {
         crate::Error::Decode(unreadable(DecodeError::new(
             status,

@@ -1,19 +1,32 @@
 //! Payments: the ids that name them, the payment as iamport returns it, and the lookups.
 //!
-//! [`Payment`] is the generated `PaymentAnnotation` (money already `i64` won: a fractional amount from the server
-//! is a decode error, not a rounded number), with helpers for the amounts a refund depends on.
+//! [`Payment`] is a view of one payment: the generated `PaymentAnnotation` (every field readable through `Deref`;
+//! money already `i64` won: a fractional amount from the server is a decode error, not a rounded number), with
+//! helpers for the amounts a refund depends on, and the JSON exactly as iamport sent it
+//! ([`Payment::json`]), so fields the crate does not model are kept. Only a payment's `imp_uid`, `merchant_uid`,
+//! `amount` and `status` (and each cancel's `amount`) must be in an answer; everything else may be missing or
+//! `null`, as iamport's documented answers show (seed 002 lists no `sandbox` and no `cancellation_id`).
+//!
+//! # What counts as refunded
+//! One rule, used by [`PaymentAnnotation::cancel_history_total`](types::PaymentAnnotation::cancel_history_total)
+//! and the provider-neutral refund: iamport's history lists cancels that went through, so an entry with an amount
+//! counts ([`CancelHistoryEntry::outcome`]), unless the payment around it contradicts that
+//! ([`PaymentAnnotation::cancel_outcome`](types::PaymentAnnotation::cancel_outcome)). An entry without an amount is
+//! neither counted nor taken as failed.
 
 use super::Client;
 use super::error::Error;
 use super::raw::types;
-use crate::InvalidRequest;
 use crate::policy::{self, Conditions, Deadline, ProcessingTime};
+use crate::refund::RefundStatus;
 use crate::transport::{Call, CallOptions, Lookup, encode_segment};
+use crate::{InvalidRequest, RawJson};
 use chrono::{DateTime, Utc};
 use futures::Stream;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::ops::Deref;
 
 /// Which payments [`Client::payments_by_status`] lists: `all`, `ready`, `paid`, `cancelled`, `failed`.
 pub use types::GetPaymentsByStatusPaymentStatus as StatusFilter;
@@ -21,8 +34,6 @@ pub use types::GetPaymentsByStatusPaymentStatus as StatusFilter;
 pub use types::GetPaymentsByStatusSorting as ListSorting;
 /// How a payment was paid (`card`, `trans`, `vbank`, `phone`, ... or a value kept as sent).
 pub use types::PayMethod;
-/// A payment as iamport returns it (the generated `PaymentAnnotation`). Amounts are integer won.
-pub use types::PaymentAnnotation as Payment;
 /// One entry of a payment's `cancel_history`: a cancel or partial cancel (the generated `PaymentCancelAnnotation`).
 pub use types::PaymentCancelAnnotation as CancelHistoryEntry;
 /// Where a payment started: `pc`, `mobile`, `api`, or a value kept as sent.
@@ -121,19 +132,135 @@ impl From<MerchantUid> for PaymentRef {
     }
 }
 
+/// A payment as iamport returns it: the typed fields (the generated `PaymentAnnotation`, read through `Deref`;
+/// amounts are integer won) and the JSON exactly as iamport sent it.
+///
+/// Serializing writes that JSON back, fields no spec lists included. `Debug` prints the typed fields only, never
+/// the JSON.
+#[derive(Clone)]
+pub struct Payment {
+    typed: types::PaymentAnnotation,
+    json: RawJson,
+}
+
+impl Payment {
+    /// The payment as iamport sent it (the envelope's `response`), byte for byte. It holds the buyer's personal
+    /// data: store it, do not log it.
+    pub fn json(&self) -> &RawJson {
+        &self.json
+    }
+
+    /// The generated type, e.g. to hand to the raw client.
+    pub fn into_raw(self) -> types::PaymentAnnotation {
+        self.typed
+    }
+
+    /// The typed fields and the JSON as sent.
+    pub fn into_parts(self) -> (types::PaymentAnnotation, RawJson) {
+        (self.typed, self.json)
+    }
+}
+
+impl Deref for Payment {
+    type Target = types::PaymentAnnotation;
+    fn deref(&self) -> &types::PaymentAnnotation {
+        &self.typed
+    }
+}
+
+impl From<types::PaymentAnnotation> for Payment {
+    /// A view of a generated payment; its JSON is the typed fields serialized, so it holds nothing beyond them.
+    fn from(typed: types::PaymentAnnotation) -> Self {
+        let json = serde_json::to_value(&typed).map(RawJson::from).unwrap_or_default();
+        Payment { typed, json }
+    }
+}
+
+impl Serialize for Payment {
+    /// Writes the JSON as iamport sent it.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.json.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Payment {
+    /// Reads an iamport payment (`PaymentAnnotation`) from JSON, keeping its text.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::lossless::deserialize_view(deserializer).map(|(typed, json)| Payment { typed, json })
+    }
+}
+
+impl fmt::Debug for Payment {
+    /// The typed fields only; the JSON is never printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Payment").field(&self.typed).finish()
+    }
+}
+
+impl types::PaymentCancelAnnotation {
+    /// What this history entry did with the money, by itself: iamport's `cancel_history` lists cancels that went
+    /// through, so an entry with an `amount` is [`Succeeded`](RefundStatus::Succeeded) (counted), and one without
+    /// is [`Unknown`](RefundStatus::Unknown): neither counted nor taken as failed.
+    /// [`PaymentAnnotation::cancel_outcome`](types::PaymentAnnotation::cancel_outcome) adds what the payment around
+    /// the entry says.
+    pub fn outcome(&self) -> RefundStatus {
+        match self.amount {
+            Some(_) => RefundStatus::Succeeded,
+            None => RefundStatus::Unknown,
+        }
+    }
+}
+
 impl types::PaymentAnnotation {
-    /// The total cancelled so far, as iamport reports it (`cancel_amount`). `None` when iamport sent `null`.
+    /// The total cancelled so far, as iamport reports it (`cancel_amount`). `None` when iamport sent `null` or
+    /// nothing.
     pub fn cancelled_total(&self) -> Option<i64> {
         self.cancel_amount
     }
 
-    /// The sum of the [`cancel_history`](Self::cancel_history) amounts: should equal
-    /// [`cancelled_total`](Self::cancelled_total). `None` if an entry has no amount or the sum overflows.
+    /// What `entry`, one of this payment's history entries, did with the money: [`CancelHistoryEntry::outcome`],
+    /// except that an entry is not taken as a refund when the payment around it contradicts that: its status is
+    /// `ready` or `failed` (a payment never paid has nothing to return; a partial cancel leaves it `paid`). Such
+    /// an entry is [`Unknown`](RefundStatus::Unknown). A status this crate does not know, or none, contradicts
+    /// nothing.
+    pub fn cancel_outcome(&self, entry: &CancelHistoryEntry) -> RefundStatus {
+        let consistent = !matches!(self.status, Some(PaymentStatus::Ready | PaymentStatus::Failed));
+        match entry.outcome() {
+            RefundStatus::Succeeded if !consistent => RefundStatus::Unknown,
+            other => other,
+        }
+    }
+
+    /// Won that `entry` returned: its amount when [`cancel_outcome`](Self::cancel_outcome) counts it, else 0.
+    pub fn refunded_by(&self, entry: &CancelHistoryEntry) -> i64 {
+        match (self.cancel_outcome(entry), entry.amount) {
+            (RefundStatus::Succeeded, Some(amount)) => amount,
+            _ => 0,
+        }
+    }
+
+    /// What the latest cancel did, as a cancel's answer reports the cancel it made:
+    /// [`cancel_outcome`](Self::cancel_outcome) of [`latest_cancellation`](Self::latest_cancellation), and
+    /// [`Unknown`](RefundStatus::Unknown) when the history is empty or missing (a success that shows no cancel is
+    /// not a refund).
+    pub fn latest_cancel_outcome(&self) -> RefundStatus {
+        self.latest_cancellation()
+            .map_or(RefundStatus::Unknown, |c| self.cancel_outcome(c))
+    }
+
+    /// The sum of what the [`cancel_history`](Self::cancel_history) entries returned, by the rule of
+    /// [`cancel_outcome`](Self::cancel_outcome): should equal [`cancelled_total`](Self::cancelled_total). `None`
+    /// if an entry's outcome is not known (it has no amount, or the payment contradicts it) or the sum overflows:
+    /// an entry that is neither counted nor denied leaves the total unknown.
     pub fn cancel_history_total(&self) -> Option<i64> {
         self.cancel_history
             .iter()
             .flatten()
-            .try_fold(0i64, |sum, entry| sum.checked_add(entry.amount?))
+            .try_fold(0i64, |sum, entry| match self.cancel_outcome(entry) {
+                RefundStatus::Succeeded => sum.checked_add(entry.amount?),
+                RefundStatus::Failed | RefundStatus::Requested => Some(sum),
+                _ => None,
+            })
     }
 
     /// What can still be cancelled: `amount - cancel_amount`. `None` when either is missing (the balance is then
@@ -294,6 +421,17 @@ impl Client {
     }
 }
 
+/// `PagedPaymentAnnotation` with each payment read as a [`Payment`] view, its JSON kept.
+#[derive(Deserialize)]
+struct PagedPayments {
+    #[serde(default)]
+    total: Option<i64>,
+    #[serde(default)]
+    next: Option<i64>,
+    #[serde(default)]
+    list: Option<Vec<Payment>>,
+}
+
 /// One page of a payment list.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -403,7 +541,7 @@ impl<'a> PaymentList<'a> {
         if let Some(sorting) = &self.sorting {
             call.query.push(("sorting", sorting.as_str().to_string()));
         }
-        let paged: types::PagedPaymentAnnotation = self.client.send(call).await?;
+        let paged: PagedPayments = self.client.send(call).await?;
         // iamport says "no next page" with 0; a next page that does not move forward would loop forever.
         let next = paged.next.and_then(|n| u32::try_from(n).ok()).filter(|&n| n > number);
         Ok(Page {

@@ -53,7 +53,7 @@ where
     let status = response.status.as_u16();
     let mutating = response.mutating;
     if response.status.is_success() {
-        return decode_json(status, &response.body).map_err(|e| Error::Decode(e.for_mutation(mutating)));
+        return crate::lossless::decode(status, &response.body).map_err(|e| Error::Decode(e.for_mutation(mutating)));
     }
     match decode_json::<E>(status, &response.body) {
         Ok(error) => Err(Error::Api(ApiError::answer(status, error, mutating))),

@@ -38,8 +38,8 @@ pub use cancel::{CancelOutcome, CancelPayment, Cancellation, RefundAccount, Unre
 pub use error::{
     CancelPaymentError, GetAllPaymentsByCursorError, GetAllPaymentsError, GetPaymentError, GetPaymentsError,
 };
-pub use payment::{GetPayment, ListPayments, ListPaymentsByCursor, PaymentExt};
-pub use raw::types::{Bank, CancelRequester, Payment, PaymentFilterInput, PromotionDiscountRetainOption};
+pub use payment::{GetPayment, ListPayments, ListPaymentsByCursor, Payment, PaymentByStatus, PaymentExt};
+pub use raw::types::{Bank, CancelRequester, PaymentFilterInput, PromotionDiscountRetainOption};
 
 use crate::transport::{self, BuildError, Call, Credential, Options, RetryPolicy, Transport};
 use std::fmt;

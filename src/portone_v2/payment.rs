@@ -1,13 +1,19 @@
 //! Reading PortOne V2 payments: one by id, or many as a stream.
 //!
-//! [`Client::get_payment`] returns the generated [`Payment`] union: one variant per status (`Paid`,
-//! `PartialCancelled`, `Cancelled`, `VirtualAccountIssued`, ...), each with the fields the spec gives that status,
-//! plus `Unrecognized` keeping the raw JSON of a status this crate does not know. Match on it for anything
-//! status-specific.
+//! [`Client::get_payment`] returns a [`Payment`]: a view holding the generated union, [`PaymentByStatus`] (one
+//! variant per status: `Paid`, `PartialCancelled`, `Cancelled`, `VirtualAccountIssued`, ..., each with the fields
+//! the spec gives that status, plus `Unrecognized` keeping the raw JSON of a status this crate does not know), and
+//! the JSON exactly as PortOne sent it ([`Payment::json`]), so fields the crate does not model are kept. The view
+//! dereferences to the union: match on `&*payment` (or [`Payment::by_status`]) for anything status-specific.
 //!
-//! What every refund screen needs regardless of status comes from [`PaymentExt`], an extension trait on
-//! [`Payment`] (chosen over a wrapper type so the value you match on stays the generated one, with every field):
-//! paid, cancelled and cancellable amounts, the status, the pay method and the cancellations so far.
+//! What every refund screen needs regardless of status comes from [`PaymentExt`], an extension trait implemented
+//! by the view and by the union: paid, cancelled and cancellable amounts, the status, the pay method and the
+//! cancellations so far.
+//!
+//! # What counts as refunded
+//! One rule, used by [`PaymentExt::cancelled_total`] and the provider-neutral refund: [`cancel_outcome`] classifies
+//! a cancellation by its status; only `SUCCEEDED` is counted, and a status this crate does not know is neither
+//! counted nor taken as failed.
 //!
 //! Listings are streams of results, fetched a page at a time as you consume them:
 //!
@@ -21,20 +27,147 @@
 use super::Client;
 use super::cancel::{CancelOutcome, CommonFields};
 use super::error::{GetAllPaymentsByCursorError, GetPaymentError, GetPaymentsError, pinpoint};
-use super::raw::types::{
-    EasyPayProvider, GetAllPaymentsByCursorResponse, GetPaymentsBody, PageInput, PaymentMethodEasyPayMethod, PgProvider,
-};
+use super::raw::types::{EasyPayProvider, GetPaymentsBody, PageInput, PaymentMethodEasyPayMethod, PgProvider};
+use crate::RawJson;
 use crate::error::{Error, InvalidRequest};
 use crate::policy::{self, Conditions, Deadline, ProcessingTime};
+use crate::refund::RefundStatus;
 use crate::transport::{Call, RetryPolicy, path_segment};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, BoxStream, StreamExt};
 use std::time::Duration;
 
 pub use super::raw::types::{
-    GetAllPaymentsByCursorBody, GetPaymentsResponse, PageInfo, Payment, PaymentAmount, PaymentCancellation,
-    PaymentFilterInput, PaymentMethod, PaymentMethodType, PaymentStatus, PaymentWithCursor,
+    GetAllPaymentsByCursorBody, PageInfo, PaymentAmount, PaymentCancellation, PaymentFilterInput, PaymentMethod,
+    PaymentMethodType, PaymentStatus,
 };
+
+/// The generated payment union: one variant per status, each with that status's fields (`Paid { .. }`,
+/// `PartialCancelled { .. }`, ...), and `Unrecognized` with the raw JSON of a status the spec does not list.
+/// [`Payment`] dereferences to it.
+pub use super::raw::types::Payment as PaymentByStatus;
+
+/// A PortOne V2 payment: the typed union the crate reads ([`PaymentByStatus`], reached through `Deref`), and the
+/// JSON exactly as PortOne sent it.
+///
+/// Serializing writes that JSON back, fields no spec lists included. `Debug` prints the typed part only, never
+/// the JSON.
+#[derive(Clone)]
+pub struct Payment {
+    typed: PaymentByStatus,
+    json: RawJson,
+}
+
+impl Payment {
+    /// The payment as PortOne sent it, byte for byte. It holds the customer's personal data: store it, do not
+    /// log it.
+    pub fn json(&self) -> &RawJson {
+        &self.json
+    }
+
+    /// The typed union, to match on its status.
+    pub fn by_status(&self) -> &PaymentByStatus {
+        &self.typed
+    }
+
+    /// The generated union, e.g. to hand to the raw client.
+    pub fn into_raw(self) -> PaymentByStatus {
+        self.typed
+    }
+
+    /// The typed union and the JSON as sent.
+    pub fn into_parts(self) -> (PaymentByStatus, RawJson) {
+        (self.typed, self.json)
+    }
+}
+
+impl std::ops::Deref for Payment {
+    type Target = PaymentByStatus;
+    fn deref(&self) -> &PaymentByStatus {
+        &self.typed
+    }
+}
+
+impl From<PaymentByStatus> for Payment {
+    /// A view of a generated payment; its JSON is the typed fields serialized, so it holds nothing beyond them.
+    fn from(typed: PaymentByStatus) -> Self {
+        let json = serde_json::to_value(&typed).map(RawJson::from).unwrap_or_default();
+        Payment { typed, json }
+    }
+}
+
+impl serde::Serialize for Payment {
+    /// Writes the JSON as PortOne sent it.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.json.serialize(serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Payment {
+    /// Reads a PortOne payment from JSON, keeping its text.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::lossless::deserialize_view(deserializer).map(|(typed, json)| Payment { typed, json })
+    }
+}
+
+impl std::fmt::Debug for Payment {
+    /// The typed part only; the JSON is never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Payment").field(&self.typed).finish()
+    }
+}
+
+/// One page of [`Client::payments`]: the payments, each a lossless [`Payment`] view, and where the page is. (The
+/// generated type of the same name is `raw::types::GetPaymentsResponse`.)
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct GetPaymentsResponse {
+    /// The payments of this page.
+    pub items: Vec<Payment>,
+    /// The page's number, size and the total count.
+    pub page: PageInfo,
+}
+
+/// One item of [`Client::payments_by_cursor`]: a lossless [`Payment`] view and its cursor. (The generated type of
+/// the same name is `raw::types::PaymentWithCursor`.)
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct PaymentWithCursor {
+    /// The payment.
+    pub payment: Payment,
+    /// Where to resume a listing after this payment.
+    pub cursor: String,
+}
+
+/// `getAllPaymentsByCursor`'s answer, with lossless payments.
+#[derive(serde::Deserialize)]
+struct CursorPage {
+    items: Vec<PaymentWithCursor>,
+}
+
+/// What one cancellation did with the money: the crate's one rule, shared by [`PaymentExt::cancelled_total`] and
+/// the provider-neutral refund ([`crate::refund::Refunds`]).
+///
+/// | status | outcome |
+/// |---|---|
+/// | `SUCCEEDED` | [`Succeeded`](RefundStatus::Succeeded): counted |
+/// | `REQUESTED` | [`Requested`](RefundStatus::Requested): not counted yet |
+/// | `FAILED` | [`Failed`](RefundStatus::Failed): not counted |
+/// | any other | [`Unrecognized`](RefundStatus::Unrecognized): neither counted nor taken as failed |
+pub fn cancel_outcome(cancellation: &CancelOutcome) -> RefundStatus {
+    match cancellation {
+        CancelOutcome::Succeeded(_) => RefundStatus::Succeeded,
+        CancelOutcome::Requested(_) => RefundStatus::Requested,
+        CancelOutcome::Failed(_) => RefundStatus::Failed,
+        other => RefundStatus::Unrecognized(other.status().to_string()),
+    }
+}
+
+/// Won that `cancellation` returned: its `totalAmount` when [`cancel_outcome`] counts it, else 0.
+pub fn refunded_by(cancellation: &CancelOutcome) -> i64 {
+    match (cancel_outcome(cancellation), cancellation.cancellation()) {
+        (RefundStatus::Succeeded, Some(c)) => c.total_amount,
+        _ => 0,
+    }
+}
 
 /// How many payments PortOne serves through page-based listing: `(page number + 1) * page size` may not exceed it.
 pub const MAX_PAGED_PAYMENTS: i64 = 60_000;
@@ -343,10 +476,7 @@ impl ListPaymentsByCursor {
         Ok(())
     }
 
-    async fn fetch(
-        &self,
-        cursor: Option<String>,
-    ) -> Result<GetAllPaymentsByCursorResponse, Error<GetAllPaymentsByCursorError>> {
+    async fn fetch(&self, cursor: Option<String>) -> Result<CursorPage, Error<GetAllPaymentsByCursorError>> {
         let mut body = self.query.clone();
         body.cursor = cursor;
         if body.store_id.is_none() {
@@ -401,12 +531,13 @@ impl ListPaymentsByCursor {
 mod sealed {
     pub trait Sealed {}
     impl Sealed for super::Payment {}
+    impl Sealed for super::PaymentByStatus {}
 }
 
 /// What a refund screen needs from any [`Payment`], whatever its status.
 ///
 /// For the known statuses every value is read from the typed variant. For a status this crate does not know
-/// (`Payment::Unrecognized`), values are read from the raw JSON when it has them, and are `None` otherwise.
+/// (`PaymentByStatus::Unrecognized`), values are read from the raw JSON when it has them, and are `None` otherwise.
 pub trait PaymentExt: sealed::Sealed {
     /// The merchant's payment id (`id`).
     fn id(&self) -> Option<&str>;
@@ -444,6 +575,16 @@ pub trait PaymentExt: sealed::Sealed {
 
     /// The cancellations so far, oldest first as PortOne lists them, failed ones included.
     fn cancellations(&self) -> Vec<CancelOutcome>;
+
+    /// The sum of what the cancellations returned, in won, by the crate's one rule ([`cancel_outcome`]): the
+    /// `totalAmount` of each `SUCCEEDED` one. Requested, failed and unrecognized ones are left out. Compare
+    /// [`cancelled_amount`](Self::cancelled_amount), PortOne's own figure.
+    fn cancelled_total(&self) -> i64 {
+        self.cancellations()
+            .iter()
+            .map(refunded_by)
+            .fold(0i64, i64::saturating_add)
+    }
 
     /// When the payment was paid (`paidAt`): always there for `PAID`, there for `PARTIAL_CANCELLED` and
     /// `CANCELLED` when PortOne sends it, read from the raw JSON for a status this crate does not know, and `None`
@@ -489,60 +630,92 @@ pub trait PaymentExt: sealed::Sealed {
 
 impl PaymentExt for Payment {
     fn id(&self) -> Option<&str> {
+        self.typed.id()
+    }
+    fn status(&self) -> PaymentStatus {
+        self.typed.status()
+    }
+    fn amount(&self) -> Option<PaymentAmount> {
+        self.typed.amount()
+    }
+    fn method(&self) -> Option<&PaymentMethod> {
+        self.typed.method()
+    }
+    fn method_type(&self) -> Option<PaymentMethodType> {
+        self.typed.method_type()
+    }
+    fn cancellations(&self) -> Vec<CancelOutcome> {
+        self.typed.cancellations()
+    }
+    fn paid_at(&self) -> Option<DateTime<Utc>> {
+        self.typed.paid_at()
+    }
+    fn pg_provider(&self) -> Option<PgProvider> {
+        self.typed.pg_provider()
+    }
+    fn policy_method(&self) -> policy::PayMethod {
+        self.typed.policy_method()
+    }
+}
+
+impl PaymentExt for PaymentByStatus {
+    fn id(&self) -> Option<&str> {
         match self {
-            Payment::Cancelled { id, .. }
-            | Payment::Failed { id, .. }
-            | Payment::Paid { id, .. }
-            | Payment::PartialCancelled { id, .. }
-            | Payment::PayPending { id, .. }
-            | Payment::Ready { id, .. }
-            | Payment::VirtualAccountIssued { id, .. } => Some(id),
-            Payment::Unrecognized(raw) => raw.0.get("id").and_then(serde_json::Value::as_str),
+            PaymentByStatus::Cancelled { id, .. }
+            | PaymentByStatus::Failed { id, .. }
+            | PaymentByStatus::Paid { id, .. }
+            | PaymentByStatus::PartialCancelled { id, .. }
+            | PaymentByStatus::PayPending { id, .. }
+            | PaymentByStatus::Ready { id, .. }
+            | PaymentByStatus::VirtualAccountIssued { id, .. } => Some(id),
+            PaymentByStatus::Unrecognized(raw) => raw.0.get("id").and_then(serde_json::Value::as_str),
         }
     }
 
     fn status(&self) -> PaymentStatus {
         match self {
-            Payment::Cancelled { .. } => PaymentStatus::Cancelled,
-            Payment::Failed { .. } => PaymentStatus::Failed,
-            Payment::Paid { .. } => PaymentStatus::Paid,
-            Payment::PartialCancelled { .. } => PaymentStatus::PartialCancelled,
-            Payment::PayPending { .. } => PaymentStatus::Pending,
-            Payment::Ready { .. } => PaymentStatus::Ready,
-            Payment::VirtualAccountIssued { .. } => PaymentStatus::VirtualAccountIssued,
-            Payment::Unrecognized(raw) => PaymentStatus::Unrecognized(raw.tag().to_string()),
+            PaymentByStatus::Cancelled { .. } => PaymentStatus::Cancelled,
+            PaymentByStatus::Failed { .. } => PaymentStatus::Failed,
+            PaymentByStatus::Paid { .. } => PaymentStatus::Paid,
+            PaymentByStatus::PartialCancelled { .. } => PaymentStatus::PartialCancelled,
+            PaymentByStatus::PayPending { .. } => PaymentStatus::Pending,
+            PaymentByStatus::Ready { .. } => PaymentStatus::Ready,
+            PaymentByStatus::VirtualAccountIssued { .. } => PaymentStatus::VirtualAccountIssued,
+            PaymentByStatus::Unrecognized(raw) => PaymentStatus::Unrecognized(raw.tag().to_string()),
         }
     }
 
     fn amount(&self) -> Option<PaymentAmount> {
         match self {
-            Payment::Cancelled { amount, .. }
-            | Payment::Failed { amount, .. }
-            | Payment::Paid { amount, .. }
-            | Payment::PartialCancelled { amount, .. }
-            | Payment::PayPending { amount, .. }
-            | Payment::Ready { amount, .. }
-            | Payment::VirtualAccountIssued { amount, .. } => Some(amount.clone()),
-            Payment::Unrecognized(raw) => raw.0.get("amount").and_then(|a| serde_json::from_value(a.clone()).ok()),
+            PaymentByStatus::Cancelled { amount, .. }
+            | PaymentByStatus::Failed { amount, .. }
+            | PaymentByStatus::Paid { amount, .. }
+            | PaymentByStatus::PartialCancelled { amount, .. }
+            | PaymentByStatus::PayPending { amount, .. }
+            | PaymentByStatus::Ready { amount, .. }
+            | PaymentByStatus::VirtualAccountIssued { amount, .. } => Some(amount.clone()),
+            PaymentByStatus::Unrecognized(raw) => {
+                raw.0.get("amount").and_then(|a| serde_json::from_value(a.clone()).ok())
+            }
         }
     }
 
     fn method(&self) -> Option<&PaymentMethod> {
         match self {
-            Payment::Cancelled { method, .. }
-            | Payment::Failed { method, .. }
-            | Payment::Paid { method, .. }
-            | Payment::PartialCancelled { method, .. }
-            | Payment::PayPending { method, .. }
-            | Payment::Ready { method, .. }
-            | Payment::VirtualAccountIssued { method, .. } => method.as_ref(),
-            Payment::Unrecognized(_) => None,
+            PaymentByStatus::Cancelled { method, .. }
+            | PaymentByStatus::Failed { method, .. }
+            | PaymentByStatus::Paid { method, .. }
+            | PaymentByStatus::PartialCancelled { method, .. }
+            | PaymentByStatus::PayPending { method, .. }
+            | PaymentByStatus::Ready { method, .. }
+            | PaymentByStatus::VirtualAccountIssued { method, .. } => method.as_ref(),
+            PaymentByStatus::Unrecognized(_) => None,
         }
     }
 
     fn method_type(&self) -> Option<PaymentMethodType> {
         let method = match self {
-            Payment::Unrecognized(raw) => {
+            PaymentByStatus::Unrecognized(raw) => {
                 return raw
                     .0
                     .get("method")
@@ -556,16 +729,16 @@ impl PaymentExt for Payment {
 
     fn cancellations(&self) -> Vec<CancelOutcome> {
         match self {
-            Payment::Cancelled { cancellations, .. }
-            | Payment::Paid { cancellations, .. }
-            | Payment::PartialCancelled { cancellations, .. } => {
+            PaymentByStatus::Cancelled { cancellations, .. }
+            | PaymentByStatus::Paid { cancellations, .. }
+            | PaymentByStatus::PartialCancelled { cancellations, .. } => {
                 cancellations.iter().cloned().map(CancelOutcome::from).collect()
             }
-            Payment::Failed { .. }
-            | Payment::PayPending { .. }
-            | Payment::Ready { .. }
-            | Payment::VirtualAccountIssued { .. } => Vec::new(),
-            Payment::Unrecognized(raw) => raw
+            PaymentByStatus::Failed { .. }
+            | PaymentByStatus::PayPending { .. }
+            | PaymentByStatus::Ready { .. }
+            | PaymentByStatus::VirtualAccountIssued { .. } => Vec::new(),
+            PaymentByStatus::Unrecognized(raw) => raw
                 .0
                 .get("cancellations")
                 .and_then(|c| serde_json::from_value::<Vec<PaymentCancellation>>(c.clone()).ok())
@@ -578,27 +751,29 @@ impl PaymentExt for Payment {
 
     fn paid_at(&self) -> Option<DateTime<Utc>> {
         match self {
-            Payment::Paid { paid_at, .. } => Some(*paid_at),
-            Payment::Cancelled { paid_at, .. } | Payment::PartialCancelled { paid_at, .. } => *paid_at,
-            Payment::Failed { .. }
-            | Payment::PayPending { .. }
-            | Payment::Ready { .. }
-            | Payment::VirtualAccountIssued { .. } => None,
-            Payment::Unrecognized(raw) => raw.0.get("paidAt").and_then(|t| serde_json::from_value(t.clone()).ok()),
+            PaymentByStatus::Paid { paid_at, .. } => Some(*paid_at),
+            PaymentByStatus::Cancelled { paid_at, .. } | PaymentByStatus::PartialCancelled { paid_at, .. } => *paid_at,
+            PaymentByStatus::Failed { .. }
+            | PaymentByStatus::PayPending { .. }
+            | PaymentByStatus::Ready { .. }
+            | PaymentByStatus::VirtualAccountIssued { .. } => None,
+            PaymentByStatus::Unrecognized(raw) => {
+                raw.0.get("paidAt").and_then(|t| serde_json::from_value(t.clone()).ok())
+            }
         }
     }
 
     fn pg_provider(&self) -> Option<PgProvider> {
         match self {
-            Payment::Cancelled { channel, .. }
-            | Payment::Paid { channel, .. }
-            | Payment::PartialCancelled { channel, .. }
-            | Payment::PayPending { channel, .. }
-            | Payment::VirtualAccountIssued { channel, .. } => Some(channel.pg_provider.clone()),
-            Payment::Failed { channel, .. } | Payment::Ready { channel, .. } => {
+            PaymentByStatus::Cancelled { channel, .. }
+            | PaymentByStatus::Paid { channel, .. }
+            | PaymentByStatus::PartialCancelled { channel, .. }
+            | PaymentByStatus::PayPending { channel, .. }
+            | PaymentByStatus::VirtualAccountIssued { channel, .. } => Some(channel.pg_provider.clone()),
+            PaymentByStatus::Failed { channel, .. } | PaymentByStatus::Ready { channel, .. } => {
                 channel.as_ref().map(|c| c.pg_provider.clone())
             }
-            Payment::Unrecognized(raw) => raw
+            PaymentByStatus::Unrecognized(raw) => raw
                 .0
                 .get("channel")
                 .and_then(|c| c.get("pgProvider"))
@@ -609,7 +784,7 @@ impl PaymentExt for Payment {
     fn policy_method(&self) -> policy::PayMethod {
         let pg = self.pg_provider();
         match self {
-            Payment::Unrecognized(raw) => {
+            PaymentByStatus::Unrecognized(raw) => {
                 let method = raw
                     .0
                     .get("method")

@@ -695,13 +695,12 @@ impl Cancelled {
         self.payment.latest_cancel()
     }
 
-    /// Whether the money is on its way back now (`cancelStatus` `DONE`, or absent as in older answers), rather
-    /// than an asynchronous cancel still `IN_PROGRESS`.
+    /// Whether the money is on its way back now: the payment's newest cancel counts as refunded by the crate's one
+    /// rule ([`Payment::latest_cancel_outcome`]: `cancelStatus` `DONE`, or absent as in older answers, in a payment
+    /// that is `CANCELED` or `PARTIAL_CANCELED` and reports no failure), rather than an asynchronous cancel still
+    /// `IN_PROGRESS`, an aborted one, or an answer that shows no cancel.
     pub fn is_done(&self) -> bool {
-        matches!(
-            self.cancel().map(|c| &c.cancel_status),
-            Some(None | Some(super::CancelStatus::Done))
-        )
+        self.payment.latest_cancel_outcome() == crate::refund::RefundStatus::Succeeded
     }
 }
 

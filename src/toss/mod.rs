@@ -234,7 +234,7 @@ pub(crate) fn read_response<T: serde::de::DeserializeOwned>(response: Response) 
     let status = response.status.as_u16();
     let mutating = response.mutating;
     if response.status.is_success() {
-        return decode_json(status, &response.body).map_err(|e| Error::Decode(e.for_mutation(mutating)));
+        return crate::lossless::decode(status, &response.body).map_err(|e| Error::Decode(e.for_mutation(mutating)));
     }
     // A body that is not Toss's error object (an HTML page from a proxy, an empty 502) is a decode error that
     // keeps the status and the raw body, rather than an invented error code.

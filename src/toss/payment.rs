@@ -2,9 +2,18 @@
 //!
 //! [`Payment`] wraps the generated [`raw::types::Payment`](super::raw::types::Payment) (every field readable
 //! through `Deref`) and adds what a refund needs: the balance, the cancelled total, whether a partial cancel is
-//! possible, whether a refund account is needed. It decodes leniently, the way Toss's answers require: unknown
-//! fields are ignored, `null` is accepted wherever a value is optional, and every enum keeps a value it does not
-//! know instead of failing (`Status::Unrecognized("...")`).
+//! possible, whether a refund account is needed. It decodes leniently, the way Toss's answers require: only the
+//! payment's keys, status and amounts (and each cancel's amount and key) must be there, `null` is accepted wherever
+//! a value is optional, and every enum keeps a value it does not know instead of failing
+//! (`Status::Unrecognized("...")`). It is lossless: fields it does not model are kept in [`Payment::json`], the
+//! answer as Toss sent it, and serializing the payment writes that answer back.
+//!
+//! # What counts as refunded
+//! One rule, used by [`Payment::cancelled_total`], [`Cancelled::is_done`](super::Cancelled::is_done) and the
+//! provider-neutral refund: [`Cancel::outcome`] classifies a cancel by its `cancelStatus`, and
+//! [`Payment::cancel_outcome`] refuses to count one the payment around it contradicts (a `failure`, an `EXPIRED`
+//! payment). A cancel whose state is not
+//! known is neither counted nor taken as failed.
 //!
 //! # Korean enum values and their ASCII views
 //! Toss sends some enum values as Korean labels (`"method": "카드"`). The generated enums name their variants
@@ -27,8 +36,10 @@
 use super::cancel::RefundReceiveAccount;
 use super::raw::types as wire;
 use super::{Client, TossError, path_segment};
+use crate::RawJson;
 use crate::error::Error;
 use crate::policy::{self, Conditions, Deadline, ProcessingTime};
+use crate::refund;
 use crate::transport::{Call, Lookup};
 use chrono::{DateTime, Utc};
 use std::fmt;
@@ -65,39 +76,61 @@ pub use wire::PaymentFailure as Failure;
 /// `NORMAL`, `BILLING` or `BRANDPAY`.
 pub use wire::PaymentType;
 
-/// A Toss payment.
+/// A Toss payment: the typed fields the crate reads, and the JSON exactly as Toss sent it.
 ///
 /// Read any field of the generated type directly (`payment.total_amount`, `payment.cancels`, ...); the methods
-/// add the refund arithmetic and the ASCII views. `Debug` hides the payment's `secret` (the value a
-/// `DEPOSIT_CALLBACK` webhook must repeat) and the customer's account and personal data; serializing keeps them, so
-/// a stored payment can still verify a webhook or pay a refund.
-#[derive(Clone, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
-pub struct Payment(wire::Payment);
+/// add the refund arithmetic and the ASCII views. Nothing Toss sent is lost: [`json`](Self::json) holds the answer
+/// byte for byte, fields no spec lists included, and serializing a `Payment` writes that text back, so a stored
+/// payment is what Toss said (its `secret` too, so it can still verify a webhook or pay a refund).
+///
+/// `Debug` prints the typed fields only, never the JSON, and hides the payment's `secret` (the value a
+/// `DEPOSIT_CALLBACK` webhook must repeat) and the customer's account and personal data.
+#[derive(Clone)]
+pub struct Payment {
+    typed: wire::Payment,
+    json: RawJson,
+}
 
 impl Deref for Payment {
     type Target = wire::Payment;
     fn deref(&self) -> &wire::Payment {
-        &self.0
+        &self.typed
     }
 }
 
 impl From<wire::Payment> for Payment {
-    fn from(p: wire::Payment) -> Self {
-        Payment(p)
+    /// A view of a generated payment (one from the raw client, say); its JSON is the typed fields serialized, so it
+    /// holds nothing beyond them.
+    fn from(typed: wire::Payment) -> Self {
+        let json = serde_json::to_value(&typed).map(RawJson::from).unwrap_or_default();
+        Payment { typed, json }
+    }
+}
+
+impl serde::Serialize for Payment {
+    /// Writes the JSON as Toss sent it.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.json.serialize(serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Payment {
+    /// Reads a Toss Payment object from JSON, keeping its text.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::lossless::deserialize_view(deserializer).map(|(typed, json)| Payment { typed, json })
     }
 }
 
 impl fmt::Debug for Payment {
-    /// Everything but the `secret` and the customer's personal and account data (virtual-account number, holder and
-    /// depositor names, refund account, card number, phone number), which print as `<redacted>`.
+    /// The typed fields but the `secret` and the customer's personal and account data (virtual-account number,
+    /// holder and depositor names, refund account, card number, phone number), which print as `<redacted>`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fn hide(value: &mut Option<String>) {
             if value.is_some() {
                 *value = Some("<redacted>".into());
             }
         }
-        let mut shown = self.0.clone();
+        let mut shown = self.typed.clone();
         hide(&mut shown.secret);
         if let Some(va) = shown.virtual_account.as_mut() {
             hide(&mut va.account_number);
@@ -118,6 +151,28 @@ impl fmt::Debug for Payment {
     }
 }
 
+impl wire::PaymentCancel {
+    /// What this cancel did with the money, by itself: the crate's one rule, shared by
+    /// [`Payment::cancelled_total`] and the provider-neutral refund ([`crate::refund::Refunds`]).
+    ///
+    /// | `cancelStatus` | outcome |
+    /// |---|---|
+    /// | `DONE`, or absent (answers older than the field) | [`Succeeded`](refund::RefundStatus::Succeeded): counted |
+    /// | `IN_PROGRESS` | [`Requested`](refund::RefundStatus::Requested): not counted yet |
+    /// | `ABORTED` | [`Failed`](refund::RefundStatus::Failed): not counted |
+    /// | any other value | [`Unrecognized`](refund::RefundStatus::Unrecognized): neither counted nor taken as failed |
+    ///
+    /// [`Payment::cancel_outcome`] adds what the payment around the entry says.
+    pub fn outcome(&self) -> refund::RefundStatus {
+        match &self.cancel_status {
+            None | Some(CancelStatus::Done) => refund::RefundStatus::Succeeded,
+            Some(CancelStatus::InProgress) => refund::RefundStatus::Requested,
+            Some(CancelStatus::Aborted) => refund::RefundStatus::Failed,
+            Some(other) => refund::RefundStatus::Unrecognized(other.as_str().to_string()),
+        }
+    }
+}
+
 /// Statuses in which Toss can still return money.
 fn is_cancellable_status(status: &Status) -> bool {
     matches!(
@@ -129,43 +184,54 @@ fn is_cancellable_status(status: &Status) -> bool {
 impl Payment {
     /// The generated type, e.g. to hand to the raw client.
     pub fn into_raw(self) -> wire::Payment {
-        self.0
+        self.typed
+    }
+
+    /// The payment as Toss sent it, byte for byte: every field, those no spec lists included. It holds the
+    /// customer's personal data and the payment's `secret`: store it, do not log it.
+    pub fn json(&self) -> &RawJson {
+        &self.json
+    }
+
+    /// The typed fields and the JSON as sent.
+    pub fn into_parts(self) -> (wire::Payment, RawJson) {
+        (self.typed, self.json)
     }
 
     /// Toss's key of the payment.
     pub fn payment_key(&self) -> &str {
-        &self.0.payment_key
+        &self.typed.payment_key
     }
 
     /// The merchant's order id.
     pub fn order_id(&self) -> &str {
-        &self.0.order_id
+        &self.typed.order_id
     }
 
     /// The status.
     pub fn status(&self) -> &Status {
-        &self.0.status
+        &self.typed.status
     }
 
     /// How the customer paid, as an ASCII view; `None` when Toss sent `null` (e.g. a payment that never got that
     /// far).
     pub fn method(&self) -> Option<Method> {
-        self.0.method.as_ref().map(Method::from)
+        self.typed.method.as_ref().map(Method::from)
     }
 
     /// What can still be cancelled, in won (`balanceAmount`).
     pub fn balance(&self) -> i64 {
-        self.0.balance_amount
+        self.typed.balance_amount
     }
 
     /// The amount first approved, in won (`totalAmount`); it does not shrink when cancels happen.
     pub fn total(&self) -> i64 {
-        self.0.total_amount
+        self.typed.total_amount
     }
 
     /// Every cancel so far, oldest first (empty when Toss sent `null`).
     pub fn cancels(&self) -> &[Cancel] {
-        self.0.cancels.as_deref().unwrap_or_default()
+        self.typed.cancels.as_deref().unwrap_or_default()
     }
 
     /// The newest cancel: after a successful cancel call, the one that call made.
@@ -173,44 +239,80 @@ impl Payment {
         self.cancels().last()
     }
 
-    /// The sum of the cancels that returned money, in won: entries whose `cancelStatus` is `DONE`, or absent (older
-    /// answers do not send it). Cancels still `IN_PROGRESS`, `ABORTED` ones and unrecognized states are left out.
+    /// The sum of the cancels that returned money, in won: the entries [`cancel_outcome`](Self::cancel_outcome)
+    /// counts as [`Succeeded`](refund::RefundStatus::Succeeded). Cancels still `IN_PROGRESS`, `ABORTED` ones, unrecognized
+    /// states and entries the payment contradicts are left out.
     pub fn cancelled_total(&self) -> i64 {
         self.cancels()
             .iter()
-            .filter(|c| matches!(c.cancel_status, None | Some(CancelStatus::Done)))
-            .fold(0i64, |sum, c| sum.saturating_add(c.cancel_amount))
+            .map(|c| self.refunded_by(c))
+            .fold(0i64, i64::saturating_add)
+    }
+
+    /// What `cancel`, one of this payment's cancels, did with the money: [`Cancel::outcome`], except that a cancel
+    /// that says it is done is not taken as done when the payment around it contradicts that: the payment reports
+    /// a `failure`, or it is in a state that never held money to return (`READY`, `IN_PROGRESS`, `ABORTED`,
+    /// `EXPIRED`). Such an entry is [`Unknown`](refund::RefundStatus::Unknown): neither counted nor taken as failed.
+    /// A payment status this crate does not know contradicts nothing.
+    pub fn cancel_outcome(&self, cancel: &Cancel) -> refund::RefundStatus {
+        let outcome = cancel.outcome();
+        let consistent = self.typed.failure.is_none()
+            && !matches!(
+                self.typed.status,
+                Status::Ready | Status::InProgress | Status::Aborted | Status::Expired
+            );
+        match outcome {
+            refund::RefundStatus::Succeeded if !consistent => refund::RefundStatus::Unknown,
+            other => other,
+        }
+    }
+
+    /// Won that `cancel` returned: its amount when [`cancel_outcome`](Self::cancel_outcome) counts it, else 0.
+    pub fn refunded_by(&self, cancel: &Cancel) -> i64 {
+        if self.cancel_outcome(cancel) == refund::RefundStatus::Succeeded {
+            cancel.cancel_amount
+        } else {
+            0
+        }
+    }
+
+    /// What the latest cancel did, as a cancel's answer reports the cancel it made:
+    /// [`cancel_outcome`](Self::cancel_outcome) of the newest entry, and [`Unknown`](refund::RefundStatus::Unknown) when
+    /// there is none (`cancels` null or empty: a 200 that does not show a cancel is not a refund).
+    pub fn latest_cancel_outcome(&self) -> refund::RefundStatus {
+        self.latest_cancel()
+            .map_or(refund::RefundStatus::Unknown, |c| self.cancel_outcome(c))
     }
 
     /// Whether this is a virtual-account payment: the method says so, or the `virtualAccount` object is there
     /// (which also covers answers whose method label this crate does not know).
     pub fn is_virtual_account(&self) -> bool {
-        self.method() == Some(Method::VirtualAccount) || self.0.virtual_account.is_some()
+        self.method() == Some(Method::VirtualAccount) || self.typed.virtual_account.is_some()
     }
 
     /// A virtual account whose customer has not paid yet: it can only be cancelled in full, which closes the
     /// account, and no refund account is needed.
     pub fn is_awaiting_deposit(&self) -> bool {
-        self.is_virtual_account() && self.0.status == Status::WaitingForDeposit
+        self.is_virtual_account() && self.typed.status == Status::WaitingForDeposit
     }
 
     /// A virtual account that has been paid into: Toss can only refund it to a bank account, so a cancel must
     /// carry a [`RefundReceiveAccount`].
     pub fn needs_refund_account(&self) -> bool {
-        self.is_virtual_account() && matches!(self.0.status, Status::Done | Status::PartialCanceled)
+        self.is_virtual_account() && matches!(self.typed.status, Status::Done | Status::PartialCanceled)
     }
 
     /// Whether anything can be cancelled now: the status is `DONE`, `PARTIAL_CANCELED` or `WAITING_FOR_DEPOSIT`,
     /// and the balance is above zero.
     pub fn can_cancel(&self) -> bool {
-        is_cancellable_status(&self.0.status) && self.balance() > 0
+        is_cancellable_status(&self.typed.status) && self.balance() > 0
     }
 
     /// Whether a cancel of less than the balance is possible: [`Self::can_cancel`], Toss did not say
     /// `isPartialCancelable: false`, and it is not a virtual account still waiting for its deposit (whose amount
     /// cannot change).
     pub fn can_cancel_partially(&self) -> bool {
-        self.can_cancel() && self.0.is_partial_cancelable != Some(false) && !self.is_awaiting_deposit()
+        self.can_cancel() && self.typed.is_partial_cancelable != Some(false) && !self.is_awaiting_deposit()
     }
 
     /// The refund account the customer typed into the payment widget, ready for
@@ -226,7 +328,7 @@ impl Payment {
     /// [`Client::refund_virtual_account`](super::Client::refund_virtual_account). It is the customer's bank
     /// account: store it as the personal data it is.
     pub fn widget_refund_account(&self) -> Option<RefundReceiveAccount> {
-        let account = self.0.virtual_account.as_ref()?.refund_receive_account.as_ref()?;
+        let account = self.typed.virtual_account.as_ref()?.refund_receive_account.as_ref()?;
         Some(RefundReceiveAccount {
             bank: account.bank_code.clone()?,
             account_number: account.account_number.clone()?,
@@ -237,7 +339,7 @@ impl Payment {
     /// When the payment was approved (`approvedAt`), the time its cancel deadline counts from; `None` when Toss
     /// sent none (a payment not approved yet).
     pub fn approved_at(&self) -> Option<DateTime<Utc>> {
-        self.0.approved_at
+        self.typed.approved_at
     }
 
     /// The pay method in the terms of [`crate::policy`]; see [`Method::policy_method`] for the mapping. `Unknown`
@@ -263,17 +365,17 @@ impl Payment {
 
     /// The card's type (credit, check, gift) as an ASCII view, for card payments.
     pub fn card_type(&self) -> Option<CardType> {
-        self.0.card.as_ref()?.card_type.as_ref().map(CardType::from)
+        self.typed.card.as_ref()?.card_type.as_ref().map(CardType::from)
     }
 
     /// Whether the card is a personal or a corporate one, as an ASCII view, for card payments.
     pub fn card_owner_type(&self) -> Option<CardOwnerType> {
-        self.0.card.as_ref()?.owner_type.as_ref().map(CardOwnerType::from)
+        self.typed.card.as_ref()?.owner_type.as_ref().map(CardOwnerType::from)
     }
 
     /// Whether the virtual account is a one-off or a fixed one, as an ASCII view.
     pub fn account_type(&self) -> Option<AccountType> {
-        self.0
+        self.typed
             .virtual_account
             .as_ref()?
             .account_type
@@ -283,7 +385,12 @@ impl Payment {
 
     /// The kind of cash receipt issued with the payment, as an ASCII view.
     pub fn cash_receipt_type(&self) -> Option<CashReceiptType> {
-        self.0.cash_receipt.as_ref()?.type_.as_ref().map(CashReceiptType::from)
+        self.typed
+            .cash_receipt
+            .as_ref()?
+            .type_
+            .as_ref()
+            .map(CashReceiptType::from)
     }
 }
 

@@ -278,3 +278,227 @@ pub fn finalize(spec: &mut Value, title: &str) {
         }
     }
 }
+
+/// The component schemas reachable from the given keys of every operation (following `$ref`s, and the body
+/// schemas named in `x-kr-query-body`): `["requestBody", "parameters"]` for what a client sends, `["responses"]`
+/// for what it receives.
+fn schemas_reachable_from(spec: &Value, keys: &[&str]) -> std::collections::BTreeSet<String> {
+    use std::collections::BTreeSet;
+    fn refs(v: &Value, out: &mut BTreeSet<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, c) in m {
+                    match (k.as_str(), c) {
+                        ("$ref", Value::String(r)) => {
+                            if let Some(name) = r.strip_prefix("#/components/schemas/") {
+                                out.insert(name.to_string());
+                            }
+                        }
+                        ("x-kr-query-body", Value::String(name)) => {
+                            out.insert(name.clone());
+                        }
+                        _ => refs(c, out),
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|c| refs(c, out)),
+            _ => {}
+        }
+    }
+    let mut roots = BTreeSet::new();
+    if let Some(paths) = spec.get("paths").and_then(Value::as_object) {
+        for item in paths.values().filter_map(Value::as_object) {
+            for op in item.values().filter_map(Value::as_object) {
+                for key in keys {
+                    if let Some(v) = op.get(*key) {
+                        refs(v, &mut roots);
+                    }
+                }
+            }
+            // Path-level parameters apply to every operation of the path.
+            if keys.contains(&"parameters")
+                && let Some(v) = item.get("parameters")
+            {
+                refs(v, &mut roots);
+            }
+        }
+    }
+    let schemas = spec.pointer("/components/schemas").and_then(Value::as_object);
+    let mut seen = BTreeSet::new();
+    let mut todo: Vec<String> = roots.into_iter().collect();
+    while let Some(name) = todo.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        if let Some(schema) = schemas.and_then(|s| s.get(&name)) {
+            let mut next = BTreeSet::new();
+            refs(schema, &mut next);
+            todo.extend(next.into_iter().filter(|n| !seen.contains(n)));
+        }
+    }
+    seen
+}
+
+/// Which side of the wire each component schema is on.
+pub struct Sides {
+    /// Reachable from a request body or parameter: a client sends it.
+    pub sent: std::collections::BTreeSet<String>,
+    /// Reachable from a response: a client receives it.
+    pub received: std::collections::BTreeSet<String>,
+}
+
+impl Sides {
+    pub fn of(spec: &Value) -> Sides {
+        Sides {
+            sent: schemas_reachable_from(spec, &["requestBody", "parameters"]),
+            received: schemas_reachable_from(spec, &["responses"]),
+        }
+    }
+
+    /// Only ever received: reachable from a response and not from a request, or reachable from no operation at
+    /// all (webhook bodies, which the provider sends to the merchant).
+    pub fn received_only(&self, name: &str) -> bool {
+        !self.sent.contains(name)
+    }
+
+    /// Both sent and received.
+    pub fn shared(&self, name: &str) -> bool {
+        self.sent.contains(name) && self.received.contains(name)
+    }
+}
+
+/// What [`reduce_received_required`] did.
+#[derive(Debug, Default)]
+pub struct Reduced {
+    /// Received schemas whose `required` list was looked at.
+    pub checked: usize,
+    /// Entries taken off `required` lists (the property stays; it is optional now).
+    pub removed: usize,
+    /// Schemas that are both sent and received and have a `required` list: left as they are, so a request never
+    /// loses a field it must send.
+    pub shared: Vec<String>,
+}
+
+/// What to do with a received schema that `guaranteed` does not name.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Unlisted {
+    /// Drop its whole `required` list: nothing in it is needed to tell the merchant the truth.
+    Optional,
+    /// Fail: the schema must be classified (used for a spec we author, where every schema is a decision).
+    Refuse,
+}
+
+/// The tolerant reader: reduces the `required` list of every received-only component schema to the fields in
+/// `guaranteed` (schema name → fields the provider's documentation guarantees and the facade needs). The
+/// properties themselves are kept; a property that leaves `required` is generated as an optional field.
+///
+/// Fails when `guaranteed` names a schema that does not exist, that is sent in requests (its request side must
+/// stay strict), or a field that the schema does not list as required (the table would claim more than the spec
+/// says): each of those means the table is out of date.
+pub fn reduce_received_required(
+    spec: &mut Value,
+    guaranteed: &[(&str, &[&str])],
+    unlisted: Unlisted,
+) -> Result<Reduced, crate::Error> {
+    let sides = Sides::of(spec);
+    let schemas = spec
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+        .ok_or("no components.schemas")?;
+    for (name, fields) in guaranteed {
+        let schema = schemas
+            .get(*name)
+            .ok_or_else(|| format!("guaranteed fields name `{name}`, which the spec does not have"))?;
+        if !sides.received_only(name) {
+            return Err(format!("`{name}` is sent in requests too; split it before making its fields optional").into());
+        }
+        let required: Vec<&str> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if let Some(missing) = fields.iter().find(|f| !required.contains(f)) {
+            return Err(format!("`{name}.{missing}` is listed as guaranteed but the spec does not require it").into());
+        }
+    }
+    let mut out = Reduced::default();
+    for (name, schema) in schemas.iter_mut() {
+        let Some(obj) = schema.as_object_mut() else { continue };
+        let Some(required) = obj.get("required").and_then(Value::as_array) else {
+            continue;
+        };
+        if required.is_empty() {
+            continue;
+        }
+        if sides.shared(name) {
+            out.shared.push(name.clone());
+            continue;
+        }
+        if !sides.received_only(name) {
+            continue;
+        }
+        out.checked += 1;
+        let keep: &[&str] = match guaranteed.iter().find(|(n, _)| n == name) {
+            Some((_, fields)) => fields,
+            None if unlisted == Unlisted::Optional => &[],
+            None => {
+                return Err(format!(
+                    "received schema `{name}` requires {required:?} but is not classified: add it to the table of \
+                     guaranteed response fields with the fields the provider's documentation guarantees"
+                )
+                .into());
+            }
+        };
+        let kept: Vec<Value> = required
+            .iter()
+            .filter(|f| f.as_str().is_some_and(|f| keep.contains(&f)))
+            .cloned()
+            .collect();
+        out.removed += required.len() - kept.len();
+        if kept.is_empty() {
+            obj.remove("required");
+        } else {
+            obj.insert("required".into(), Value::Array(kept));
+        }
+    }
+    Ok(out)
+}
+
+/// Marks every optional property of every received-only component schema `nullable`: a provider that sends
+/// `null` for a field it may also leave out must not fail the whole answer.
+pub fn make_received_optional_properties_nullable(spec: &mut Value) -> usize {
+    let sides = Sides::of(spec);
+    let Some(schemas) = spec.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else {
+        return 0;
+    };
+    let mut n = 0;
+    for (name, schema) in schemas.iter_mut() {
+        if !sides.received_only(name) {
+            continue;
+        }
+        let Some(obj) = schema.as_object_mut() else { continue };
+        let required: Vec<String> = obj
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).map(String::from).collect())
+            .unwrap_or_default();
+        let Some(props) = obj.get_mut("properties").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for (prop, p) in props.iter_mut() {
+            if required.contains(prop) {
+                continue;
+            }
+            let Some(p) = p.as_object_mut() else { continue };
+            if p.get("nullable") == Some(&Value::Bool(true)) {
+                continue;
+            }
+            if let Some(r) = p.remove("$ref") {
+                p.insert("allOf".into(), json!([{ "$ref": r }]));
+            }
+            p.insert("nullable".into(), Value::Bool(true));
+            n += 1;
+        }
+    }
+    n
+}

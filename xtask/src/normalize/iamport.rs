@@ -39,6 +39,15 @@ const PAY_METHODS: &[&str] = &[
     "paypal",
 ];
 
+/// Response fields that stay required: what seed 002 marks required AND the upstream spec requires, limited to
+/// what the facade needs (ids, status, amounts). Everything else a response carries is optional.
+const GUARANTEED: &[(&str, &[&str])] = &[
+    ("PaymentAnnotation", &["imp_uid", "merchant_uid", "amount", "status"]),
+    ("PaymentCancelAnnotation", &["amount"]),
+    // Our own schema (see `error_envelope`): without `code` an answer cannot be told apart from success.
+    ("IamportErrorResponse", &["code"]),
+];
+
 pub fn normalize(mut spec: Value) -> Result<Normalized, crate::Error> {
     let mut log = StepLog::default();
 
@@ -109,6 +118,32 @@ pub fn normalize(mut spec: Value) -> Result<Normalized, crate::Error> {
         "iamport sends `null` for fields it lists as required (e.g. `cancel_history[].pg_tid`)",
         n,
     )?;
+
+    let n = card_type_as_sent(&mut spec);
+    log.required(
+        "a payment's `card_type` is kept as sent",
+        "upstream types it as an integer, seed 002's field list as a two-character string, and seed 002's example answer sends the string \"null\"; any of them must decode, so the field holds the JSON value as sent (the facade does not read it)",
+        n,
+    )?;
+
+    let reduced = common::reduce_received_required(&mut spec, GUARANTEED, common::Unlisted::Optional)?;
+    log.required(
+        "response fields optional unless guaranteed",
+        "the upstream spec requires fields that documented answers leave out: seed 002's PaymentAnnotation has no `sandbox`, its cancel_history entries have no `cancellation_id` (older payments' entries predate it), and a missing required field fails the whole answer after the refund went through. A received schema now requires only what the documentation and the upstream spec both guarantee and the facade needs to tell the truth: a payment's `imp_uid`, `merchant_uid`, `amount` and `status`, a cancel entry's `amount`, an error's `code`. Every other response field is optional (it is already nullable); no schema is sent as well as received, so no request loses a required field",
+        reduced.removed,
+    )?;
+    log.optional(
+        "(received schemas whose required list was reduced)",
+        "response, error and token schemas looked at by the step above",
+        reduced.checked,
+    );
+    if !reduced.shared.is_empty() {
+        return Err(format!(
+            "schemas both sent and received, left strict: {:?}; review the tolerant-reader step",
+            reduced.shared
+        )
+        .into());
+    }
 
     common::finalize(&mut spec, "iamport REST API (normalized by kr-payments)");
     common::assert_unique_operation_ids(&mut spec)?;
@@ -478,4 +513,13 @@ fn open_enums(spec: &mut Value) -> usize {
         }
     }
     n
+}
+
+fn card_type_as_sent(spec: &mut Value) -> usize {
+    let Some(p) = spec.pointer_mut("/components/schemas/PaymentAnnotation/properties/card_type") else {
+        return 0;
+    };
+    // No `type`: the generator keeps any JSON value.
+    *p = json!({ "nullable": true });
+    1
 }

@@ -50,6 +50,13 @@ pub fn normalize(mut spec: Value) -> Result<Normalized, crate::Error> {
         n,
     );
 
+    let n = loosen_documented_missing(&mut spec)?;
+    log.required(
+        "response fields a documented answer leaves out become optional",
+        "PortOne's reference promises that a required output field is never dropped, and its documented cancellation (the server SDK's `SucceededPaymentCancellation`, seed 000's cancel flow) carries every field the spec requires, so the cancel reply stays as the spec says. One exception: the server SDK's documented payment types (its JVM reference's `CancelledPayment`, its JS reference's payment transactions) have no `origin`, which the spec requires on every payment status and the facade never reads; a payment answer without it must still decode. Only the received `Payment` union is touched; no request schema changes. Unknown fields are ignored by the generated types and kept by the facade's payment views",
+        n,
+    )?;
+
     common::finalize(&mut spec, "PortOne V2 REST API (normalized by kr-payments)");
     common::assert_unique_operation_ids(&mut spec)?;
     common::assert_refs_resolve(&spec)?;
@@ -206,4 +213,29 @@ fn drop_unreferenced_leaves(spec: &mut Value, leaves: &BTreeSet<String>) -> usiz
     let before = schemas.len();
     schemas.retain(|name, _| !leaves.contains(name) || counts.contains_key(name));
     before - schemas.len()
+}
+
+/// Fields of a received union's variants that PortOne's own documented types leave out: (union, field).
+const DOCUMENTED_MISSING: &[(&str, &str)] = &[("Payment", "origin")];
+
+fn loosen_documented_missing(spec: &mut Value) -> Result<usize, crate::Error> {
+    let sides = common::Sides::of(spec);
+    let mut n = 0;
+    for (union, field) in DOCUMENTED_MISSING {
+        if !sides.received_only(union) {
+            return Err(format!("`{union}` is sent in requests; its request side must stay strict").into());
+        }
+        let variants = spec
+            .pointer_mut(&format!("/components/schemas/{union}/oneOf"))
+            .and_then(Value::as_array_mut)
+            .ok_or_else(|| format!("`{union}` is not a union"))?;
+        for variant in variants.iter_mut() {
+            if let Some(required) = variant.get_mut("required").and_then(Value::as_array_mut) {
+                let before = required.len();
+                required.retain(|f| f.as_str() != Some(*field));
+                n += before - required.len();
+            }
+        }
+    }
+    Ok(n)
 }
