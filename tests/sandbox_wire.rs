@@ -1310,3 +1310,483 @@ async fn concurrent_guarded_cancels_apply_once() {
     assert_eq!(sb.cancels_applied(&id), 1);
     assert_eq!(sb.cancels_applied(&key), 1);
 }
+
+// ---------------------------------------------------------------- faults after apply, idempotency, ledger view
+
+const ALL: [Provider; 3] = [Provider::PortOneV2, Provider::Iamport, Provider::Toss];
+
+/// A partial cancel of 1,000 on `provider`, sent raw with `http`, so the test sees exactly what came back.
+async fn send_partial(
+    sb: &Sandbox,
+    http: &reqwest::Client,
+    provider: Provider,
+    id: &str,
+    imp_token: &str,
+    idem: Option<&str>,
+) -> Result<reqwest::Response, reqwest::Error> {
+    let req = match provider {
+        Provider::PortOneV2 => http
+            .post(format!("{}/payments/{id}/cancel", sb.base_url_portone_v2()))
+            .header("authorization", V2_AUTH)
+            .json(&json!({"reason": "r", "amount": 1000})),
+        Provider::Iamport => http
+            .post(format!("{}/payments/cancel", sb.base_url_iamport()))
+            .bearer_auth(imp_token)
+            .json(&json!({"imp_uid": id, "amount": 1000, "reason": "r"})),
+        _ => http
+            .post(format!("{}/v1/payments/{id}/cancel", sb.base_url_toss()))
+            .header("authorization", toss_auth())
+            .json(&json!({"cancelReason": "r", "cancelAmount": 1000})),
+    };
+    let req = match idem {
+        Some(k) => req.header("Idempotency-Key", k),
+        None => req,
+    };
+    req.send().await
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+async fn seed_each(sb: &Sandbox, tag: &str) -> Vec<(Provider, String)> {
+    ALL.iter()
+        .map(|p| {
+            (
+                *p,
+                sb.seed(SeedPayment::card(format!("{tag}-{}", p.as_str()), 10_000).provider(*p)),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn fault_status_after_apply_applies_once_and_answers_in_the_provider_format() {
+    let sb = Sandbox::start().await.expect("start");
+    let token = imp_access(&sb).await;
+    for status in [401u16, 429, 500, 502, 503] {
+        for (provider, id) in seed_each(&sb, &format!("after-{status}")).await {
+            sb.faults().add(
+                FaultRule::new(Fault::StatusAfterApply(status))
+                    .provider(provider)
+                    .path_contains("/cancel"),
+            );
+            let resp = send_partial(&sb, &client(), provider, &id, &token, None)
+                .await
+                .expect("answer");
+            let (got, body) = read(resp).await;
+            assert_eq!(got, status, "{provider}: {body}");
+            match provider {
+                Provider::PortOneV2 => {
+                    let expected = match status {
+                        401 => "UNAUTHORIZED",
+                        502 => "PG_PROVIDER",
+                        _ => "SANDBOX_INJECTED_FAULT",
+                    };
+                    assert_eq!(body["type"], expected, "{body}");
+                    if status == 502 {
+                        assert!(body["pgCode"].is_string() && body["pgMessage"].is_string(), "{body}");
+                    }
+                }
+                Provider::Iamport => {
+                    assert_eq!(body["code"], -1, "{body}");
+                    assert!(body["response"].is_null(), "{body}");
+                }
+                _ => {
+                    let expected = match status {
+                        401 => "UNAUTHORIZED_KEY",
+                        500 => "FAILED_INTERNAL_SYSTEM_PROCESSING",
+                        _ => "SANDBOX_INJECTED_FAULT",
+                    };
+                    assert_eq!(body["code"], expected, "{body}");
+                }
+            }
+            assert_eq!(sb.cancels_applied(&id), 1, "{provider} {status}: applied exactly once");
+            assert_eq!(sb.balance(&id), Some(9_000), "{provider} {status}");
+        }
+    }
+    assert_eq!(sb.faults().pending(), 0);
+}
+
+#[tokio::test]
+async fn fault_redirect_after_apply_reaches_the_client_and_applies_once() {
+    let sb = Sandbox::start().await.expect("start");
+    let token = imp_access(&sb).await;
+    for status in [301u16, 302, 303, 307, 308] {
+        for (provider, id) in seed_each(&sb, &format!("redirect-{status}")).await {
+            let location = format!("http://127.0.0.1:9/elsewhere/{status}");
+            sb.faults().add(
+                FaultRule::new(Fault::RedirectAfterApply {
+                    status,
+                    location: location.clone(),
+                })
+                .provider(provider)
+                .method(http::Method::POST),
+            );
+            let resp = send_partial(&sb, &no_redirects(), provider, &id, &token, None)
+                .await
+                .expect("answer");
+            assert_eq!(resp.status().as_u16(), status, "{provider}");
+            assert_eq!(
+                resp.headers().get("location").and_then(|v| v.to_str().ok()),
+                Some(location.as_str()),
+                "{provider}"
+            );
+            assert_eq!(sb.cancels_applied(&id), 1, "{provider} {status}: applied exactly once");
+        }
+    }
+}
+
+#[tokio::test]
+async fn fault_html_after_apply_is_an_html_page_and_applies_once() {
+    let sb = Sandbox::start().await.expect("start");
+    let token = imp_access(&sb).await;
+    for (provider, id) in seed_each(&sb, "html").await {
+        sb.faults().add(
+            FaultRule::new(Fault::HtmlAfterApply(502))
+                .provider(provider)
+                .path_contains("/cancel"),
+        );
+        let resp = send_partial(&sb, &client(), provider, &id, &token, None)
+            .await
+            .expect("answer");
+        assert_eq!(resp.status().as_u16(), 502);
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(ct.starts_with("text/html"), "{ct}");
+        let text = resp.text().await.expect("body");
+        assert!(
+            text.contains("<html>") && serde_json::from_str::<Value>(&text).is_err(),
+            "{text}"
+        );
+        assert_eq!(sb.cancels_applied(&id), 1, "{provider}");
+    }
+}
+
+#[tokio::test]
+async fn fault_drop_before_apply_resets_and_applies_nothing() {
+    let sb = Sandbox::start().await.expect("start");
+    let token = imp_access(&sb).await;
+    for (provider, id) in seed_each(&sb, "drop-before").await {
+        sb.faults().add(
+            FaultRule::new(Fault::DropBeforeApply)
+                .provider(provider)
+                .path_contains("/cancel"),
+        );
+        let err = send_partial(&sb, &client(), provider, &id, &token, None)
+            .await
+            .expect_err("no answer");
+        assert!(!err.is_status() && !err.is_timeout(), "{err:?}");
+        assert_eq!(sb.cancels_applied(&id), 0, "{provider}: nothing applied");
+        assert_eq!(sb.balance(&id), Some(10_000));
+        // The next request goes through.
+        let resp = send_partial(&sb, &client(), provider, &id, &token, None)
+            .await
+            .expect("answer");
+        assert_eq!(resp.status().as_u16(), 200);
+        assert_eq!(sb.cancels_applied(&id), 1, "{provider}");
+    }
+}
+
+/// Polls the ledger until the payment shows `n` cancels or a generous deadline passes.
+async fn wait_applied(sb: &Sandbox, id: &str, n: usize) -> usize {
+    for _ in 0..200 {
+        if sb.cancels_applied(id) >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    sb.cancels_applied(id)
+}
+
+#[tokio::test]
+async fn a_client_that_disconnects_never_stops_the_apply() {
+    let sb = Sandbox::start().await.expect("start");
+    let token = imp_access(&sb).await;
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(150))
+        .build()
+        .expect("client");
+    for fault in [
+        Fault::Processing(Duration::from_millis(600)),
+        Fault::Delay(Duration::from_millis(600)),
+    ] {
+        for (provider, id) in seed_each(&sb, &format!("disconnect-{fault:?}")).await {
+            sb.faults().add(
+                FaultRule::new(fault.clone())
+                    .provider(provider)
+                    .path_contains("/cancel"),
+            );
+            let err = send_partial(&sb, &impatient, provider, &id, &token, None)
+                .await
+                .expect_err("the client gives up first");
+            assert!(err.is_timeout(), "{err:?}");
+            assert_eq!(
+                wait_applied(&sb, &id, 1).await,
+                1,
+                "{provider} {fault:?}: applied once although nobody waited"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn processing_holds_the_key_outstanding_then_replays_the_answer() {
+    let sb = std::sync::Arc::new(Sandbox::start().await.expect("start"));
+    for (provider, id, key, code) in [
+        (
+            Provider::PortOneV2,
+            sb.seed(SeedPayment::card("processing-v2", 10_000)),
+            "\"processing-key-0001-v2\"",
+            "IDEMPOTENCY_OUTSTANDING_REQUEST",
+        ),
+        (
+            Provider::Toss,
+            sb.seed(SeedPayment::card("processing-toss", 10_000).provider(Provider::Toss)),
+            "processing-key-0001-toss",
+            "IDEMPOTENT_REQUEST_PROCESSING",
+        ),
+    ] {
+        sb.faults().add(
+            FaultRule::new(Fault::Processing(Duration::from_secs(2)))
+                .provider(provider)
+                .path_contains("/cancel"),
+        );
+        let logged = sb.requests().len();
+        let first = {
+            let (sb, id) = (sb.clone(), id.clone());
+            tokio::spawn(async move {
+                let resp = send_partial(&sb, &client(), provider, &id, "", Some(key))
+                    .await
+                    .expect("answer");
+                (resp.status().as_u16(), resp.text().await.expect("body"))
+            })
+        };
+        while sb.requests().len() == logged {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let resp = send_partial(&sb, &client(), provider, &id, "", Some(key))
+            .await
+            .expect("answer");
+        let outstanding = read(resp).await;
+        assert_eq!(outstanding.0, 409, "{provider}: {}", outstanding.1);
+        let field = if provider == Provider::PortOneV2 {
+            "type"
+        } else {
+            "code"
+        };
+        assert_eq!(outstanding.1[field], code, "{}", outstanding.1);
+        assert_eq!(sb.cancels_applied(&id), 0, "{provider}: still in flight");
+
+        let first = first.await.expect("first request");
+        assert_eq!(first.0, 200, "{provider}: {}", first.1);
+        let resp = send_partial(&sb, &client(), provider, &id, "", Some(key))
+            .await
+            .expect("answer");
+        let replay = (resp.status().as_u16(), resp.text().await.expect("body"));
+        assert_eq!(
+            replay, first,
+            "{provider}: the finished answer is replayed byte for byte"
+        );
+        assert_eq!(sb.cancels_applied(&id), 1, "{provider}: applied once");
+    }
+}
+
+#[tokio::test]
+async fn after_apply_faults_honour_the_rule_filters() {
+    let sb = Sandbox::start().await.expect("start");
+    let token = imp_access(&sb).await;
+    let key = sb.seed(SeedPayment::card("filters-toss", 10_000).provider(Provider::Toss));
+    let v2 = sb.seed(SeedPayment::card("filters-v2", 10_000));
+    sb.faults().add(
+        FaultRule::new(Fault::StatusAfterApply(500))
+            .provider(Provider::Toss)
+            .method(http::Method::POST)
+            .path_contains("/cancel")
+            .times(2),
+    );
+    // Another method, another provider: untouched.
+    assert_eq!(toss_get(&sb, &format!("/v1/payments/{key}")).await.0, 200);
+    let resp = send_partial(&sb, &client(), Provider::PortOneV2, &v2, &token, None)
+        .await
+        .expect("answer");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(sb.faults().pending(), 2);
+    for _ in 0..2 {
+        let resp = send_partial(&sb, &client(), Provider::Toss, &key, &token, None)
+            .await
+            .expect("answer");
+        assert_eq!(resp.status().as_u16(), 500);
+    }
+    let resp = send_partial(&sb, &client(), Provider::Toss, &key, &token, None)
+        .await
+        .expect("answer");
+    assert_eq!(resp.status().as_u16(), 200, "the rule was used up");
+    assert_eq!(
+        sb.cancels_applied(&key),
+        3,
+        "every faulted cancel was applied before its answer was spoiled"
+    );
+    assert_eq!(sb.faults().pending(), 0);
+}
+
+async fn v2_cancel_keyed(sb: &Sandbox, id: &str, auth: &str, key: &str, body: &Value) -> (u16, String) {
+    let resp = client()
+        .post(format!("{}/payments/{id}/cancel", sb.base_url_portone_v2()))
+        .header("authorization", auth)
+        .header("Idempotency-Key", key)
+        .json(body)
+        .send()
+        .await
+        .expect("send");
+    (resp.status().as_u16(), resp.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn v2_idempotency_key_replays_a_finished_request_within_its_scope() {
+    let sb = Sandbox::start().await.expect("start");
+    let a = sb.seed(SeedPayment::card("v2-idem-a", 10_000));
+    let b = sb.seed(SeedPayment::card("v2-idem-b", 10_000));
+    let key = "\"refund-0001-abcdefgh\"";
+    let body = json!({"reason": "r", "amount": 3000});
+    let first = v2_cancel_keyed(&sb, &a, V2_AUTH, key, &body).await;
+    assert_eq!(first.0, 200, "{}", first.1);
+    let replay = v2_cancel_keyed(&sb, &a, V2_AUTH, key, &body).await;
+    assert_eq!(replay, first, "same status and body");
+    assert_eq!(sb.cancels_applied(&a), 1);
+
+    // A refusal is an answer too, and is replayed as such.
+    let refused = v2_cancel_keyed(
+        &sb,
+        &a,
+        V2_AUTH,
+        "\"refund-0002-abcdefgh\"",
+        &json!({"reason": "r", "amount": 99_999}),
+    )
+    .await;
+    assert_eq!(refused.0, 409);
+    let again = v2_cancel_keyed(
+        &sb,
+        &a,
+        V2_AUTH,
+        "\"refund-0002-abcdefgh\"",
+        &json!({"reason": "r", "amount": 1}),
+    )
+    .await;
+    assert_eq!(again, refused);
+    assert_eq!(sb.cancels_applied(&a), 1);
+
+    // Same key on another payment's path: its own request.
+    let other = v2_cancel_keyed(&sb, &b, V2_AUTH, key, &body).await;
+    assert_eq!(other.0, 200, "{}", other.1);
+    assert_ne!(other.1, first.1);
+    assert_eq!(sb.cancels_applied(&b), 1);
+    // Same key with another credential: not the stored answer.
+    let (status, text) = v2_cancel_keyed(&sb, &a, "PortOne wrong", key, &body).await;
+    assert_eq!(status, 401, "{text}");
+    // A GET ignores the header.
+    let resp = client()
+        .get(format!("{}/payments/{a}", sb.base_url_portone_v2()))
+        .header("authorization", V2_AUTH)
+        .header("Idempotency-Key", "not even quoted")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status().as_u16(), 200);
+
+    // Without the header, two identical unguarded cancels are two cancels, as before.
+    for _ in 0..2 {
+        assert_eq!(v2_cancel(&sb, &b, json!({"reason": "r", "amount": 1000})).await.0, 200);
+    }
+    assert_eq!(sb.cancels_applied(&b), 3);
+}
+
+#[tokio::test]
+async fn v2_idempotency_key_must_be_a_quoted_string_of_16_to_256_characters() {
+    let sb = Sandbox::start().await.expect("start");
+    let id = sb.seed(SeedPayment::card("v2-idem-format", 10_000));
+    let body = json!({"reason": "r", "amount": 100});
+    let too_long = format!("\"{}\"", "k".repeat(257));
+    for bad in [
+        "refund-0001-abcdefgh",         // not an sf-string
+        "\"refund-0001-abcd\"x",        // text after the closing quote
+        "\"short-key-15chr\"",          // 15 characters
+        too_long.as_str(),              // 257 characters
+        "\"refund 0001 abcdefgh\"",     // spaces
+        "\"refund:0001:abcdefgh\"",     // a character outside A-Z a-z 0-9 - _
+        "\"refund-0001-abc\\\"defgh\"", // an escaped quote inside
+        "\"",
+    ] {
+        let (status, text) = v2_cancel_keyed(&sb, &id, V2_AUTH, bad, &body).await;
+        assert_eq!(status, 400, "{bad}: {text}");
+        let v: Value = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(v["type"], "INVALID_REQUEST", "{bad}: {v}");
+        assert!(
+            v["message"].as_str().is_some_and(|m| m.contains("Idempotency-Key")),
+            "{v}"
+        );
+    }
+    assert_eq!(sb.cancels_applied(&id), 0, "no refused key applied anything");
+    let longest = format!("\"{}\"", "k".repeat(256));
+    for good in ["\"exactly-16-chars\"", longest.as_str(), " \"spaces_around_ok_1\" "] {
+        let (status, text) = v2_cancel_keyed(&sb, &id, V2_AUTH, good, &body).await;
+        assert_eq!(status, 200, "{good}: {text}");
+    }
+    assert_eq!(sb.cancels_applied(&id), 3);
+}
+
+#[tokio::test]
+async fn idempotency_keys_expire_by_the_sandbox_clock() {
+    let start = utc(2025, 3, 3, 10, 0);
+    let sb = Sandbox::builder().now(start).start().await.expect("start");
+    let id = sb.seed(SeedPayment::card("v2-idem-ttl", 10_000));
+    let key = sb.seed(SeedPayment::card("toss-idem-ttl", 10_000).provider(Provider::Toss));
+    let v2_key = "\"ttl-key-0001-abcdefgh\"";
+    let body = json!({"reason": "r", "amount": 1000});
+    let toss_body = json!({"cancelReason": "r", "cancelAmount": 1000});
+    assert_eq!(v2_cancel_keyed(&sb, &id, V2_AUTH, v2_key, &body).await.0, 200);
+    assert_eq!(toss_cancel_raw(&sb, &key, &toss_body, Some("ttl-toss")).await.0, 200);
+
+    sb.advance(Duration::from_secs(3 * 3600 - 1));
+    assert_eq!(v2_cancel_keyed(&sb, &id, V2_AUTH, v2_key, &body).await.0, 200);
+    assert_eq!(sb.cancels_applied(&id), 1, "PortOne V2 keeps a key 3 hours");
+    sb.advance(Duration::from_secs(1));
+    assert_eq!(v2_cancel_keyed(&sb, &id, V2_AUTH, v2_key, &body).await.0, 200);
+    assert_eq!(sb.cancels_applied(&id), 2, "after 3 hours the key is new again");
+
+    sb.set_now(start + chrono::TimeDelta::days(15) - chrono::TimeDelta::seconds(1));
+    assert_eq!(toss_cancel_raw(&sb, &key, &toss_body, Some("ttl-toss")).await.0, 200);
+    assert_eq!(sb.cancels_applied(&key), 1, "Toss keeps a key 15 days");
+    sb.advance(Duration::from_secs(1));
+    assert_eq!(toss_cancel_raw(&sb, &key, &toss_body, Some("ttl-toss")).await.0, 200);
+    assert_eq!(sb.cancels_applied(&key), 2);
+}
+
+#[tokio::test]
+async fn toss_idempotency_key_reused_on_another_payment_is_its_own_request() {
+    let sb = Sandbox::start().await.expect("start");
+    let a = sb.seed(SeedPayment::card("toss-scope-a", 10_000).provider(Provider::Toss));
+    let b = sb.seed(SeedPayment::card("toss-scope-b", 10_000).provider(Provider::Toss));
+    let body = json!({"cancelReason": "r", "cancelAmount": 2000});
+    let first = toss_cancel_raw(&sb, &a, &body, Some("shared-key")).await;
+    assert_eq!(first.0, 200);
+    let other = toss_cancel_raw(&sb, &b, &body, Some("shared-key")).await;
+    assert_eq!(other.0, 200, "{}", other.1);
+    let other: Value = serde_json::from_str(&other.1).expect("JSON");
+    assert_eq!(
+        other["paymentKey"],
+        b.as_str(),
+        "the answer is about the payment asked for"
+    );
+    assert_eq!(sb.balance(&b), Some(8_000), "the second payment was refunded");
+    assert_eq!((sb.cancels_applied(&a), sb.cancels_applied(&b)), (1, 1));
+}

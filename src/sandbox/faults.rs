@@ -29,6 +29,13 @@ use tokio::net::{TcpListener, TcpStream};
 use super::{Provider, RecordedRequest, Shared, lock};
 
 /// A way for the sandbox to misbehave on one request.
+///
+/// Faults named `...AfterApply`, and [`Fault::Delay`], [`Fault::DropConnection`],
+/// [`Fault::TruncatedBody`] and [`Fault::Processing`], let the request change the ledger first and
+/// then spoil only the answer: the client cannot tell from what it received whether its refund
+/// happened. [`Fault::Status`] and [`Fault::DropBeforeApply`] change nothing. Once a request reached
+/// the sandbox's handlers, a client that disconnects never stops it from being applied: the work
+/// runs in its own task, as it would on a real server.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
@@ -43,6 +50,32 @@ pub enum Fault {
     /// Applies the request, then sends the headers with the full `Content-Length` but only half of
     /// the body before closing the connection.
     TruncatedBody,
+    /// Applies the request, then answers this status with the provider's own error body, as a
+    /// gateway or an auth layer in front of the provider would after the work was done. The body
+    /// uses the code the provider documents for that status where it has one (PortOne V2 401
+    /// `UNAUTHORIZED`, 403 `FORBIDDEN`, 502 `PG_PROVIDER`; Toss 401 `UNAUTHORIZED_KEY`, 403
+    /// `FORBIDDEN_REQUEST`, 500 `FAILED_INTERNAL_SYSTEM_PROCESSING`; iamport `code` -1 for every
+    /// status) and `SANDBOX_INJECTED_FAULT` otherwise. A number that is not an HTTP status becomes 503.
+    StatusAfterApply(u16),
+    /// Applies the request, then answers a redirect with this status and `Location` (an absolute
+    /// URL, which may name another origin) and an empty body. The sandbox never follows it itself:
+    /// the client sees the 3xx. A status outside 300–399 becomes 307.
+    RedirectAfterApply {
+        /// 301, 302, 303, 307 or 308.
+        status: u16,
+        /// Sent as the `Location` header, unchanged.
+        location: String,
+    },
+    /// Applies the request, then answers a load balancer's HTML error page (`text/html`) with this
+    /// status. A number that is not an HTTP status becomes 502.
+    HtmlAfterApply(u16),
+    /// Resets the TCP connection without applying anything: the request never reaches a handler.
+    DropBeforeApply,
+    /// Holds the request "in flight" for this long, then applies it and answers normally. While it
+    /// is held, a request with the same `Idempotency-Key` (PortOne V2, Toss) is told the first is
+    /// still processing (PortOne V2 409 `IDEMPOTENCY_OUTSTANDING_REQUEST`, Toss 409
+    /// `IDEMPOTENT_REQUEST_PROCESSING`). The apply happens even if the client disconnects meanwhile.
+    Processing(Duration),
 }
 
 /// A fault with the requests it applies to: how many, and optionally which provider, method and
@@ -248,7 +281,7 @@ impl AsyncWrite for AbortableStream {
 }
 
 /// Splits `/toss/v1/payments/x` into the provider and `/v1/payments/x`.
-fn split_provider(path: &str) -> (Option<Provider>, String) {
+pub(crate) fn split_provider(path: &str) -> (Option<Provider>, String) {
     for p in [Provider::PortOneV2, Provider::Iamport, Provider::Toss] {
         let prefix = p.prefix();
         if let Some(rest) = path.strip_prefix(&prefix)
@@ -260,51 +293,186 @@ fn split_provider(path: &str) -> (Option<Provider>, String) {
     (None, path.to_owned())
 }
 
+/// Which provider a request is for and its path below that provider's base URL. The gate puts it in
+/// the request's extensions so the layers and handlers behind it need not parse the URL again.
+#[derive(Debug, Clone)]
+pub(crate) struct RouteInfo {
+    pub provider: Option<Provider>,
+    pub path: String,
+}
+
+/// Set by the gate for [`Fault::Processing`]: how long the request is held before it is applied.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hold(pub Duration);
+
 /// Middleware in front of every route: logs, then applies a queued fault if one matches.
+///
+/// Everything behind the gate (idempotency, handlers, the ledger) runs in a spawned task that the
+/// gate awaits: hyper drops a connection's future when the client goes away, and a refund that
+/// reached the sandbox must be applied (or not) the same way whether or not anyone is listening.
 pub(crate) async fn gate(
     State(shared): State<Arc<Shared>>,
     ConnectInfo(conn): ConnectInfo<ConnControl>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Response {
-    let (provider, path) = split_provider(req.uri().path());
+    let info = match req.extensions().get::<RouteInfo>() {
+        Some(info) => info.clone(),
+        None => {
+            let (provider, path) = split_provider(req.uri().path());
+            RouteInfo { provider, path }
+        }
+    };
+    let provider = info.provider;
     shared.record(RecordedRequest {
         method: req.method().to_string(),
-        path: path.clone(),
+        path: info.path.clone(),
         provider,
         query: req.uri().query().map(str::to_owned),
     });
-    let Some(fault) = shared.faults.take(provider, req.method(), &path) else {
-        return next.run(req).await;
+    let fault = shared.faults.take(provider, req.method(), &info.path);
+    if let Some(Fault::Processing(d)) = &fault {
+        req.extensions_mut().insert(Hold(*d));
+    }
+    req.extensions_mut().insert(info);
+    let apply = |req: Request| async move {
+        match tokio::spawn(next.run(req)).await {
+            Ok(resp) => resp,
+            // A handler that panicked still owes the client an answer in the provider's format.
+            Err(_) => provider_error(
+                provider,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the sandbox failed internally",
+            ),
+        }
+    };
+    let Some(fault) = fault else {
+        return apply(req).await;
     };
     match fault {
         Fault::Status(code) => status_fault(provider, code),
         Fault::Delay(d) => {
-            let resp = next.run(req).await;
+            let resp = apply(req).await;
             tokio::time::sleep(d).await;
             resp
         }
         Fault::DropConnection => {
-            let _applied = next.run(req).await;
+            let _applied = apply(req).await;
             conn.0.store(true, Ordering::SeqCst);
             // Never written: the raised flag fails the first write of this response.
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
-        Fault::TruncatedBody => truncate(next.run(req).await).await,
+        Fault::TruncatedBody => truncate(apply(req).await).await,
+        Fault::StatusAfterApply(code) => {
+            let _applied = apply(req).await;
+            after_apply_status(provider, code)
+        }
+        Fault::RedirectAfterApply { status, location } => {
+            let _applied = apply(req).await;
+            redirect(status, &location)
+        }
+        Fault::HtmlAfterApply(code) => {
+            let _applied = apply(req).await;
+            html_page(code)
+        }
+        Fault::DropBeforeApply => {
+            drop(req);
+            conn.0.store(true, Ordering::SeqCst);
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+        // The hold itself happens behind the idempotency layer (see `Hold`), so the key is claimed first.
+        Fault::Processing(_) => apply(req).await,
     }
+}
+
+/// A small error body in the provider's own shape.
+pub(crate) fn provider_error(provider: Option<Provider>, status: StatusCode, message: &str) -> Response {
+    provider_error_with_code(provider, status, "SANDBOX_INJECTED_FAULT", message)
+}
+
+fn provider_error_with_code(provider: Option<Provider>, status: StatusCode, code: &str, message: &str) -> Response {
+    let body = match provider {
+        Some(Provider::PortOneV2) => json!({"type": code, "message": message}),
+        Some(Provider::Iamport) => json!({"code": -1, "message": message, "response": null}),
+        Some(Provider::Toss) => json!({"code": code, "message": message}),
+        None => json!({"message": message}),
+    };
+    (status, axum::Json(body)).into_response()
 }
 
 fn status_fault(provider: Option<Provider>, code: u16) -> Response {
     let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
     let message = format!("fault injected by the sandbox: HTTP {}", status.as_u16());
     // The code names make clear that no real API produced this answer.
-    let body = match provider {
-        Some(Provider::PortOneV2) => json!({"type": "SANDBOX_INJECTED_FAULT", "message": message}),
-        Some(Provider::Iamport) => json!({"code": -1, "message": message, "response": null}),
-        Some(Provider::Toss) => json!({"code": "SANDBOX_INJECTED_FAULT", "message": message}),
-        None => json!({"message": message}),
-    };
-    (status, axum::Json(body)).into_response()
+    provider_error(provider, status, &message)
+}
+
+/// The code a provider documents for an error status, where it documents one.
+fn documented_code(provider: Option<Provider>, status: StatusCode) -> Option<&'static str> {
+    match (provider, status.as_u16()) {
+        (Some(Provider::PortOneV2), 401) => Some("UNAUTHORIZED"),
+        (Some(Provider::PortOneV2), 403) => Some("FORBIDDEN"),
+        (Some(Provider::PortOneV2), 502) => Some("PG_PROVIDER"),
+        (Some(Provider::Toss), 401) => Some("UNAUTHORIZED_KEY"),
+        (Some(Provider::Toss), 403) => Some("FORBIDDEN_REQUEST"),
+        (Some(Provider::Toss), 500) => Some("FAILED_INTERNAL_SYSTEM_PROCESSING"),
+        _ => None,
+    }
+}
+
+fn after_apply_status(provider: Option<Provider>, code: u16) -> Response {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let message = format!(
+        "HTTP {} from the sandbox after the request was applied",
+        status.as_u16()
+    );
+    match documented_code(provider, status) {
+        // PG_PROVIDER carries the PG's own code and message as required fields.
+        Some("PG_PROVIDER") => (
+            status,
+            axum::Json(json!({
+                "type": "PG_PROVIDER",
+                "message": message,
+                "pgCode": "SANDBOX_INJECTED_FAULT",
+                "pgMessage": "fault injected by the sandbox",
+            })),
+        )
+            .into_response(),
+        Some(code) => provider_error_with_code(provider, status, code, &message),
+        None => provider_error(provider, status, &message),
+    }
+}
+
+fn redirect(status: u16, location: &str) -> Response {
+    let status = StatusCode::from_u16(status)
+        .ok()
+        .filter(StatusCode::is_redirection)
+        .unwrap_or(StatusCode::TEMPORARY_REDIRECT);
+    let mut resp = status.into_response();
+    // A Location that is not a valid header value cannot be sent; the 3xx goes out without it.
+    if let Ok(v) = HeaderValue::from_str(location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp
+}
+
+fn html_page(code: u16) -> Response {
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY);
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let body = format!(
+        "<html><head><title>{0} {1}</title></head><body><center><h1>{0} {1}</h1></center><hr><center>sandbox</center></body></html>",
+        status.as_u16(),
+        reason
+    );
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 async fn truncate(resp: Response) -> Response {

@@ -237,14 +237,6 @@ pub(crate) struct Applied {
     pub payment: PaymentRecord,
 }
 
-/// Toss idempotency entry: the first answer given for a key.
-#[derive(Debug, Clone)]
-pub(crate) struct StoredResponse {
-    pub status: u16,
-    pub body: Vec<u8>,
-    pub stored_at: DateTime<Utc>,
-}
-
 /// iamport access token.
 #[derive(Debug, Clone)]
 pub(crate) struct Token {
@@ -258,7 +250,6 @@ pub(crate) struct Ledger {
     payments: HashMap<(Provider, String), PaymentRecord>,
     next_seq: u64,
     next_imp: u64,
-    pub idempotency: HashMap<String, StoredResponse>,
     pub tokens: Vec<Token>,
 }
 

@@ -25,7 +25,9 @@
 //!   the sandbox clock ([`Sandbox::set_now`], [`Sandbox::advance`]);
 //! - iamport tokens last 30 minutes, are reused while valid and extended by 5 minutes when asked for
 //!   in their last minute; iamport failures are HTTP 200 with `code != 0`;
-//! - a Toss `Idempotency-Key` replay returns the first answer unchanged and applies nothing.
+//! - an `Idempotency-Key` (PortOne V2, Toss) replays a finished request's answer and applies nothing,
+//!   and a repeat while the first is still processing gets 409 (see the idempotency layer's rules on
+//!   [`SandboxBuilder`] and in `Fault::Processing`); keys are scoped to credential, method and path;
 //!
 //! PortOne V2 cancels deliver Standard-Webhooks-signed `Transaction.*` events to the URLs given to
 //! [`Sandbox::register_webhook`]. [`Sandbox::faults`] injects delays, error statuses, dropped
@@ -78,6 +80,7 @@
 
 mod faults;
 mod iamport;
+mod idempotency;
 mod ledger;
 mod portone_v2;
 mod toss;
@@ -355,6 +358,7 @@ pub(crate) struct Shared {
     log: Mutex<Vec<RecordedRequest>>,
     pub token_requests: AtomicUsize,
     pub faults: Faults,
+    pub idempotency: idempotency::IdempotencyStore,
     pub webhooks: webhooks::Hub,
 }
 
@@ -451,6 +455,7 @@ impl SandboxBuilder {
             log: Mutex::new(Vec::new()),
             token_requests: AtomicUsize::new(0),
             faults: Faults::default(),
+            idempotency: idempotency::IdempotencyStore::default(),
             webhooks: hub,
         });
         let app = router(shared.clone());
@@ -479,6 +484,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .nest(&Provider::Iamport.prefix(), iamport::router())
         .nest(&Provider::Toss.prefix(), toss::router())
         .fallback(faults::unknown_route)
+        .layer(axum::middleware::from_fn_with_state(shared.clone(), idempotency::layer))
         .layer(axum::middleware::from_fn_with_state(shared.clone(), faults::gate))
         .with_state(shared)
 }

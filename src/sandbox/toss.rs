@@ -2,8 +2,7 @@
 //! and `POST /v1/payments/{paymentKey}/cancel`.
 //!
 //! Errors are `{code, message}` with the HTTP status Toss's error-code table gives each code.
-//! A cancel carrying an `Idempotency-Key` that was seen before gets the first answer back, byte for
-//! byte, and nothing is applied again.
+//! `Idempotency-Key` is handled in front of the handlers, by the sandbox's idempotency layer.
 
 use std::sync::Arc;
 
@@ -20,7 +19,7 @@ use serde_json::{Value, json};
 
 use super::ledger::{
     CancelPolicy, CancelRecord, CancelRequest, MethodKind, PayState, PaymentRecord, RefundAccount, Refusal,
-    StoredResponse, UnpaidVirtualAccount, kst, month_label,
+    UnpaidVirtualAccount, kst, month_label,
 };
 use super::{Provider, Shared};
 
@@ -37,10 +36,6 @@ const POLICY: CancelPolicy = CancelPolicy {
     unpaid_virtual_account: UnpaidVirtualAccount::FullCancelOnly,
     phone_required_for: &[],
 };
-
-/// Toss keeps an idempotency key's answer for 15 days.
-const IDEMPOTENCY_TTL: TimeDelta = TimeDelta::days(15);
-const IDEMPOTENCY_KEY_MAX: usize = 300;
 
 fn error_parts(status: StatusCode, code: &str, message: impl Into<String>) -> (StatusCode, Vec<u8>) {
     (
@@ -427,62 +422,6 @@ async fn cancel_payment(
     if let Err(r) = authorize(&shared, &headers) {
         return *r;
     }
-    let key = match headers.get("idempotency-key").map(|v| v.to_str()) {
-        None => None,
-        Some(Ok(k)) if !k.is_empty() && k.len() <= IDEMPOTENCY_KEY_MAX => Some(k.to_owned()),
-        Some(_) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "INVALID_IDEMPOTENCY_KEY",
-                "Idempotency-Key must be 1 to 300 visible ASCII characters",
-            );
-        }
-    };
-    let Some(key) = key else {
-        let (s, b) = process_cancel(&shared, &payment_key, &body);
-        return respond(s, b);
-    };
-    let now = shared.now();
-    // The key is claimed (status 0) before the cancel runs, so a second request with the same key
-    // that arrives meanwhile is told to wait instead of cancelling twice.
-    let stored = {
-        let mut ledger = shared.ledger();
-        ledger.idempotency.retain(|_, s| now - s.stored_at < IDEMPOTENCY_TTL);
-        let stored = ledger.idempotency.get(&key).cloned();
-        if stored.is_none() {
-            ledger.idempotency.insert(
-                key.clone(),
-                StoredResponse {
-                    status: 0,
-                    body: Vec::new(),
-                    stored_at: now,
-                },
-            );
-        }
-        stored
-    };
-    match stored {
-        Some(s) if s.status == 0 => {
-            return error(
-                StatusCode::CONFLICT,
-                "IDEMPOTENT_REQUEST_PROCESSING",
-                "a request with this Idempotency-Key is still being processed",
-            );
-        }
-        Some(s) => {
-            let status = StatusCode::from_u16(s.status).unwrap_or(StatusCode::OK);
-            return respond(status, s.body);
-        }
-        None => {}
-    }
-    let (status, body) = process_cancel(&shared, &payment_key, &body);
-    shared.ledger().idempotency.insert(
-        key,
-        StoredResponse {
-            status: status.as_u16(),
-            body: body.clone(),
-            stored_at: now,
-        },
-    );
-    respond(status, body)
+    let (s, b) = process_cancel(&shared, &payment_key, &body);
+    respond(s, b)
 }
