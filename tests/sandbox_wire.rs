@@ -1790,3 +1790,66 @@ async fn toss_idempotency_key_reused_on_another_payment_is_its_own_request() {
     assert_eq!(sb.balance(&b), Some(8_000), "the second payment was refunded");
     assert_eq!((sb.cancels_applied(&a), sb.cancels_applied(&b)), (1, 1));
 }
+
+#[tokio::test]
+async fn toss_processes_only_the_first_of_two_cancels_within_a_second() {
+    let start = utc(2025, 3, 3, 10, 0);
+    let sb = Sandbox::builder()
+        .now(start)
+        .toss_cancel_interval(Some(kr_payments::sandbox::TOSS_CANCEL_INTERVAL))
+        .start()
+        .await
+        .expect("start");
+    let key = sb.seed(SeedPayment::card("toss-consecutive", 10_000).provider(Provider::Toss));
+    let body = json!({"cancelReason": "r", "cancelAmount": 1000});
+    let first = toss_cancel_raw(&sb, &key, &body, Some("consecutive-1")).await;
+    assert_eq!(first.0, 200);
+
+    let second = toss_cancel_raw(&sb, &key, &body, Some("consecutive-2")).await;
+    let second = (second.0, serde_json::from_str::<Value>(&second.1).expect("JSON"));
+    assert_toss_error(&second, 403, "FORBIDDEN_CONSECUTIVE_REQUEST");
+    assert_eq!(sb.cancels_applied(&key), 1, "the second was not processed");
+    // A replay of the finished first request is answered from the store, not counted as a cancel.
+    assert_eq!(toss_cancel_raw(&sb, &key, &body, Some("consecutive-1")).await, first);
+
+    sb.advance(Duration::from_millis(999));
+    let third = toss_cancel(&sb, &key, body.clone()).await;
+    assert_toss_error(&third, 403, "FORBIDDEN_CONSECUTIVE_REQUEST");
+    sb.advance(Duration::from_millis(1));
+    // The refused key was never used: retried after the window, it is processed.
+    let retried = toss_cancel_raw(&sb, &key, &body, Some("consecutive-2")).await;
+    assert_eq!(retried.0, 200, "{}", retried.1);
+    assert_eq!(sb.cancels_applied(&key), 2);
+    // Another payment is not affected by this one's window.
+    let other = sb.seed(SeedPayment::card("toss-consecutive-other", 10_000).provider(Provider::Toss));
+    assert_eq!(toss_cancel(&sb, &other, body.clone()).await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn toss_concurrent_cancels_of_one_payment_within_a_second_apply_once() {
+    let sb = std::sync::Arc::new(
+        Sandbox::builder()
+            .now(utc(2025, 3, 3, 10, 0))
+            .toss_cancel_interval(Some(kr_payments::sandbox::TOSS_CANCEL_INTERVAL))
+            .start()
+            .await
+            .expect("start"),
+    );
+    let key = sb.seed(SeedPayment::card("toss-consecutive-race", 10_000).provider(Provider::Toss));
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let (sb, key) = (sb.clone(), key.clone());
+            tokio::spawn(async move {
+                let body = json!({"cancelReason": "r", "cancelAmount": 1000});
+                toss_cancel_raw(&sb, &key, &body, Some(&format!("race-{i}"))).await.0
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.expect("task"));
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec![200, 403, 403, 403, 403, 403]);
+    assert_eq!(sb.cancels_applied(&key), 1);
+}

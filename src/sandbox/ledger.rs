@@ -251,6 +251,8 @@ pub(crate) struct Ledger {
     next_seq: u64,
     next_imp: u64,
     pub tokens: Vec<Token>,
+    /// When the last Toss cancel of each paymentKey was let through (the one-per-second rule).
+    pub last_toss_cancel: HashMap<String, DateTime<Utc>>,
 }
 
 impl Ledger {

@@ -28,6 +28,8 @@
 //! - an `Idempotency-Key` (PortOne V2, Toss) replays a finished request's answer and applies nothing,
 //!   and a repeat while the first is still processing gets 409 (see the idempotency layer's rules on
 //!   [`SandboxBuilder`] and in `Fault::Processing`); keys are scoped to credential, method and path;
+//! - Toss processes only the first of several cancels of one payment within a second, when
+//!   [`SandboxBuilder::toss_cancel_interval`] turns the rule on.
 //!
 //! PortOne V2 cancels deliver Standard-Webhooks-signed `Transaction.*` events to the URLs given to
 //! [`Sandbox::register_webhook`]. [`Sandbox::faults`] injects delays, error statuses, dropped
@@ -111,6 +113,8 @@ pub const DEFAULT_IMP_KEY: &str = "sandbox-imp-key";
 pub const DEFAULT_IMP_SECRET: &str = "sandbox-imp-secret";
 /// Default Toss secret key.
 pub const DEFAULT_TOSS_SECRET_KEY: &str = "test_sk_sandbox";
+/// Toss's window for consecutive cancels of one payment ([`SandboxBuilder::toss_cancel_interval`]).
+pub const TOSS_CANCEL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The API a seeded payment belongs to. A payment is visible only through its own provider's API.
 #[non_exhaustive]
@@ -334,6 +338,8 @@ pub(crate) struct Config {
     pub imp_key: String,
     pub imp_secret: String,
     pub toss_secret_key: String,
+    /// Toss's one-cancel-per-second window; `None` turns the rule off.
+    pub toss_cancel_interval: Option<chrono::TimeDelta>,
 }
 
 impl fmt::Debug for Config {
@@ -345,6 +351,7 @@ impl fmt::Debug for Config {
             .field("imp_key", &self.imp_key)
             .field("imp_secret", &"<redacted>")
             .field("toss_secret_key", &"<redacted>")
+            .field("toss_cancel_interval", &self.toss_cancel_interval)
             .finish()
     }
 }
@@ -428,6 +435,20 @@ impl SandboxBuilder {
     /// The Toss secret key to accept (default [`DEFAULT_TOSS_SECRET_KEY`]).
     pub fn toss_secret_key(mut self, key: impl Into<String>) -> Self {
         self.config.toss_secret_key = key.into();
+        self
+    }
+
+    /// Turns on Toss's rule that of two or more cancels of one `paymentKey` within `window` (Toss: one
+    /// second, [`TOSS_CANCEL_INTERVAL`]) only the first is processed; the others get 403
+    /// `FORBIDDEN_CONSECUTIVE_REQUEST` and nothing is applied. The window is measured on the sandbox
+    /// clock, so a test that freezes it moves past the window with [`Sandbox::advance`]; an
+    /// idempotent replay is answered before the rule is consulted and does not count.
+    ///
+    /// Off (`None`) by default in the library, so tests that send cancels back to back keep their
+    /// meaning; the `kr-payments-sandbox` binary turns it on, as the real API has it.
+    pub fn toss_cancel_interval(mut self, window: Option<std::time::Duration>) -> Self {
+        self.config.toss_cancel_interval =
+            window.map(|w| chrono::TimeDelta::from_std(w).unwrap_or(chrono::TimeDelta::MAX));
         self
     }
 
@@ -518,6 +539,7 @@ impl Sandbox {
                 imp_key: DEFAULT_IMP_KEY.to_owned(),
                 imp_secret: DEFAULT_IMP_SECRET.to_owned(),
                 toss_secret_key: DEFAULT_TOSS_SECRET_KEY.to_owned(),
+                toss_cancel_interval: None,
             },
             now: None,
         }

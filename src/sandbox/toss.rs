@@ -17,6 +17,7 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::idempotency::NotProcessed;
 use super::ledger::{
     CancelPolicy, CancelRecord, CancelRequest, MethodKind, PayState, PaymentRecord, RefundAccount, Refusal,
     UnpaidVirtualAccount, kst, month_label,
@@ -421,6 +422,25 @@ async fn cancel_payment(
 ) -> Response {
     if let Err(r) = authorize(&shared, &headers) {
         return *r;
+    }
+    // Toss processes only the first of two or more cancels of one paymentKey within a second.
+    // "Within a second" is measured on the sandbox clock: a test that freezes it decides with
+    // `Sandbox::advance` when the next cancel may go through; otherwise it is real time. Idempotent
+    // replays and requests still processing never get here (the idempotency layer answers them).
+    let now = shared.now();
+    if let Some(window) = shared.config.toss_cancel_interval {
+        let mut ledger = shared.ledger();
+        let last = ledger.last_toss_cancel.get(&payment_key).copied();
+        if last.is_some_and(|t| now >= t && now - t < window) {
+            let mut resp = error(
+                StatusCode::FORBIDDEN,
+                "FORBIDDEN_CONSECUTIVE_REQUEST",
+                "another cancel of this payment arrived less than a second ago: only the first is processed",
+            );
+            resp.extensions_mut().insert(NotProcessed);
+            return resp;
+        }
+        ledger.last_toss_cancel.insert(payment_key.clone(), now);
     }
     let (s, b) = process_cancel(&shared, &payment_key, &body);
     respond(s, b)
