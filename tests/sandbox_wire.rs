@@ -1853,3 +1853,54 @@ async fn toss_concurrent_cancels_of_one_payment_within_a_second_apply_once() {
     assert_eq!(statuses, vec![200, 403, 403, 403, 403, 403]);
     assert_eq!(sb.cancels_applied(&key), 1);
 }
+
+#[tokio::test]
+async fn the_ledger_lists_each_applied_cancel_with_the_ids_the_apis_report() {
+    let sb = Sandbox::start().await.expect("start");
+    let token = imp_access(&sb).await;
+    let v2 = sb.seed(SeedPayment::card("ledger-v2", 10_000));
+    let imp = sb.seed(SeedPayment::card("ledger-imp", 10_000).provider(Provider::Iamport));
+    let toss = sb.seed(SeedPayment::card("ledger-toss", 10_000).provider(Provider::Toss));
+    assert!(sb.cancels(&v2).is_empty());
+
+    let (_, body) = v2_cancel(&sb, &v2, json!({"reason": "size", "amount": 3000})).await;
+    let c = &sb.cancels(&v2)[0];
+    assert_eq!((c.amount, c.reason.as_str(), c.balance_after), (3000, "size", 7000));
+    assert_eq!(body["cancellation"]["id"], c.cancellation_id.as_str());
+    assert_eq!(body["cancellation"]["pgCancellationId"], c.pg_cancellation_id.as_str());
+    assert!(c.cancelled_at.is_some());
+
+    let (_, body) = imp_cancel(&sb, &token, json!({"imp_uid": imp, "amount": 2500, "reason": "color"})).await;
+    let c = &sb.cancels(&imp)[0];
+    assert_eq!((c.amount, c.reason.as_str()), (2500, "color"));
+    assert_eq!(
+        body["response"]["cancel_history"][0]["cancellation_id"],
+        c.cancellation_id.as_str()
+    );
+    assert_eq!(
+        body["response"]["cancel_history"][0]["pg_tid"],
+        c.pg_cancellation_id.as_str()
+    );
+
+    let (_, body) = toss_cancel(&sb, &toss, json!({"cancelReason": "one", "cancelAmount": 1000})).await;
+    let (_, body2) = toss_cancel(&sb, &toss, json!({"cancelReason": "two", "cancelAmount": 500})).await;
+    let cancels = sb.cancels(&toss);
+    assert_eq!(cancels.len(), 2);
+    assert_eq!(
+        body["cancels"][0]["transactionKey"],
+        cancels[0].transaction_key.as_str()
+    );
+    assert_eq!(
+        body2["cancels"][1]["transactionKey"],
+        cancels[1].transaction_key.as_str()
+    );
+    assert_eq!((cancels[1].amount, cancels[1].balance_after), (500, 8500));
+
+    let p = sb.payment(&toss).expect("payment");
+    assert_eq!(
+        (p.provider, p.total, p.balance, p.cancels.len()),
+        (Provider::Toss, 10_000, 8_500, 2)
+    );
+    assert_eq!(p.order_id, "ledger-toss");
+    assert!(sb.payment("no-such-payment").is_none());
+}

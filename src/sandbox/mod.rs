@@ -329,6 +329,65 @@ pub struct RecordedRequest {
     pub query: Option<String>,
 }
 
+/// One cancel the sandbox's ledger applied to a payment: what a test compares an SDK's report with.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedCancel {
+    /// Amount cancelled, in won.
+    pub amount: i64,
+    /// Tax-free part of the amount.
+    pub tax_free: i64,
+    /// VAT part of the amount.
+    pub vat: i64,
+    /// The reason sent with the cancel.
+    pub reason: String,
+    /// When the cancel was received (sandbox clock).
+    pub requested_at: DateTime<Utc>,
+    /// When it completed; `None` while it is still pending (PortOne V2 asynchronous cancels).
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// PortOne V2 cancellation `id`; iamport `cancel_history[].cancellation_id`.
+    pub cancellation_id: String,
+    /// Toss `cancels[].transactionKey`.
+    pub transaction_key: String,
+    /// PortOne V2 `pgCancellationId`; iamport `cancel_history[].pg_tid`.
+    pub pg_cancellation_id: String,
+    /// What could still be cancelled right after this cancel (Toss `refundableAmount`).
+    pub balance_after: i64,
+}
+
+/// A payment as the sandbox's ledger holds it, from [`Sandbox::payment`].
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerPayment {
+    /// The API the payment belongs to.
+    pub provider: Provider,
+    /// paymentId (PortOne V2), imp_uid (iamport) or paymentKey (Toss).
+    pub id: String,
+    /// merchant_uid / orderId.
+    pub order_id: String,
+    /// Amount paid, in won.
+    pub total: i64,
+    /// What can still be cancelled (pending cancels already count against it).
+    pub balance: i64,
+    /// Every cancel applied, oldest first, pending ones included.
+    pub cancels: Vec<AppliedCancel>,
+}
+
+fn applied_cancel(c: &ledger::CancelRecord) -> AppliedCancel {
+    AppliedCancel {
+        amount: c.amount,
+        tax_free: c.tax_free,
+        vat: c.vat,
+        reason: c.reason.clone(),
+        requested_at: c.requested_at,
+        cancelled_at: c.cancelled_at,
+        cancellation_id: c.id.clone(),
+        transaction_key: c.transaction_key.clone(),
+        pg_cancellation_id: c.pg_tid.clone(),
+        balance_after: c.balance_after,
+    }
+}
+
 /// Sandbox settings. Secrets never appear in `Debug`.
 #[derive(Clone)]
 pub(crate) struct Config {
@@ -637,6 +696,27 @@ impl Sandbox {
     /// cancel or an idempotent replay does not count.
     pub fn cancels_applied(&self, id: &str) -> usize {
         self.shared.ledger().find_any(id).map_or(0, |p| p.cancels.len())
+    }
+
+    /// The cancels applied to the payment with this provider id, oldest first (empty if unknown).
+    pub fn cancels(&self, id: &str) -> Vec<AppliedCancel> {
+        self.shared
+            .ledger()
+            .find_any(id)
+            .map(|p| p.cancels.iter().map(applied_cancel).collect())
+            .unwrap_or_default()
+    }
+
+    /// The payment with this provider id as the ledger holds it: total, balance and every cancel.
+    pub fn payment(&self, id: &str) -> Option<LedgerPayment> {
+        self.shared.ledger().find_any(id).map(|p| LedgerPayment {
+            provider: p.provider,
+            id: p.id.clone(),
+            order_id: p.order_id.clone(),
+            total: p.total,
+            balance: p.balance(),
+            cancels: p.cancels.iter().map(applied_cancel).collect(),
+        })
     }
 
     /// What can still be cancelled on the payment with this provider id.
