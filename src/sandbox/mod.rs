@@ -1,14 +1,21 @@
 //! An in-process fake of the PortOne V2, iamport (PortOne V1) and Toss APIs that gets
 //! cancellation right.
 //!
-//! The sandbox is a real HTTP server on `127.0.0.1` (an ephemeral port unless one is chosen) that
-//! serves all three providers, each under its own prefix and with the provider's own paths below it:
+//! The sandbox is a real HTTP server on `127.0.0.1`. It serves each provider twice over one state:
+//! at the root of the provider's own origin, with the provider's real paths (for a client whose base
+//! URL must be an origin, such as the official PortOne SDKs, which build every URL as
+//! `new URL("/payments/...", baseUrl)`), and below a prefix of one shared port:
 //!
-//! | provider   | base URL                     | example                                   |
-//! |------------|------------------------------|-------------------------------------------|
-//! | PortOne V2 | `{base}/portone-v2`          | `POST {base}/portone-v2/payments/{id}/cancel` |
-//! | iamport    | `{base}/iamport`             | `POST {base}/iamport/payments/cancel`      |
-//! | Toss       | `{base}/toss`                | `POST {base}/toss/v1/payments/{key}/cancel` |
+//! | provider   | own origin                        | prefixed base URL            | example path                      |
+//! |------------|-----------------------------------|------------------------------|-----------------------------------|
+//! | PortOne V2 | [`Sandbox::origin`]`(PortOneV2)`   | [`Sandbox::base_url_portone_v2`] (`{base}/portone-v2`) | `POST /payments/{id}/cancel` |
+//! | iamport    | [`Sandbox::origin`]`(Iamport)`     | [`Sandbox::base_url_iamport`] (`{base}/iamport`)       | `POST /payments/cancel`      |
+//! | Toss       | [`Sandbox::origin`]`(Toss)`        | [`Sandbox::base_url_toss`] (`{base}/toss`)             | `POST /v1/payments/{key}/cancel` |
+//!
+//! Ports are ephemeral unless chosen ([`SandboxBuilder::port`], [`SandboxBuilder::origin_port`]).
+//! [`operations`] lists every operation of the three specs and whether the sandbox serves it; one it
+//! does not serve answers 501 `SANDBOX_NOT_SUPPORTED`, and every error (404, 405, 413, 414, a path
+//! that does not decode, a malformed body) comes in the provider's own error format.
 //!
 //! Payments are seeded from Rust with [`SeedPayment`]; cancels then evolve balances, statuses,
 //! cancel histories and receipts the way each API documents, and every refusal is answered in the
@@ -85,6 +92,7 @@ mod iamport;
 mod idempotency;
 mod ledger;
 mod portone_v2;
+mod surface;
 mod toss;
 mod webhooks;
 
@@ -95,10 +103,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
 use chrono::{DateTime, Utc};
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use faults::{Fault, FaultRule, Faults};
+pub use surface::{Operation, operations};
 pub use webhooks::WebhookDelivery;
 
 use ledger::{Ledger, MethodKind, PayState, PaymentRecord};
@@ -451,6 +459,7 @@ impl Shared {
 /// Settings for a sandbox, from [`Sandbox::builder`].
 pub struct SandboxBuilder {
     port: u16,
+    origin_ports: [u16; 3],
     config: Config,
     now: Option<DateTime<Utc>>,
 }
@@ -459,6 +468,7 @@ impl fmt::Debug for SandboxBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SandboxBuilder")
             .field("port", &self.port)
+            .field("origin_ports", &self.origin_ports)
             .field("config", &self.config)
             .field("now", &self.now)
             .finish()
@@ -469,6 +479,15 @@ impl SandboxBuilder {
     /// Port to listen on (default 0: an ephemeral port chosen by the OS).
     pub fn port(mut self, port: u16) -> Self {
         self.port = port;
+        self
+    }
+
+    /// Port for `provider`'s own origin, where it is served at the root with its real paths (default
+    /// 0: an ephemeral port). See [`Sandbox::origin`].
+    pub fn origin_port(mut self, provider: Provider, port: u16) -> Self {
+        if let Some(i) = PROVIDERS.iter().position(|p| *p == provider) {
+            self.origin_ports[i] = port;
+        }
         self
     }
 
@@ -523,10 +542,19 @@ impl SandboxBuilder {
     ///
     /// [`SandboxError::Bind`] when the port cannot be bound.
     pub async fn start(self) -> Result<Sandbox, SandboxError> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
-            .await
-            .map_err(SandboxError::Bind)?;
+        let bind = |port: u16| async move {
+            tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .map_err(SandboxError::Bind)
+        };
+        let listener = bind(self.port).await?;
         let addr = listener.local_addr().map_err(SandboxError::Bind)?;
+        let mut origins = Vec::new();
+        for (provider, port) in PROVIDERS.into_iter().zip(self.origin_ports) {
+            let l = bind(port).await?;
+            let a = l.local_addr().map_err(SandboxError::Bind)?;
+            origins.push((provider, l, a));
+        }
         let (hub, worker) = webhooks::Hub::start();
         let shared = Arc::new(Shared {
             config: self.config,
@@ -538,43 +566,87 @@ impl SandboxBuilder {
             idempotency: idempotency::IdempotencyStore::default(),
             webhooks: hub,
         });
-        let app = router(shared.clone());
-        let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            let make = app.into_make_service_with_connect_info::<faults::ConnControl>();
-            let serve = axum::serve(faults::SandboxListener::new(listener), make).with_graceful_shutdown(async move {
-                let _ = stop_rx.await;
-            });
-            // The only error axum::serve reports is from the listener, which retries by itself.
-            let _ = serve.await;
-        });
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let serve = |app: Router, listener: tokio::net::TcpListener, provider: Option<Provider>| {
+            let mut stop_rx = stop_rx.clone();
+            tokio::spawn(async move {
+                let make = app.into_make_service_with_connect_info::<faults::ConnControl>();
+                let listener = faults::SandboxListener::new(listener, provider);
+                let serve = axum::serve(listener, make).with_graceful_shutdown(async move {
+                    let _ = stop_rx.changed().await;
+                });
+                // The only error axum::serve reports is from the listener, which retries by itself.
+                let _ = serve.await;
+            })
+        };
+        let mut servers = vec![serve(router(shared.clone()), listener, None)];
+        let mut origin_addrs = Vec::new();
+        for (provider, l, a) in origins {
+            servers.push(serve(provider_router(shared.clone(), provider), l, Some(provider)));
+            origin_addrs.push((provider, a));
+        }
         Ok(Sandbox {
             addr,
+            origins: origin_addrs,
             shared,
             stop: Some(stop_tx),
-            server: Some(server),
+            servers,
             worker: Some(worker),
         })
     }
 }
 
-fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .nest(&Provider::PortOneV2.prefix(), portone_v2::router())
-        .nest(&Provider::Iamport.prefix(), iamport::router())
-        .nest(&Provider::Toss.prefix(), toss::router())
-        .fallback(faults::unknown_route)
+const PROVIDERS: [Provider; 3] = [Provider::PortOneV2, Provider::Iamport, Provider::Toss];
+
+/// The layers every listener has, around a provider's routes: the gate (log, faults, the apply in
+/// its own task), the error-format guard, the idempotency store.
+fn layered(routes: Router<Arc<Shared>>, shared: Arc<Shared>) -> Router {
+    routes
+        .fallback(surface::unknown_route)
         .layer(axum::middleware::from_fn_with_state(shared.clone(), idempotency::layer))
+        .layer(axum::middleware::from_fn(surface::format_guard))
         .layer(axum::middleware::from_fn_with_state(shared.clone(), faults::gate))
         .with_state(shared)
+}
+
+/// All three providers below their prefixes (`/portone-v2`, `/iamport`, `/toss`) on one port.
+fn router(shared: Arc<Shared>) -> Router {
+    let routes = Router::new()
+        .nest(&Provider::PortOneV2.prefix(), portone_v2::router())
+        .nest(&Provider::Iamport.prefix(), iamport::router())
+        .nest(&Provider::Toss.prefix(), toss::router(shared.clone()));
+    layered(routes, shared)
+}
+
+fn provider_routes(shared: &Arc<Shared>, provider: Provider) -> Router<Arc<Shared>> {
+    match provider {
+        Provider::PortOneV2 => portone_v2::router(),
+        Provider::Iamport => iamport::router(),
+        Provider::Toss => toss::router(shared.clone()),
+    }
+}
+
+/// One provider at the root of its own origin, with its real paths.
+fn provider_router(shared: Arc<Shared>, provider: Provider) -> Router {
+    layered(provider_routes(&shared, provider), shared).layer(axum::middleware::from_fn(
+        move |mut req: axum::extract::Request, next: axum::middleware::Next| async move {
+            let path = req.uri().path().to_owned();
+            req.extensions_mut().insert(faults::RouteInfo {
+                provider: Some(provider),
+                path,
+            });
+            next.run(req).await
+        },
+    ))
 }
 
 /// A running sandbox. Stops serving when dropped or on [`Sandbox::shutdown`].
 pub struct Sandbox {
     addr: SocketAddr,
+    origins: Vec<(Provider, SocketAddr)>,
     shared: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<()>>,
+    stop: Option<tokio::sync::watch::Sender<bool>>,
+    servers: Vec<JoinHandle<()>>,
     worker: Option<JoinHandle<()>>,
 }
 
@@ -591,6 +663,7 @@ impl Sandbox {
     pub fn builder() -> SandboxBuilder {
         SandboxBuilder {
             port: 0,
+            origin_ports: [0; 3],
             config: Config {
                 portone_secret: DEFAULT_PORTONE_SECRET.to_owned(),
                 store_id: DEFAULT_STORE_ID.to_owned(),
@@ -621,6 +694,19 @@ impl Sandbox {
     /// `http://127.0.0.1:{port}`: the root below which each provider has its prefix.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:{port}` of `provider`'s own origin: the provider's real paths at the root,
+    /// for a client whose base URL must be an origin (the official PortOne SDKs build every URL as
+    /// `new URL("/payments/...", baseUrl)`). The same state, faults and request log as the
+    /// prefixed URLs.
+    pub fn origin(&self, provider: Provider) -> String {
+        let addr = self
+            .origins
+            .iter()
+            .find(|(p, _)| *p == provider)
+            .map_or(self.addr, |(_, a)| *a);
+        format!("http://{addr}")
     }
 
     /// Base URL for a PortOne V2 client (`{base}/portone-v2`).
@@ -660,7 +746,9 @@ impl Sandbox {
         } else {
             PayState::Paid
         };
-        let vat = seed.vat.unwrap_or_else(|| ledger::vat_of(seed.amount - seed.tax_free));
+        let vat = seed
+            .vat
+            .unwrap_or_else(|| ledger::vat_of(seed.amount.saturating_sub(seed.tax_free)));
         let order_name = seed
             .order_name
             .clone()
@@ -687,6 +775,9 @@ impl Sandbox {
             async_cancel: seed.async_cancel && seed.provider == Provider::PortOneV2,
             cancels: Vec::new(),
             seq: 0,
+            closed_at: None,
+            stopped_cancels: Vec::new(),
+            billing_key: None,
         };
         ledger.insert(record);
         id
@@ -796,6 +887,17 @@ impl Sandbox {
         self.shared.webhooks.register(url.into(), secret.into());
     }
 
+    /// Sends Toss webhooks (`PAYMENT_STATUS_CHANGED`, `BILLING_DELETED`) to `url`, unsigned as Toss
+    /// sends them.
+    pub fn register_toss_webhook(&self, url: impl Into<String>) {
+        self.shared.webhooks.register_toss(url.into());
+    }
+
+    /// Sends iamport's cancel notifications (for cancels sent with `enable_webhook: true`) to `url`.
+    pub fn register_iamport_webhook(&self, url: impl Into<String>) {
+        self.shared.webhooks.register_iamport(url.into());
+    }
+
     /// Webhook deliveries attempted so far, in order, with the receiver's answer.
     pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
         self.shared.webhooks.deliveries()
@@ -804,9 +906,9 @@ impl Sandbox {
     /// Stops accepting connections and waits for in-flight requests to finish.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(true);
         }
-        if let Some(server) = self.server.take() {
+        for server in std::mem::take(&mut self.servers) {
             let _ = server.await;
         }
     }
@@ -815,10 +917,10 @@ impl Sandbox {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(true);
         }
         // Aborting rather than waiting keeps drop non-blocking; held connections close with it.
-        if let Some(server) = self.server.take() {
+        for server in self.servers.drain(..) {
             server.abort();
         }
         if let Some(worker) = self.worker.take() {
