@@ -3158,3 +3158,43 @@ mod surface_property {
         drop(sb);
     }
 }
+
+#[tokio::test]
+async fn iamport_cancel_with_enable_webhook_notifies_and_without_it_does_not() {
+    let sb = Sandbox::start().await.expect("start");
+    let token = imp_access(&sb).await;
+    let (url, mut rx) = webhook_receiver().await;
+    sb.register_iamport_webhook(url);
+    let imp = sb.seed(SeedPayment::card("imp-hook", 10_000).provider(Provider::Iamport));
+    assert_eq!(
+        imp_cancel(&sb, &token, json!({"imp_uid": imp, "amount": 1000})).await.1["code"],
+        0
+    );
+    let (_, body) = imp_cancel(&sb, &token, json!({"imp_uid": imp, "enable_webhook": true})).await;
+    assert_eq!(body["code"], 0, "{body}");
+    let got = next_event(&mut rx).await;
+    assert!(
+        got.headers.get("webhook-signature").is_none(),
+        "iamport webhooks are unsigned"
+    );
+    let v: Value = serde_json::from_str(&got.body).expect("JSON");
+    assert_eq!(
+        (v["imp_uid"].as_str(), v["status"].as_str()),
+        (Some(imp.as_str()), Some("cancelled"))
+    );
+    assert_eq!(v["cancellation_id"], sb.cancels(&imp)[1].cancellation_id.as_str());
+    // Events arrive in order: had the first cancel notified, its event would have come first.
+    let mut deliveries = sb.webhook_deliveries();
+    for _ in 0..200 {
+        if !deliveries.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        deliveries = sb.webhook_deliveries();
+    }
+    assert_eq!(deliveries.len(), 1, "only the cancel sent with enable_webhook notified");
+    assert_eq!(
+        (deliveries[0].provider, deliveries[0].status),
+        (Provider::Iamport, Some(200))
+    );
+}
