@@ -1225,6 +1225,7 @@ async fn binary_serves_seeded_payments() {
         }
     });
     let mut toss_base = None;
+    let mut toss_origin = None;
     let mut seeded = Vec::new();
     while seeded.len() < 2 {
         let line = rx
@@ -1232,6 +1233,9 @@ async fn binary_serves_seeded_payments() {
             .expect("binary prints its URLs");
         if let Some(url) = line.strip_prefix("toss ") {
             toss_base = Some(url.to_owned());
+        }
+        if let Some(url) = line.strip_prefix("origin toss ") {
+            toss_origin = Some(url.to_owned());
         }
         if line.starts_with("seeded ") {
             seeded.push(line);
@@ -1244,11 +1248,27 @@ async fn binary_serves_seeded_payments() {
         seeded[1]
     );
     let toss_base = toss_base.expect("toss URL printed");
+    let toss_origin = toss_origin.expect("toss origin printed");
     let got = client()
         .get(format!("{toss_base}/v1/payments/bin-key-1"))
         .header("authorization", toss_auth())
         .send()
         .await;
+    let at_origin = client()
+        .get(format!("{toss_origin}/v1/payments/bin-key-1"))
+        .header("authorization", toss_auth())
+        .send()
+        .await;
+    // The binary has Toss's one-cancel-per-second rule on: the second of two quick cancels is refused.
+    let cancel = |n: u32| {
+        client()
+            .post(format!("{toss_origin}/v1/payments/bin-key-1/cancel"))
+            .header("authorization", toss_auth())
+            .json(&json!({"cancelReason": format!("r{n}"), "cancelAmount": 100}))
+            .send()
+    };
+    let first_cancel = cancel(1).await.map(|r| r.status().as_u16());
+    let second_cancel = cancel(2).await.map(|r| r.status().as_u16());
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
@@ -1256,6 +1276,10 @@ async fn binary_serves_seeded_payments() {
     assert_eq!(status, 200);
     assert_eq!(p["orderId"], "bin-order-1");
     assert_eq!(p["totalAmount"], 12000);
+    let (status, q) = read(at_origin.expect("request to the binary's Toss origin")).await;
+    assert_eq!((status, q), (200, p));
+    assert_eq!(first_cancel.expect("answer"), 200);
+    assert_eq!(second_cancel.expect("answer"), 403);
 }
 
 #[tokio::test]
@@ -1852,4 +1876,1325 @@ async fn toss_concurrent_cancels_of_one_payment_within_a_second_apply_once() {
     statuses.sort_unstable();
     assert_eq!(statuses, vec![200, 403, 403, 403, 403, 403]);
     assert_eq!(sb.cancels_applied(&key), 1);
+}
+
+#[tokio::test]
+async fn the_ledger_lists_each_applied_cancel_with_the_ids_the_apis_report() {
+    let sb = Sandbox::start().await.expect("start");
+    let token = imp_access(&sb).await;
+    let v2 = sb.seed(SeedPayment::card("ledger-v2", 10_000));
+    let imp = sb.seed(SeedPayment::card("ledger-imp", 10_000).provider(Provider::Iamport));
+    let toss = sb.seed(SeedPayment::card("ledger-toss", 10_000).provider(Provider::Toss));
+    assert!(sb.cancels(&v2).is_empty());
+
+    let (_, body) = v2_cancel(&sb, &v2, json!({"reason": "size", "amount": 3000})).await;
+    let c = &sb.cancels(&v2)[0];
+    assert_eq!((c.amount, c.reason.as_str(), c.balance_after), (3000, "size", 7000));
+    assert_eq!(body["cancellation"]["id"], c.cancellation_id.as_str());
+    assert_eq!(body["cancellation"]["pgCancellationId"], c.pg_cancellation_id.as_str());
+    assert!(c.cancelled_at.is_some());
+
+    let (_, body) = imp_cancel(&sb, &token, json!({"imp_uid": imp, "amount": 2500, "reason": "color"})).await;
+    let c = &sb.cancels(&imp)[0];
+    assert_eq!((c.amount, c.reason.as_str()), (2500, "color"));
+    assert_eq!(
+        body["response"]["cancel_history"][0]["cancellation_id"],
+        c.cancellation_id.as_str()
+    );
+    assert_eq!(
+        body["response"]["cancel_history"][0]["pg_tid"],
+        c.pg_cancellation_id.as_str()
+    );
+
+    let (_, body) = toss_cancel(&sb, &toss, json!({"cancelReason": "one", "cancelAmount": 1000})).await;
+    let (_, body2) = toss_cancel(&sb, &toss, json!({"cancelReason": "two", "cancelAmount": 500})).await;
+    let cancels = sb.cancels(&toss);
+    assert_eq!(cancels.len(), 2);
+    assert_eq!(
+        body["cancels"][0]["transactionKey"],
+        cancels[0].transaction_key.as_str()
+    );
+    assert_eq!(
+        body2["cancels"][1]["transactionKey"],
+        cancels[1].transaction_key.as_str()
+    );
+    assert_eq!((cancels[1].amount, cancels[1].balance_after), (500, 8500));
+
+    let p = sb.payment(&toss).expect("payment");
+    assert_eq!(
+        (p.provider, p.total, p.balance, p.cancels.len()),
+        (Provider::Toss, 10_000, 8_500, 2)
+    );
+    assert_eq!(p.order_id, "ledger-toss");
+    assert!(sb.payment("no-such-payment").is_none());
+}
+
+// ---------------------------------------------------------------- origins, error formats, the surface
+
+/// `host:port` of a base URL.
+fn authority(url: &str) -> String {
+    url.trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Sends raw bytes (any path, any header) on a fresh connection and reads the answer: status and
+/// body. `None` when the connection gave no HTTP answer at all.
+async fn raw_http(addr: &str, request: &[u8]) -> Option<(u16, Vec<u8>)> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+    // A server that answers before reading everything may close the socket under the write.
+    let _ = s.write_all(request).await;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let read = tokio::time::timeout_at(deadline, s.read(&mut chunk)).await;
+        match read {
+            Ok(Ok(0)) | Err(_) => break,
+            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+            Ok(Err(_)) if !buf.is_empty() => break,
+            Ok(Err(_)) => return None,
+        }
+        if let Some(parsed) = parse_http(&buf) {
+            return Some(parsed);
+        }
+    }
+    parse_http(&buf)
+}
+
+fn parse_http(buf: &[u8]) -> Option<(u16, Vec<u8>)> {
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+    let status: u16 = head.split(' ').nth(1)?.parse().ok()?;
+    if status == 100 {
+        return parse_http(&buf[end + 4..]);
+    }
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let body = buf.get(end + 4..end + 4 + len)?;
+    Some((status, body.to_vec()))
+}
+
+/// The body is the provider's error format: PortOne V2 `{type, message}`, Toss `{code, message}`,
+/// iamport `{code: -1, message, response: null}`.
+fn assert_provider_error(provider: Provider, status: u16, body: &[u8], context: &str) {
+    let v: Value = serde_json::from_slice(body).unwrap_or_else(|e| {
+        panic!(
+            "{context}: {status} body is not JSON ({e}): {}",
+            String::from_utf8_lossy(body)
+        )
+    });
+    let ok = match provider {
+        Provider::PortOneV2 => v["type"].is_string(),
+        Provider::Iamport => v["code"].is_i64() && v.get("response").is_some(),
+        _ => v["code"].is_string(),
+    };
+    assert!(
+        ok && v["message"].is_string(),
+        "{context}: {status} {v} is not in {provider}'s format"
+    );
+}
+
+/// The two ways to reach each provider: below its prefix, and at the root of its own origin.
+fn mouths(sb: &Sandbox) -> Vec<(Provider, String)> {
+    vec![
+        (Provider::PortOneV2, sb.base_url_portone_v2()),
+        (Provider::Iamport, sb.base_url_iamport()),
+        (Provider::Toss, sb.base_url_toss()),
+        (Provider::PortOneV2, sb.origin(Provider::PortOneV2)),
+        (Provider::Iamport, sb.origin(Provider::Iamport)),
+        (Provider::Toss, sb.origin(Provider::Toss)),
+    ]
+}
+
+fn auth_for(provider: Provider, imp_token: &str) -> String {
+    match provider {
+        Provider::PortOneV2 => V2_AUTH.to_owned(),
+        Provider::Iamport => format!("Bearer {imp_token}"),
+        _ => toss_auth(),
+    }
+}
+
+#[tokio::test]
+async fn each_provider_answers_at_the_root_of_its_own_origin() {
+    let sb = Sandbox::start().await.expect("start");
+    let token = imp_access(&sb).await;
+    let v2 = sb.seed(SeedPayment::card("origin-v2", 10_000));
+    let imp = sb.seed(SeedPayment::card("origin-imp", 10_000).provider(Provider::Iamport));
+    let toss = sb.seed(SeedPayment::card("origin-toss", 10_000).provider(Provider::Toss));
+    for (provider, path) in [
+        (Provider::PortOneV2, format!("/payments/{v2}")),
+        (Provider::Iamport, format!("/payments/{imp}")),
+        (Provider::Toss, format!("/v1/payments/{toss}")),
+    ] {
+        let origin = sb.origin(provider);
+        assert!(
+            !origin.trim_start_matches("http://").contains('/'),
+            "an origin has no path: {origin}"
+        );
+        assert_ne!(authority(&origin), authority(&sb.base_url()));
+        let get = |base: String| {
+            let auth = auth_for(provider, &token);
+            let path = path.clone();
+            async move {
+                read(
+                    client()
+                        .get(format!("{base}{path}"))
+                        .header("authorization", auth)
+                        .send()
+                        .await
+                        .expect("send"),
+                )
+                .await
+            }
+        };
+        let at_root = get(origin.clone()).await;
+        let prefixed = get(match provider {
+            Provider::PortOneV2 => sb.base_url_portone_v2(),
+            Provider::Iamport => sb.base_url_iamport(),
+            _ => sb.base_url_toss(),
+        })
+        .await;
+        assert_eq!(at_root.0, 200, "{provider}: {}", at_root.1);
+        assert_eq!(at_root, prefixed, "{provider}: one state behind both");
+    }
+    // A cancel at the origin moves the same ledger, and the log names the provider and its own path.
+    let resp = client()
+        .post(format!("{}/payments/{v2}/cancel", sb.origin(Provider::PortOneV2)))
+        .header("authorization", V2_AUTH)
+        .json(&json!({"reason": "r", "amount": 1000}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(sb.balance(&v2), Some(9_000));
+    let last = sb.requests().pop().expect("logged");
+    assert_eq!(
+        (last.provider, last.path.as_str()),
+        (Some(Provider::PortOneV2), format!("/payments/{v2}/cancel").as_str())
+    );
+    // The iamport token works on both mouths, and faults match by provider on both.
+    sb.faults()
+        .add(FaultRule::new(Fault::Status(503)).provider(Provider::Toss));
+    let (status, body) = read(
+        client()
+            .get(format!("{}/v1/payments/{toss}", sb.origin(Provider::Toss)))
+            .header("authorization", toss_auth())
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await;
+    assert_eq!((status, body["code"].as_str()), (503, Some("SANDBOX_INJECTED_FAULT")));
+}
+
+#[tokio::test]
+async fn every_error_is_in_the_provider_format_on_both_mouths() {
+    let sb = Sandbox::start().await.expect("start");
+    let token = imp_access(&sb).await;
+    let v2 = sb.seed(SeedPayment::card("format-v2", 10_000));
+    let imp = sb.seed(SeedPayment::card("format-imp", 10_000).provider(Provider::Iamport));
+    let toss = sb.seed(SeedPayment::card("format-toss", 10_000).provider(Provider::Toss));
+    for (provider, base) in mouths(&sb) {
+        let auth = auth_for(provider, &token);
+        let prefix = base
+            .trim_start_matches("http://")
+            .split_once('/')
+            .map(|(_, p)| format!("/{p}"))
+            .unwrap_or_default();
+        let addr = authority(&base);
+        let (cancel_path, unsupported) = match provider {
+            Provider::PortOneV2 => (
+                format!("/payments/{v2}/cancel"),
+                ("POST", format!("/payments/{v2}/capture")),
+            ),
+            Provider::Iamport => (
+                "/payments/cancel".to_owned(),
+                ("POST", "/subscribe/payments/again".to_owned()),
+            ),
+            _ => (
+                format!("/v1/payments/{toss}/cancel"),
+                ("POST", "/v1/virtual-accounts".to_owned()),
+            ),
+        };
+        let ctx = |what: &str| format!("{provider} at {base}: {what}");
+        let send = |method: &str, path: &str, body: Vec<u8>| {
+            let req = format!(
+                "{method} {prefix}{path} HTTP/1.1\r\nhost: {addr}\r\nauthorization: {auth}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let mut bytes = req.into_bytes();
+            bytes.extend_from_slice(&body);
+            let addr = addr.clone();
+            async move { raw_http(&addr, &bytes).await.expect("an HTTP answer") }
+        };
+        let (status, body) = send("GET", "/no/such/path", Vec::new()).await;
+        assert_eq!(status, 404, "{}", ctx("unknown path"));
+        assert_provider_error(provider, status, &body, &ctx("unknown path"));
+
+        let (status, body) = send("GET", &cancel_path, Vec::new()).await;
+        assert_eq!(status, 405, "{}", ctx("GET on a cancel path"));
+        assert_provider_error(provider, status, &body, &ctx("405"));
+
+        let (status, body) = send(unsupported.0, &unsupported.1, b"{}".to_vec()).await;
+        assert_eq!(status, 501, "{}", ctx("unsupported operation"));
+        assert_provider_error(provider, status, &body, &ctx("501"));
+        assert!(String::from_utf8_lossy(&body).contains("SANDBOX_NOT_SUPPORTED") || provider == Provider::Iamport);
+
+        let (status, body) = send("POST", &cancel_path, b"{\"reason\": ".to_vec()).await;
+        assert!(matches!(status, 200 | 400), "{}: {status}", ctx("malformed body"));
+        if provider == Provider::Iamport {
+            let v: Value = serde_json::from_slice(&body).expect("JSON");
+            assert_eq!(v["code"], 1, "iamport refuses a malformed cancel with code 1: {v}");
+        } else {
+            assert_provider_error(provider, status, &body, &ctx("malformed body"));
+        }
+
+        let lookup = match provider {
+            Provider::PortOneV2 => "/payments/%FF%FE",
+            Provider::Iamport => "/payments/%FF%FE",
+            _ => "/v1/payments/%FF%FE",
+        };
+        let (status, body) = send("GET", lookup, Vec::new()).await;
+        assert_eq!(status, 400, "{}", ctx("non-UTF-8 path segment"));
+        assert_provider_error(provider, status, &body, &ctx("non-UTF-8 path"));
+
+        // Raw bytes that are not even a valid request line: hyper's own 400, in the provider's format.
+        let mut bad = format!("GET {prefix}/payments/").into_bytes();
+        bad.extend_from_slice(b"\xff\xfe HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+        let (status, body) = raw_http(&addr, &bad).await.expect("an answer");
+        assert_eq!(status, 400, "{}", ctx("invalid request line"));
+        assert_provider_error(provider, status, &body, &ctx("invalid request line"));
+
+        let long = format!("/payments/{}", "a".repeat(70_000));
+        let (status, body) = send("GET", &long, Vec::new()).await;
+        assert_eq!(status, 414, "{}", ctx("URI above 64 KiB"));
+        assert_provider_error(provider, status, &body, &ctx("414"));
+
+        let big = vec![b'a'; 3 * 1024 * 1024];
+        let (status, body) = send("POST", &cancel_path, big).await;
+        assert_eq!(status, 413, "{}", ctx("body above 2 MiB"));
+        assert_provider_error(provider, status, &body, &ctx("413"));
+    }
+    for id in [&v2, &imp, &toss] {
+        assert_eq!(sb.cancels_applied(id), 0, "no refused request applied anything");
+    }
+}
+
+fn spec_operations(file: &str) -> Vec<(String, String)> {
+    let path = format!("{}/openapi/{file}", env!("CARGO_MANIFEST_DIR"));
+    let spec: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("spec")).expect("JSON");
+    let mut ops = Vec::new();
+    for (p, item) in spec["paths"].as_object().expect("paths") {
+        for m in ["get", "post", "put", "patch", "delete"] {
+            if item.get(m).is_some() {
+                ops.push((m.to_uppercase(), p.clone()));
+            }
+        }
+    }
+    ops.sort();
+    ops
+}
+
+#[tokio::test]
+async fn the_operation_table_matches_the_specs_and_the_routes() {
+    use kr_payments::sandbox::operations;
+    // Issue 16 adds these to the Toss spec; until that lands here they are in the table only.
+    let toss_extra = [
+        ("DELETE", "/v1/billing/{billingKey}"),
+        ("GET", "/v1/promotions"),
+        ("GET", "/v1/promotions/card"),
+    ];
+    for (provider, file) in [
+        (Provider::PortOneV2, "portone-v2.json"),
+        (Provider::Iamport, "iamport-v1.json"),
+        (Provider::Toss, "toss-v1.json"),
+    ] {
+        let spec = spec_operations(file);
+        let mut table: Vec<(String, String)> = operations()
+            .iter()
+            .filter(|o| o.provider == provider)
+            .map(|o| (o.method.to_owned(), o.path.to_owned()))
+            .collect();
+        table.sort();
+        for op in &spec {
+            assert!(
+                table.contains(op),
+                "{provider}: {op:?} is in the spec but not in the sandbox's table"
+            );
+        }
+        for op in &table {
+            let extra = provider == Provider::Toss && toss_extra.contains(&(op.0.as_str(), op.1.as_str()));
+            assert!(
+                spec.contains(op) || extra,
+                "{provider}: {op:?} is in the table but not in the spec"
+            );
+        }
+    }
+
+    let sb = Sandbox::start().await.expect("start");
+    let token = imp_access(&sb).await;
+    let http = no_redirects();
+    for op in operations() {
+        let path = op
+            .path
+            .split('/')
+            .map(|seg| if seg.starts_with('{') { "sandbox-x" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/");
+        let url = format!("{}{path}", sb.origin(op.provider));
+        let method = http::Method::from_bytes(op.method.as_bytes()).expect("method");
+        let mut req = http
+            .request(method, url)
+            .header("authorization", auth_for(op.provider, &token));
+        if op.method != "GET" {
+            req = req.header("content-type", "application/json").body("{}");
+        }
+        let resp = req.send().await.expect("answer");
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.expect("body");
+        let text = String::from_utf8_lossy(&body);
+        if op.served {
+            assert!(
+                status != 501 && !text.contains("has no "),
+                "{} {} is served: {status} {text}",
+                op.method,
+                op.path
+            );
+        } else {
+            assert_eq!(status, 501, "{} {} is not served: {text}", op.method, op.path);
+            assert_provider_error(op.provider, status, &body, op.operation_id);
+            assert!(text.contains(op.operation_id), "{text}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_known_crashers_get_answers_and_change_nothing() {
+    let sb = Sandbox::start().await.expect("start");
+    let token = imp_access(&sb).await;
+    let _imp = sb.seed(SeedPayment::card("crash-imp", 10_000).provider(Provider::Iamport));
+    let (status, body) = imp_get(&sb, &token, "/payments/status/paid?page=9223372036854775807&limit=100").await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["code"], -1);
+    let (status, _) = imp_get(&sb, &token, "/payments/status/all?page=99").await;
+    assert_eq!(status, 400, "a page beyond the last is the spec's 400");
+    let (status, body) = imp_get(&sb, &token, "/payments/status/all?page=1").await;
+    assert_eq!((status, body["response"]["total"].as_i64()), (200, Some(1)));
+
+    let v2 = sb.seed(SeedPayment::card("crash-v2", 10_000));
+    let r = v2_cancel(
+        &sb,
+        &v2,
+        json!({"reason": "r", "amount": 5000, "taxFreeAmount": i64::MAX, "vatAmount": i64::MAX}),
+    )
+    .await;
+    assert_v2_error(&r, 409, "SUM_OF_PARTS_EXCEEDS_CANCEL_AMOUNT");
+    let r = v2_cancel(
+        &sb,
+        &v2,
+        json!({"reason": "r", "amount": i64::MAX, "currentCancellableAmount": i64::MIN}),
+    )
+    .await;
+    assert_v2_error(&r, 409, "CANCELLABLE_AMOUNT_CONSISTENCY_BROKEN");
+    assert_eq!(sb.cancels_applied(&v2), 0);
+    // The sandbox is still there, and a seed at the edge of time does not break its views.
+    sb.set_now(DateTime::<Utc>::MAX_UTC);
+    let edge = sb.seed(SeedPayment::virtual_account("crash-edge", 1_000).deposited(false));
+    assert_eq!(v2_get(&sb, &edge).await.0, 200);
+    assert_eq!(imp_token(&sb).await.0, 200);
+    let huge = sb.seed(
+        SeedPayment::card("crash-huge", i64::MAX)
+            .provider(Provider::Toss)
+            .vat(i64::MIN),
+    );
+    assert_eq!(toss_get(&sb, &format!("/v1/payments/{huge}")).await.0, 200);
+}
+
+// ---------------------------------------------------------------- lifecycle operations
+
+async fn v2_post(sb: &Sandbox, path: &str, body: Value) -> (u16, Value) {
+    read(
+        client()
+            .post(format!("{}{path}", sb.origin(Provider::PortOneV2)))
+            .header("authorization", V2_AUTH)
+            .json(&body)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await
+}
+
+async fn v2_path_get(sb: &Sandbox, path: &str) -> (u16, Value) {
+    read(
+        client()
+            .get(format!("{}{path}", sb.origin(Provider::PortOneV2)))
+            .header("authorization", V2_AUTH)
+            .send()
+            .await
+            .expect("send"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn v2_pre_register_confirm_and_billing_key_payments_can_be_refunded() {
+    let sb = Sandbox::start().await.expect("start");
+    let (url, mut rx) = webhook_receiver().await;
+    sb.register_webhook(url, b"whsec-test".to_vec());
+
+    assert_eq!(
+        v2_post(&sb, "/payments/conf-1/pre-register", json!({"totalAmount": 12_000}))
+            .await
+            .0,
+        200
+    );
+    let r = v2_post(
+        &sb,
+        "/payments/conf-1/confirm",
+        json!({"paymentToken": "tok", "totalAmount": 11_000}),
+    )
+    .await;
+    assert_v2_error(&r, 409, "INFORMATION_MISMATCH");
+    let (status, body) = v2_post(&sb, "/payments/conf-1/confirm", json!({"paymentToken": "tok"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["pgTxId"].is_string() && body["paidAt"].is_string(), "{body}");
+    let paid = next_event(&mut rx).await;
+    assert_eq!(verify_signature(b"whsec-test", &paid)["type"], "Transaction.Paid");
+    let r = v2_post(&sb, "/payments/conf-1/confirm", json!({"paymentToken": "tok"})).await;
+    assert_v2_error(&r, 409, "ALREADY_PAID");
+    let r = v2_post(&sb, "/payments/conf-1/pre-register", json!({"totalAmount": 1})).await;
+    assert_v2_error(&r, 409, "ALREADY_PAID");
+    let r = v2_post(&sb, "/payments/conf-2/confirm", json!({"paymentToken": "tok"})).await;
+    assert_v2_error(&r, 400, "INVALID_REQUEST");
+    let (_, p) = v2_get(&sb, "conf-1").await;
+    assert_eq!(
+        (p["status"].as_str(), p["amount"]["total"].as_i64()),
+        (Some("PAID"), Some(12_000))
+    );
+    let (status, _) = v2_cancel(
+        &sb,
+        "conf-1",
+        json!({"reason": "r", "amount": 2000, "currentCancellableAmount": 12_000}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(sb.balance("conf-1"), Some(10_000));
+
+    let (status, issued) = v2_post(&sb, "/billing-keys", json!({"method": {"card": {}}})).await;
+    assert_eq!(status, 200, "{issued}");
+    let key = issued["billingKeyInfo"]["billingKey"]
+        .as_str()
+        .expect("billing key")
+        .to_owned();
+    let pay = |id: &'static str, key: String| {
+        let sb = &sb;
+        async move {
+            v2_post(
+                sb,
+                &format!("/payments/{id}/billing-key"),
+                json!({"billingKey": key, "orderName": "monthly", "amount": {"total": 9_900}, "currency": "KRW"}),
+            )
+            .await
+        }
+    };
+    let (status, body) = pay("bk-1", key.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["payment"]["pgTxId"].is_string());
+    assert_v2_error(&pay("bk-1", key.clone()).await, 409, "ALREADY_PAID");
+    assert_v2_error(
+        &pay("bk-2", "no-such-key".to_owned()).await,
+        404,
+        "BILLING_KEY_NOT_FOUND",
+    );
+    let (_, p) = v2_get(&sb, "bk-1").await;
+    assert_eq!(
+        (p["status"].as_str(), p["billingKey"].as_str()),
+        (Some("PAID"), Some(key.as_str()))
+    );
+    assert_eq!(v2_cancel(&sb, "bk-1", json!({"reason": "r"})).await.0, 200);
+    assert_eq!(sb.balance("bk-1"), Some(0));
+}
+
+#[tokio::test]
+async fn v2_closing_an_unpaid_virtual_account_and_stopping_a_pending_cancel() {
+    let sb = Sandbox::start().await.expect("start");
+    let va = sb.seed(SeedPayment::virtual_account("close-va", 30_000).deposited(false));
+    let r = v2_cancel(&sb, &va, json!({"reason": "r"})).await;
+    assert_v2_error(&r, 409, "PAYMENT_NOT_PAID");
+    assert!(
+        r.1["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("/virtual-account/close"),
+        "the refusal names the endpoint the sandbox serves: {}",
+        r.1
+    );
+    let (status, body) = v2_post(&sb, &format!("/payments/{va}/virtual-account/close"), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["closedAt"].is_string());
+    let (_, p) = v2_get(&sb, &va).await;
+    assert_eq!(p["status"], "CANCELLED");
+    assert_eq!(sb.balance(&va), Some(0));
+    let r = v2_post(&sb, &format!("/payments/{va}/virtual-account/close"), json!({})).await;
+    assert_v2_error(&r, 409, "PAYMENT_NOT_WAITING_FOR_DEPOSIT");
+    assert_v2_error(
+        &v2_cancel(&sb, &va, json!({"reason": "r"})).await,
+        409,
+        "PAYMENT_ALREADY_CANCELLED",
+    );
+
+    let slow = sb.seed(SeedPayment::card("stop-async", 10_000).async_cancel(true));
+    let (status, body) = v2_cancel(&sb, &slow, json!({"reason": "r", "amount": 4000})).await;
+    assert_eq!(
+        (status, body["cancellation"]["status"].as_str()),
+        (200, Some("REQUESTED"))
+    );
+    let cancellation = body["cancellation"]["id"].as_str().expect("id").to_owned();
+    assert_eq!(sb.balance(&slow), Some(6_000), "a pending cancel claims its share");
+    let stop = |c: String| {
+        let sb = &sb;
+        let slow = slow.clone();
+        async move { v2_post(sb, &format!("/payments/{slow}/cancellations/{c}/stop"), json!({})).await }
+    };
+    let (status, body) = stop(cancellation.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["stoppedAt"].is_string());
+    assert_eq!(sb.balance(&slow), Some(10_000), "a stopped cancel gives its share back");
+    assert_eq!(sb.cancels_applied(&slow), 0);
+    assert_eq!(sb.settle_pending_cancels(&slow), 0, "nothing is left to settle");
+    let (_, p) = v2_get(&sb, &slow).await;
+    assert_eq!(p["status"], "PAID");
+    assert_eq!(p["cancellations"][0]["status"], "FAILED");
+    assert_v2_error(&stop(cancellation).await, 409, "PAYMENT_CANCELLATION_NOT_PENDING");
+    assert_v2_error(
+        &stop("no-such-cancellation".to_owned()).await,
+        404,
+        "PAYMENT_CANCELLATION_NOT_FOUND",
+    );
+}
+
+#[tokio::test]
+async fn v2_transactions_events_and_webhook_resend() {
+    let sb = Sandbox::start().await.expect("start");
+    let id = sb.seed(SeedPayment::card("events-1", 10_000));
+    let (status, body) = v2_path_get(&sb, &format!("/payments/{id}/transactions")).await;
+    assert_eq!(status, 200, "{body}");
+    let tx = &body["items"][0];
+    assert_eq!(
+        (tx["paymentId"].as_str(), tx["status"].as_str()),
+        (Some(id.as_str()), Some("PAID"))
+    );
+    assert_ne!(tx["id"], tx["paymentId"]);
+    assert_v2_error(
+        &v2_path_get(&sb, "/payments/none/transactions").await,
+        404,
+        "PAYMENT_NOT_FOUND",
+    );
+
+    let r = v2_post(&sb, &format!("/payments/{id}/resend-webhook"), json!({})).await;
+    assert_v2_error(&r, 404, "WEBHOOK_NOT_FOUND");
+    let (url, mut rx) = webhook_receiver().await;
+    sb.register_webhook(url, b"whsec-test".to_vec());
+    assert_eq!(v2_cancel(&sb, &id, json!({"reason": "r", "amount": 1000})).await.0, 200);
+    let first = next_event(&mut rx).await;
+    let (status, body) = v2_post(&sb, &format!("/payments/{id}/resend-webhook"), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["webhook"]["trigger"], "MANUAL");
+    assert_eq!(body["webhook"]["paymentStatus"], "PARTIAL_CANCELLED");
+    let again = next_event(&mut rx).await;
+    assert_eq!(again.body, first.body, "the same event, sent again");
+    assert_eq!(
+        verify_signature(b"whsec-test", &again)["type"],
+        "Transaction.PartialCancelled"
+    );
+
+    assert_eq!(v2_cancel(&sb, &id, json!({"reason": "rest"})).await.0, 200);
+    let (status, body) = v2_path_get(&sb, "/payment-events-by-cursor?requestBody=%7B%22size%22%3A2%7D").await;
+    assert_eq!(status, 200, "{body}");
+    let items = body["items"].as_array().expect("items");
+    let kinds: Vec<&str> = items
+        .iter()
+        .filter_map(|i| i["paymentEvent"]["type"].as_str())
+        .collect();
+    assert_eq!(kinds, ["PAID", "PARTIAL_CANCELLED"]);
+    let cursor = items[1]["cursor"].as_str().expect("cursor");
+    let query = format!("{{\"cursor\":\"{cursor}\"}}");
+    let enc: String = query.bytes().map(|b| format!("%{b:02X}")).collect();
+    let (_, rest) = v2_path_get(&sb, &format!("/payment-events-by-cursor?requestBody={enc}")).await;
+    let last = &rest["items"][0]["paymentEvent"];
+    assert_eq!(
+        (last["type"].as_str(), last["eventAmount"].as_i64()),
+        (Some("CANCELLED"), Some(9_000))
+    );
+}
+
+#[tokio::test]
+async fn iamport_prepare_vbank_revoke_lists_and_balance() {
+    let sb = Sandbox::start().await.expect("start");
+    let token = imp_access(&sb).await;
+    let post = |path: &'static str, body: Value| {
+        let (sb, token) = (&sb, token.clone());
+        async move {
+            read(
+                client()
+                    .post(format!("{}{path}", sb.origin(Provider::Iamport)))
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("send"),
+            )
+            .await
+        }
+    };
+    let (status, body) = post("/payments/prepare", json!({"merchant_uid": "prep-1", "amount": 5000})).await;
+    assert_eq!((status, body["code"].as_i64()), (200, Some(0)), "{body}");
+    assert_imp_failed(
+        &post("/payments/prepare", json!({"merchant_uid": "prep-1", "amount": 5000})).await,
+        "already",
+    );
+    let (_, got) = imp_get(&sb, &token, "/payments/prepare/prep-1").await;
+    assert_eq!(got["response"]["amount"], 5000);
+    assert_eq!(imp_get(&sb, &token, "/payments/prepare/prep-none").await.0, 404);
+
+    let va = sb.seed(
+        SeedPayment::virtual_account("vbank-1", 20_000)
+            .deposited(false)
+            .provider(Provider::Iamport),
+    );
+    let refused = imp_cancel(&sb, &token, json!({"imp_uid": va})).await;
+    assert_imp_failed(&refused, "DELETE /vbanks/");
+    let revoke = |id: String| {
+        let (sb, token) = (&sb, token.clone());
+        async move {
+            read(
+                client()
+                    .delete(format!("{}/vbanks/{id}", sb.base_url_iamport()))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .expect("send"),
+            )
+            .await
+        }
+    };
+    let (status, body) = revoke(va.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["response"]["status"], "cancelled");
+    assert_eq!(
+        body["response"]["cancel_amount"], 0,
+        "nothing was paid, nothing refunded"
+    );
+    assert_eq!(sb.cancels_applied(&va), 0);
+    assert_eq!(revoke(va.clone()).await.0, 400, "not waiting for a deposit any more");
+    let card = sb.seed(SeedPayment::card("vbank-card", 1_000).provider(Provider::Iamport));
+    assert_eq!(revoke(card.clone()).await.0, 400, "not a virtual account");
+    assert_eq!(revoke("imp_none".to_owned()).await.0, 404);
+
+    let (status, body) = imp_get(&sb, &token, &format!("/payments?imp_uid[]={card}&imp_uid[]={va}")).await;
+    assert_eq!((status, body["response"].as_array().map(Vec::len)), (200, Some(2)));
+    let (status, _) = imp_get(
+        &sb,
+        &token,
+        &format!("/payments?imp_uid%5B%5D={card}&imp_uid%5B%5D=imp_none"),
+    )
+    .await;
+    assert_eq!(status, 207, "some found");
+    assert_eq!(imp_get(&sb, &token, "/payments?imp_uid[]=imp_none").await.0, 404);
+
+    sb.seed(SeedPayment::card("vbank-card", 2_000).provider(Provider::Iamport));
+    let (status, body) = imp_get(&sb, &token, "/payments/findAll/vbank-card").await;
+    assert_eq!((status, body["response"]["total"].as_i64()), (200, Some(2)));
+    let (_, paid) = imp_get(&sb, &token, "/payments/findAll/vbank-card/paid?limit=1").await;
+    assert_eq!(
+        (
+            paid["response"]["list"].as_array().map(Vec::len),
+            paid["response"]["next"].as_i64()
+        ),
+        (Some(1), Some(2))
+    );
+    assert_eq!(
+        imp_get(&sb, &token, "/payments/findAll/vbank-card?page=3&limit=1")
+            .await
+            .0,
+        400
+    );
+    assert_eq!(imp_get(&sb, &token, "/payments/findAll/nobody").await.0, 404);
+
+    assert_eq!(
+        imp_cancel(&sb, &token, json!({"imp_uid": card, "amount": 300})).await.1["code"],
+        0
+    );
+    let (status, body) = imp_get(&sb, &token, &format!("/payments/{card}/balance")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["response"]["amount"], 700);
+    assert_eq!(body["response"]["histories"].as_array().map(Vec::len), Some(2));
+    assert_eq!(imp_get(&sb, &token, "/payments/imp_none/balance").await.0, 404);
+}
+
+async fn toss_send(
+    sb: &Sandbox,
+    method: http::Method,
+    path: &str,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> (u16, Value) {
+    let mut req = client()
+        .request(method, format!("{}{path}", sb.origin(Provider::Toss)))
+        .header("authorization", toss_auth());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    read(req.send().await.expect("send")).await
+}
+
+async fn next_toss_hook(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Value>) -> Value {
+    tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("webhook")
+        .expect("open")
+}
+
+#[tokio::test]
+async fn toss_confirm_transactions_and_billing_keys() {
+    let sb = Sandbox::builder()
+        .now(utc(2025, 5, 1, 3, 0))
+        .start()
+        .await
+        .expect("start");
+    let hook = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let hook_url = format!("http://{}/toss", hook.local_addr().expect("addr"));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
+    tokio::spawn(async move {
+        let app = axum::Router::new().route(
+            "/toss",
+            axum::routing::post(move |body: axum::body::Bytes| {
+                let tx = tx.clone();
+                async move {
+                    let _ = tx.send(serde_json::from_slice(&body).unwrap_or(Value::Null));
+                    "ok"
+                }
+            }),
+        );
+        let _ = axum::serve(hook, app).await;
+    });
+    sb.register_toss_webhook(hook_url);
+
+    let confirm = json!({"paymentKey": "tpk-confirm-1", "orderId": "ord-confirm-1", "amount": 15_000});
+    let (status, p) = toss_send(
+        &sb,
+        http::Method::POST,
+        "/v1/payments/confirm",
+        Some(confirm.clone()),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(
+        (p["status"].as_str(), p["totalAmount"].as_i64()),
+        (Some("DONE"), Some(15_000))
+    );
+    let hook = next_toss_hook(&mut rx).await;
+    assert_eq!(
+        (hook["eventType"].as_str(), hook["data"]["paymentKey"].as_str()),
+        (Some("PAYMENT_STATUS_CHANGED"), Some("tpk-confirm-1"))
+    );
+    let again = toss_send(&sb, http::Method::POST, "/v1/payments/confirm", Some(confirm), &[]).await;
+    assert_toss_error(&again, 400, "ALREADY_PROCESSED_PAYMENT");
+    let (status, _) = toss_cancel(&sb, "tpk-confirm-1", json!({"cancelReason": "r", "cancelAmount": 5000})).await;
+    assert_eq!(status, 200);
+    assert_eq!(next_toss_hook(&mut rx).await["data"]["status"], "PARTIAL_CANCELED");
+
+    let (status, list) = toss_send(
+        &sb,
+        http::Method::GET,
+        "/v1/transactions?startDate=2025-05-01T00:00:00&endDate=2025-05-02T00:00:00",
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200, "{list}");
+    let list = list.as_array().expect("array").clone();
+    let statuses: Vec<&str> = list.iter().filter_map(|t| t["status"].as_str()).collect();
+    assert_eq!(statuses, ["DONE", "PARTIAL_CANCELED"]);
+    assert_eq!(list[1]["amount"], 5000);
+    let after = list[0]["transactionKey"].as_str().expect("key");
+    let (_, page) = toss_send(
+        &sb,
+        http::Method::GET,
+        &format!(
+            "/v1/transactions?startDate=2025-05-01T00:00:00&endDate=2025-05-02T00:00:00&startingAfter={after}&limit=1"
+        ),
+        None,
+        &[],
+    )
+    .await;
+    assert_eq!(page[0]["transactionKey"], list[1]["transactionKey"]);
+    let r = toss_send(
+        &sb,
+        http::Method::GET,
+        "/v1/transactions?startDate=2025-05-01T00:00:00&endDate=2025-05-02T00:00:00&limit=5001",
+        None,
+        &[],
+    )
+    .await;
+    assert_toss_error(&r, 400, "INVALID_REQUEST");
+
+    let (status, billing) = toss_send(
+        &sb,
+        http::Method::POST,
+        "/v1/billing/authorizations/issue",
+        Some(json!({"authKey": "auth-1", "customerKey": "cust-1"})),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200, "{billing}");
+    assert!(billing.get("cardNumber").is_none(), "removed in API version 2024-06-01");
+    let key = billing["billingKey"].as_str().expect("billingKey").to_owned();
+    let charge = |order: &str, customer: &str| json!({"customerKey": customer, "amount": 4900, "orderId": order, "orderName": "monthly"});
+    let (status, p) = toss_send(
+        &sb,
+        http::Method::POST,
+        &format!("/v1/billing/{key}"),
+        Some(charge("bill-1", "cust-1")),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(
+        (p["type"].as_str(), p["status"].as_str()),
+        (Some("BILLING"), Some("DONE"))
+    );
+    let _ = next_toss_hook(&mut rx).await;
+    let pk = p["paymentKey"].as_str().expect("key").to_owned();
+    assert_eq!(toss_cancel(&sb, &pk, json!({"cancelReason": "r"})).await.0, 200);
+    assert_eq!(sb.balance(&pk), Some(0));
+    let _ = next_toss_hook(&mut rx).await;
+    let r = toss_send(
+        &sb,
+        http::Method::POST,
+        &format!("/v1/billing/{key}"),
+        Some(charge("bill-2", "someone-else")),
+        &[],
+    )
+    .await;
+    assert_toss_error(&r, 400, "NOT_MATCHES_CUSTOMER_KEY");
+
+    let (status, _) = toss_send(&sb, http::Method::DELETE, &format!("/v1/billing/{key}"), None, &[]).await;
+    assert_eq!(status, 200);
+    let deleted = next_toss_hook(&mut rx).await;
+    assert_eq!(
+        (deleted["eventType"].as_str(), deleted["data"]["billingKey"].as_str()),
+        (Some("BILLING_DELETED"), Some(key.as_str()))
+    );
+    let r = toss_send(
+        &sb,
+        http::Method::POST,
+        &format!("/v1/billing/{key}"),
+        Some(charge("bill-3", "cust-1")),
+        &[],
+    )
+    .await;
+    assert_toss_error(&r, 404, "NOT_FOUND");
+
+    let (status, promos) = toss_send(&sb, http::Method::GET, "/v1/promotions", None, &[]).await;
+    assert_eq!((status, promos), (200, json!([])));
+    let (status, card) = toss_send(&sb, http::Method::GET, "/v1/promotions/card", None, &[]).await;
+    assert_eq!(
+        (status, card),
+        (200, json!({"discountCards": [], "interestFreeCards": []}))
+    );
+}
+
+#[tokio::test]
+async fn toss_test_code_answers_the_documented_error_and_applies_nothing() {
+    let sb = Sandbox::start().await.expect("start");
+    let key = sb.seed(SeedPayment::card("test-code", 10_000).provider(Provider::Toss));
+    let body = json!({"cancelReason": "r", "cancelAmount": 1000});
+    for (code, status) in [
+        ("ALREADY_REFUNDING_PAYMENT", 400),
+        ("NOT_CANCELABLE_AMOUNT", 403),
+        ("FAILED_REFUND_PROCESS", 500),
+        ("UNKNOWN_ERROR", 500),
+    ] {
+        let r = toss_send(
+            &sb,
+            http::Method::POST,
+            &format!("/v1/payments/{key}/cancel"),
+            Some(body.clone()),
+            &[("TossPayments-Test-Code", code), ("Idempotency-Key", code)],
+        )
+        .await;
+        assert_toss_error(&r, status, code);
+    }
+    let r = toss_send(
+        &sb,
+        http::Method::GET,
+        &format!("/v1/payments/{key}"),
+        None,
+        &[("TossPayments-Test-Code", "NOT_FOUND_PAYMENT")],
+    )
+    .await;
+    assert_toss_error(&r, 404, "NOT_FOUND_PAYMENT");
+    let r = toss_send(
+        &sb,
+        http::Method::GET,
+        &format!("/v1/payments/{key}"),
+        None,
+        &[("TossPayments-Test-Code", "MADE_UP")],
+    )
+    .await;
+    assert_toss_error(&r, 400, "INVALID_TEST_CODE");
+    assert_eq!(sb.cancels_applied(&key), 0, "a simulated error applies nothing");
+    // The simulated answer was not stored under the key: the same key now cancels for real.
+    let (status, text) = toss_cancel_raw(&sb, &key, &body, Some("UNKNOWN_ERROR")).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(sb.cancels_applied(&key), 1);
+
+    // With a live key the header is not a test code: the request is processed.
+    let live = Sandbox::builder()
+        .toss_secret_key("live_sk_sandbox")
+        .start()
+        .await
+        .expect("start");
+    let live_key = live.seed(SeedPayment::card("test-code-live", 10_000).provider(Provider::Toss));
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("live_sk_sandbox:")
+    );
+    let resp = client()
+        .post(format!("{}/v1/payments/{live_key}/cancel", live.origin(Provider::Toss)))
+        .header("authorization", auth)
+        .header("TossPayments-Test-Code", "UNKNOWN_ERROR")
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(live.cancels_applied(&live_key), 1);
+}
+
+// ---------------------------------------------------------------- the HTTP surface under arbitrary requests
+
+mod surface_property {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    struct Case {
+        provider: usize,
+        at_origin: bool,
+        /// `None`: the operation's own method.
+        method: Option<&'static str>,
+        template: usize,
+        params: Vec<String>,
+        query: String,
+        auth: u8,
+        idem: Option<String>,
+        test_code: Option<&'static str>,
+        body: Vec<u8>,
+    }
+
+    fn segment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("KNOWN".to_owned()),
+            Just("%FF%FE".to_owned()),
+            Just("..".to_owned()),
+            Just("%2e%2e".to_owned()),
+            Just("9223372036854775807".to_owned()),
+            Just("-1".to_owned()),
+            "[a-zA-Z0-9_-]{1,12}",
+            "[%A-F0-9]{1,9}",
+        ]
+    }
+
+    fn number() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(json!(i64::MAX)),
+            Just(json!(i64::MIN)),
+            Just(json!(-1)),
+            Just(json!(0)),
+            Just(json!(1)),
+            Just(json!(1000)),
+            Just(json!(1.5)),
+            Just(json!(1e300)),
+            Just(json!("1000")),
+            Just(json!("x")),
+            Just(Value::Null),
+            Just(json!([])),
+            Just(json!({})),
+            (0i64..20_000).prop_map(|n| json!(n)),
+        ]
+    }
+
+    fn body() -> impl Strategy<Value = Vec<u8>> {
+        let fields = [
+            "amount",
+            "cancelAmount",
+            "taxFreeAmount",
+            "vatAmount",
+            "currentCancellableAmount",
+            "checksum",
+            "refundableAmount",
+            "tax_free",
+            "vat_amount",
+            "totalAmount",
+            "reason",
+            "cancelReason",
+            "imp_uid",
+            "merchant_uid",
+            "paymentKey",
+            "orderId",
+            "billingKey",
+            "customerKey",
+            "paymentToken",
+            "authKey",
+            "orderName",
+            "currency",
+            "refundAccount",
+            "refundReceiveAccount",
+            "storeId",
+            "size",
+            "cursor",
+        ];
+        prop_oneof![
+            Just(Vec::new()),
+            proptest::collection::vec(any::<u8>(), 0..64),
+            proptest::collection::vec((0..fields.len(), number()), 0..6).prop_map(move |kv| {
+                let mut m = serde_json::Map::new();
+                for (k, v) in kv {
+                    m.insert(fields[k].to_owned(), v);
+                }
+                serde_json::to_vec(&Value::Object(m)).unwrap_or_default()
+            }),
+        ]
+    }
+
+    fn case() -> impl Strategy<Value = Case> {
+        (
+            0usize..3,
+            any::<bool>(),
+            prop_oneof![
+                8 => Just(None),
+                1 => prop_oneof![Just("GET"), Just("POST"), Just("PUT"), Just("PATCH"), Just("DELETE")].prop_map(Some),
+            ],
+            0usize..100_000,
+            proptest::collection::vec(segment(), 3),
+            prop_oneof![
+                Just(String::new()),
+                Just("page=9223372036854775807&limit=100".to_owned()),
+                Just("page=-5&limit=0".to_owned()),
+                Just("limit=999999999999999999999".to_owned()),
+                Just("requestBody=%7B%22page%22%3A%7B%22number%22%3A9223372036854775807%2C%22size%22%3A9223372036854775807%7D%7D".to_owned()),
+                Just("startDate=2025-01-01T00:00:00&endDate=9999-12-31T23:59:59&limit=5000".to_owned()),
+                Just("imp_uid[]=KNOWN&imp_uid[]=x".to_owned()),
+                "[a-z=&%0-9]{0,20}",
+            ],
+            prop_oneof![8 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8)],
+            proptest::option::of(prop_oneof![Just("\"property-key-0000001\"".to_owned()), "[ -~]{0,20}"]),
+            proptest::option::of(prop_oneof![Just("COMMON_ERROR"), Just("NOPE")]),
+            body(),
+        )
+            .prop_map(|(provider, at_origin, method, template, params, query, auth, idem, test_code, body)| Case {
+                provider,
+                at_origin,
+                method,
+                template,
+                params,
+                query,
+                auth,
+                idem,
+                test_code,
+                body,
+            })
+    }
+
+    type Snapshot = Vec<(String, Option<i64>, usize)>;
+
+    fn snapshot(sb: &Sandbox, ids: &[String]) -> Snapshot {
+        let mut v: Snapshot = ids
+            .iter()
+            .map(|id| (id.clone(), sb.balance(id), sb.cancels_applied(id)))
+            .collect();
+        v.push(("requests".to_owned(), None, 0));
+        v
+    }
+
+    /// Every request gets an HTTP answer in its provider's format, and a refused one (an error
+    /// status, or iamport's `code` != 0) leaves every payment as it was.
+    #[test]
+    fn any_request_gets_an_answer_and_a_refused_one_changes_nothing() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (sb, token, known) = rt.block_on(async {
+            let sb = Sandbox::builder()
+                .toss_cancel_interval(Some(kr_payments::sandbox::TOSS_CANCEL_INTERVAL))
+                .start()
+                .await
+                .expect("start");
+            let token = imp_access(&sb).await;
+            let known = vec![
+                sb.seed(SeedPayment::card("prop-v2", 1_000_000)),
+                sb.seed(SeedPayment::virtual_account("prop-v2-va", 50_000).deposited(false)),
+                sb.seed(SeedPayment::card("prop-imp", 1_000_000).provider(Provider::Iamport)),
+                sb.seed(SeedPayment::card("prop-toss", 1_000_000).provider(Provider::Toss)),
+            ];
+            (sb, token, known)
+        });
+        let ops: Vec<Vec<(&'static str, &'static str)>> = [Provider::PortOneV2, Provider::Iamport, Provider::Toss]
+            .iter()
+            .map(|p| {
+                // Served operations twenty times over, so most cases reach a handler.
+                let mut v: Vec<(&'static str, &'static str)> = kr_payments::sandbox::operations()
+                    .iter()
+                    .filter(|o| o.provider == *p)
+                    .flat_map(|o| std::iter::repeat_n((o.method, o.path), if o.served { 20 } else { 1 }))
+                    .collect();
+                v.push(("GET", "/no/such/{x}"));
+                v
+            })
+            .collect();
+        let config = ProptestConfig {
+            cases: 400,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        };
+        let mut runner = proptest::test_runner::TestRunner::new(config);
+        let result = runner.run(&case(), |c| {
+            let provider = [Provider::PortOneV2, Provider::Iamport, Provider::Toss][c.provider];
+            let templates = &ops[c.provider];
+            let (op_method, template) = templates[c.template % templates.len()];
+            let method = c.method.unwrap_or(op_method);
+            let known_id = &known[[0, 2, 3][c.provider]];
+            let mut params = c.params.iter();
+            let path: String = template
+                .split('/')
+                .map(|seg| {
+                    if seg.starts_with('{') {
+                        let p = params.next().map_or("x", String::as_str);
+                        if p == "KNOWN" { known_id.clone() } else { p.to_owned() }
+                    } else {
+                        seg.to_owned()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            let base = if c.at_origin {
+                sb.origin(provider)
+            } else {
+                match provider {
+                    Provider::PortOneV2 => sb.base_url_portone_v2(),
+                    Provider::Iamport => sb.base_url_iamport(),
+                    _ => sb.base_url_toss(),
+                }
+            };
+            let prefix = base.trim_start_matches("http://").split_once('/').map(|(_, p)| format!("/{p}")).unwrap_or_default();
+            let addr = authority(&base);
+            let query = c.query.replace("KNOWN", known_id);
+            let target = if query.is_empty() { format!("{prefix}{path}") } else { format!("{prefix}{path}?{query}") };
+            let auth = match c.auth {
+                0 => auth_for(provider, &token),
+                1 => "PortOne wrong".to_owned(),
+                _ => String::new(),
+            };
+            let mut head = format!("{} {target} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\ncontent-type: application/json\r\n", method, c.body.len());
+            if !auth.is_empty() {
+                head.push_str(&format!("authorization: {auth}\r\n"));
+            }
+            if let Some(k) = &c.idem {
+                head.push_str(&format!("idempotency-key: {k}\r\n"));
+            }
+            if let Some(t) = c.test_code {
+                head.push_str(&format!("tosspayments-test-code: {t}\r\n"));
+            }
+            head.push_str("\r\n");
+            let mut bytes = head.into_bytes();
+            bytes.extend_from_slice(&c.body);
+            let before = snapshot(&sb, &known);
+            let answer = rt.block_on(raw_http(&addr, &bytes));
+            let Some((status, body)) = answer else {
+                return Err(TestCaseError::fail(format!("no HTTP answer to {} {target}", method)));
+            };
+            let parsed: Option<Value> = serde_json::from_slice(&body).ok();
+            prop_assert!(parsed.is_some(), "{} {target}: {status} body is not JSON: {}", method, String::from_utf8_lossy(&body));
+            let v = parsed.unwrap_or(Value::Null);
+            let refused = status >= 400 || (provider == Provider::Iamport && v["code"].as_i64().is_some_and(|code| code != 0));
+            if status >= 400 {
+                let in_format = match provider {
+                    Provider::PortOneV2 => v["type"].is_string(),
+                    Provider::Iamport => v["code"].is_i64(),
+                    _ => v["code"].is_string(),
+                };
+                prop_assert!(in_format && v["message"].is_string(), "{} {target}: {status} {v} is not {provider}'s format", method);
+            }
+            // The gate answers a handler's panic with SANDBOX_INTERNAL_ERROR: an answer, but a crash.
+            prop_assert!(
+                !String::from_utf8_lossy(&body).contains("SANDBOX_INTERNAL_ERROR"),
+                "{} {target}: a handler panicked: {v}",
+                method
+            );
+            if refused {
+                prop_assert_eq!(snapshot(&sb, &known), before, "{} {} was refused ({}) but changed the ledger", method, target, status);
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            panic!("{e}");
+        }
+        drop(sb);
+    }
+}
+
+#[tokio::test]
+async fn iamport_cancel_with_enable_webhook_notifies_and_without_it_does_not() {
+    let sb = Sandbox::start().await.expect("start");
+    let token = imp_access(&sb).await;
+    let (url, mut rx) = webhook_receiver().await;
+    sb.register_iamport_webhook(url);
+    let imp = sb.seed(SeedPayment::card("imp-hook", 10_000).provider(Provider::Iamport));
+    assert_eq!(
+        imp_cancel(&sb, &token, json!({"imp_uid": imp, "amount": 1000})).await.1["code"],
+        0
+    );
+    let (_, body) = imp_cancel(&sb, &token, json!({"imp_uid": imp, "enable_webhook": true})).await;
+    assert_eq!(body["code"], 0, "{body}");
+    let got = next_event(&mut rx).await;
+    assert!(
+        got.headers.get("webhook-signature").is_none(),
+        "iamport webhooks are unsigned"
+    );
+    let v: Value = serde_json::from_str(&got.body).expect("JSON");
+    assert_eq!(
+        (v["imp_uid"].as_str(), v["status"].as_str()),
+        (Some(imp.as_str()), Some("cancelled"))
+    );
+    assert_eq!(v["cancellation_id"], sb.cancels(&imp)[1].cancellation_id.as_str());
+    // Events arrive in order: had the first cancel notified, its event would have come first.
+    let mut deliveries = sb.webhook_deliveries();
+    for _ in 0..200 {
+        if !deliveries.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        deliveries = sb.webhook_deliveries();
+    }
+    assert_eq!(deliveries.len(), 1, "only the cancel sent with enable_webhook notified");
+    assert_eq!(
+        (deliveries[0].provider, deliveries[0].status),
+        (Provider::Iamport, Some(200))
+    );
 }

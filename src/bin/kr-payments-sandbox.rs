@@ -9,10 +9,23 @@ const HELP: &str = r#"kr-payments-sandbox: a local fake of the PortOne V2, iampo
 that gets cancellation right (balances, partial cancels, refusals, idempotency, tokens).
 
 USAGE:
-    kr-payments-sandbox [--port N] [--seed FILE] [credentials...]
+    kr-payments-sandbox [--port N] [--port-portone-v2 N] [--port-iamport N] [--port-toss N]
+                        [--seed FILE] [credentials...]
+
+Each provider is served twice over the same state: at the root of its own origin, with its real
+paths (point a client whose base URL is an origin there, e.g. the official PortOne SDKs), and
+below a prefix of one shared port.
 
 OPTIONS:
-    --port N               Port on 127.0.0.1 to listen on (default 0: any free port)
+    --port N               Shared port on 127.0.0.1, providers below /portone-v2, /iamport, /toss
+                           (default 0: any free port)
+    --port-portone-v2 N    Port of PortOne V2's own origin (default 0: any free port)
+    --port-iamport N       Port of iamport's own origin (default 0: any free port)
+    --port-toss N          Port of Toss's own origin (default 0: any free port)
+    --toss-cancel-interval-ms N
+                           Toss's rule: of several cancels of one paymentKey within N ms only the
+                           first is processed (403 FORBIDDEN_CONSECUTIVE_REQUEST). Default 1000, as
+                           Toss documents; 0 turns it off
     --seed FILE            JSON file of payments to create at start (format below)
     --portone-secret S     PortOne V2 API secret to accept (default: sandbox-secret)
     --store-id S           PortOne V2 store id (default: store-sandbox)
@@ -21,12 +34,16 @@ OPTIONS:
     --toss-secret-key K    Toss secret key (default: test_sk_sandbox)
     -h, --help             Print this help
 
-On start it prints one line per base URL, then one line per seeded payment:
+On start it prints one line per base URL, then one line per seeded payment, then "ready":
     sandbox http://127.0.0.1:PORT
     portone-v2 http://127.0.0.1:PORT/portone-v2
     iamport http://127.0.0.1:PORT/iamport
     toss http://127.0.0.1:PORT/toss
+    origin portone-v2 http://127.0.0.1:PORT1
+    origin iamport http://127.0.0.1:PORT2
+    origin toss http://127.0.0.1:PORT3
     seeded <provider> <orderId> <id>
+    ready
 and serves until killed. <id> is the paymentId (PortOne V2), imp_uid (iamport) or paymentKey
 (Toss) to use in requests.
 
@@ -48,10 +65,32 @@ Example:
     [{"provider": "toss", "orderId": "order-1", "amount": 10000, "id": "pk-1"},
      {"provider": "iamport", "method": "virtual-account", "orderId": "order-2", "amount": 5000,
       "pg": "smartro"}]
+
+Every other operation of each provider's spec answers 501 SANDBOX_NOT_SUPPORTED in that
+provider's error format.
+
+SERVED OPERATIONS:
 "#;
+
+/// `--help`'s list of served operations, from the sandbox's own table.
+fn served() -> String {
+    let mut out = String::new();
+    for op in sandbox::operations().iter().filter(|o| o.served) {
+        out.push_str(&format!(
+            "    {:<11} {:<7} {:<58} {}\n",
+            op.provider.as_str(),
+            op.method,
+            op.path,
+            op.operation_id
+        ));
+    }
+    out
+}
 
 struct Args {
     port: u16,
+    origin_ports: Vec<(sandbox::Provider, u16)>,
+    toss_cancel_interval_ms: u64,
     seed: Option<String>,
     portone_secret: Option<String>,
     store_id: Option<String>,
@@ -63,6 +102,8 @@ struct Args {
 fn parse_args() -> Result<Option<Args>, String> {
     let mut args = Args {
         port: 0,
+        origin_ports: Vec::new(),
+        toss_cancel_interval_ms: 1000,
         seed: None,
         portone_secret: None,
         store_id: None,
@@ -90,6 +131,22 @@ fn parse_args() -> Result<Option<Args>, String> {
                 let v = value()?;
                 args.port = v.parse().map_err(|_| format!("--port: {v:?} is not a port number"))?;
             }
+            "--port-portone-v2" | "--port-iamport" | "--port-toss" => {
+                let provider = match name.as_str() {
+                    "--port-portone-v2" => sandbox::Provider::PortOneV2,
+                    "--port-iamport" => sandbox::Provider::Iamport,
+                    _ => sandbox::Provider::Toss,
+                };
+                let v = value()?;
+                let port = v.parse().map_err(|_| format!("{name}: {v:?} is not a port number"))?;
+                args.origin_ports.push((provider, port));
+            }
+            "--toss-cancel-interval-ms" => {
+                let v = value()?;
+                args.toss_cancel_interval_ms = v
+                    .parse()
+                    .map_err(|_| format!("{name}: {v:?} is not a number of milliseconds"))?;
+            }
             "--seed" => args.seed = Some(value()?),
             "--portone-secret" => args.portone_secret = Some(value()?),
             "--store-id" => args.store_id = Some(value()?),
@@ -107,7 +164,7 @@ async fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(Some(a)) => a,
         Ok(None) => {
-            print!("{HELP}");
+            print!("{HELP}{}", served());
             return ExitCode::SUCCESS;
         }
         Err(e) => {
@@ -134,7 +191,12 @@ async fn main() -> ExitCode {
             }
         }
     };
-    let mut builder = Sandbox::builder().port(args.port);
+    let interval =
+        (args.toss_cancel_interval_ms > 0).then(|| std::time::Duration::from_millis(args.toss_cancel_interval_ms));
+    let mut builder = Sandbox::builder().port(args.port).toss_cancel_interval(interval);
+    for (provider, port) in args.origin_ports {
+        builder = builder.origin_port(provider, port);
+    }
     if let Some(s) = args.portone_secret {
         builder = builder.portone_secret(s);
     }
@@ -162,12 +224,20 @@ async fn main() -> ExitCode {
     println!("portone-v2 {}", sandbox.base_url_portone_v2());
     println!("iamport {}", sandbox.base_url_iamport());
     println!("toss {}", sandbox.base_url_toss());
+    for provider in [
+        sandbox::Provider::PortOneV2,
+        sandbox::Provider::Iamport,
+        sandbox::Provider::Toss,
+    ] {
+        println!("origin {provider} {}", sandbox.origin(provider));
+    }
     for seed in seeds {
         let provider = seed.for_provider();
         let order = seed.order_id().to_owned();
         let id = sandbox.seed(seed);
         println!("seeded {provider} {order} {id}");
     }
+    println!("ready");
     // Serves until the process is killed; the sandbox stops with it.
     std::future::pending::<()>().await;
     ExitCode::SUCCESS

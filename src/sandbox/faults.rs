@@ -191,14 +191,16 @@ impl Connected<IncomingStream<'_, SandboxListener>> for ConnControl {
     }
 }
 
-/// TCP listener whose connections can be aborted from a handler.
+/// TCP listener whose connections can be aborted from a handler. `provider` is set for a listener
+/// that serves one provider at the root of its own origin.
 pub(crate) struct SandboxListener {
     inner: TcpListener,
+    provider: Option<Provider>,
 }
 
 impl SandboxListener {
-    pub fn new(inner: TcpListener) -> Self {
-        SandboxListener { inner }
+    pub fn new(inner: TcpListener, provider: Option<Provider>) -> Self {
+        SandboxListener { inner, provider }
     }
 }
 
@@ -215,6 +217,9 @@ impl axum::serve::Listener for SandboxListener {
                         AbortableStream {
                             inner: stream,
                             abort: Arc::new(AtomicBool::new(false)),
+                            fixed_provider: self.provider,
+                            seen_provider: None,
+                            replacement: None,
                         },
                         addr,
                     );
@@ -230,10 +235,17 @@ impl axum::serve::Listener for SandboxListener {
     }
 }
 
-/// A TCP stream that fails every write once its abort flag is raised.
+/// A TCP stream that fails every write once its abort flag is raised, and that replaces hyper's
+/// own bodiless error answers (400, 414, 431, written before any handler runs) with the provider's
+/// error body.
 pub(crate) struct AbortableStream {
     inner: TcpStream,
     abort: Arc<AtomicBool>,
+    fixed_provider: Option<Provider>,
+    /// On the prefixed listener: the provider the latest request on this connection went to.
+    seen_provider: Option<Provider>,
+    /// A replacement being written: its bytes, how many went out, and the length hyper asked for.
+    replacement: Option<(Vec<u8>, usize, usize)>,
 }
 
 impl AbortableStream {
@@ -256,7 +268,14 @@ impl AsyncRead for AbortableStream {
         if let Some(e) = self.aborted() {
             return Poll::Ready(Err(e));
         }
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if self.fixed_provider.is_none()
+            && let Some(p) = super::surface::sniff_provider(&buf.filled()[before..])
+        {
+            self.seen_provider = Some(p);
+        }
+        polled
     }
 }
 
@@ -265,7 +284,31 @@ impl AsyncWrite for AbortableStream {
         if let Some(e) = self.aborted() {
             return Poll::Ready(Err(e));
         }
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        if self.replacement.is_none() {
+            let provider = self.fixed_provider.or(self.seen_provider);
+            match super::surface::rewrite_hyper_error(buf, provider) {
+                Some(bytes) => self.replacement = Some((bytes, 0, buf.len())),
+                None => return Pin::new(&mut self.inner).poll_write(cx, buf),
+            }
+        }
+        // Write the whole replacement, then tell hyper its own answer went out.
+        loop {
+            let Some((bytes, written, asked)) = self.replacement.take() else {
+                return Poll::Ready(Ok(0));
+            };
+            if written >= bytes.len() {
+                return Poll::Ready(Ok(asked));
+            }
+            match Pin::new(&mut self.inner).poll_write(cx, &bytes[written..]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => self.replacement = Some((bytes, written + n, asked)),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => {
+                    self.replacement = Some((bytes, written, asked));
+                    return Poll::Pending;
+                }
+            }
+        }
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -339,10 +382,11 @@ pub(crate) async fn gate(
         match tokio::spawn(next.run(req)).await {
             Ok(resp) => resp,
             // A handler that panicked still owes the client an answer in the provider's format.
-            Err(_) => provider_error(
+            Err(_) => super::surface::error_body(
                 provider,
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "the sandbox failed internally",
+                "SANDBOX_INTERNAL_ERROR",
+                "the sandbox failed internally while handling this request",
             ),
         }
     };
@@ -385,19 +429,9 @@ pub(crate) async fn gate(
     }
 }
 
-/// A small error body in the provider's own shape.
-pub(crate) fn provider_error(provider: Option<Provider>, status: StatusCode, message: &str) -> Response {
-    provider_error_with_code(provider, status, "SANDBOX_INJECTED_FAULT", message)
-}
-
-fn provider_error_with_code(provider: Option<Provider>, status: StatusCode, code: &str, message: &str) -> Response {
-    let body = match provider {
-        Some(Provider::PortOneV2) => json!({"type": code, "message": message}),
-        Some(Provider::Iamport) => json!({"code": -1, "message": message, "response": null}),
-        Some(Provider::Toss) => json!({"code": code, "message": message}),
-        None => json!({"message": message}),
-    };
-    (status, axum::Json(body)).into_response()
+/// A small error body in the provider's own shape, with the sandbox's fault code.
+fn provider_error(provider: Option<Provider>, status: StatusCode, message: &str) -> Response {
+    super::surface::error_body(provider, status, "SANDBOX_INJECTED_FAULT", message)
 }
 
 fn status_fault(provider: Option<Provider>, code: u16) -> Response {
@@ -438,7 +472,7 @@ fn after_apply_status(provider: Option<Provider>, code: u16) -> Response {
             })),
         )
             .into_response(),
-        Some(code) => provider_error_with_code(provider, status, code, &message),
+        Some(code) => super::surface::error_body(provider, status, code, &message),
         None => provider_error(provider, status, &message),
     }
 }
@@ -492,17 +526,4 @@ async fn truncate(resp: Response) -> Response {
         Err(io::Error::other("body truncated by sandbox fault"))
     }));
     Response::from_parts(parts, Body::from_stream(chunks))
-}
-
-/// Answer for a path no provider serves, shaped by the prefix when one matched.
-pub(crate) async fn unknown_route(req: Request) -> Response {
-    let (provider, path) = split_provider(req.uri().path());
-    let message = format!("the sandbox does not serve {} {}", req.method(), path);
-    let body = match provider {
-        Some(Provider::PortOneV2) => json!({"type": "NOT_FOUND", "message": message}),
-        Some(Provider::Iamport) => json!({"code": -1, "message": message, "response": null}),
-        Some(Provider::Toss) => json!({"code": "NOT_FOUND", "message": message}),
-        None => json!({"message": message}),
-    };
-    (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
 }

@@ -1,6 +1,8 @@
-//! iamport (PortOne V1) wire format: `POST /users/getToken`, `GET /payments/{imp_uid}`,
-//! `GET /payments/find/{merchant_uid}[/{payment_status}]`, `GET /payments/status/{payment_status}`
-//! and `POST /payments/cancel`.
+//! iamport (PortOne V1) wire format: `POST /users/getToken`; lookups `GET /payments/{imp_uid}`,
+//! `GET /payments?imp_uid[]=..&merchant_uid[]=..`, `GET /payments/find/{merchant_uid}[/{payment_status}]`,
+//! `GET /payments/findAll/{merchant_uid}[/{payment_status}]`, `GET /payments/status/{payment_status}`,
+//! `GET /payments/{imp_uid}/balance`; `POST /payments/cancel`; `POST /payments/prepare` and
+//! `GET /payments/prepare/{merchant_uid}`; `DELETE /vbanks/{imp_uid}` (closing an unpaid virtual account).
 //!
 //! Every answer is the `{code, message, response}` envelope. A refused cancel is HTTP 200 with
 //! `code` 1: that is how the real API reports failed refunds, and the reason clients must read
@@ -14,14 +16,14 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use chrono::{DateTime, TimeDelta, Utc};
 use http::{HeaderMap, StatusCode, header};
 use serde_json::{Map, Value, json};
 
 use super::ledger::{
     CancelPolicy, CancelRequest, MethodKind, PayState, PaymentRecord, RefundAccount, Refusal, Token,
-    UnpaidVirtualAccount, month_label,
+    UnpaidVirtualAccount, later, month_label,
 };
 use super::{Provider, Shared, decode_form};
 
@@ -36,11 +38,23 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         )
         .route("/payments/status/{payment_status}", get(payments_by_status))
         .route("/payments/{imp_uid}", get(get_payment))
+        .route("/payments", get(payments_by_ids))
+        .route("/payments/findAll/{merchant_uid}", get(find_all))
+        .route(
+            "/payments/findAll/{merchant_uid}/{payment_status}",
+            get(find_all_with_status),
+        )
+        .route("/payments/{imp_uid}/balance", get(balance))
+        .route("/payments/prepare", post(prepare))
+        .route("/payments/prepare/{merchant_uid}", get(get_prepared))
+        .route("/vbanks/{imp_uid}", delete(revoke_vbank))
+        // A served path asked with another method: 405, or 501 for an operation the sandbox lacks.
+        .method_not_allowed_fallback(super::surface::unknown_route)
 }
 
 const POLICY: CancelPolicy = CancelPolicy {
-    // Unsure: iamport closes an unpaid virtual account with DELETE /vbanks/{imp_uid}; the sandbox
-    // treats /payments/cancel on one as "not paid" rather than guessing a partial-close behaviour.
+    // iamport closes an unpaid virtual account with DELETE /vbanks/{imp_uid}; the sandbox treats
+    // /payments/cancel on one as "not paid" rather than guessing a partial-close behaviour.
     unpaid_virtual_account: UnpaidVirtualAccount::Refuse,
     // refund_tel is documented as required for the older Smartro module only.
     phone_required_for: &["smartro"],
@@ -143,14 +157,14 @@ async fn get_token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: 
     let token = match ledger.tokens.last_mut() {
         Some(t) => {
             if t.expires_at - now < EXTEND_WHEN_UNDER {
-                t.expires_at += TOKEN_EXTENSION;
+                t.expires_at = later(t.expires_at, TOKEN_EXTENSION);
             }
             t.clone()
         }
         None => {
             let t = Token {
                 value: uuid::Uuid::new_v4().simple().to_string() + &uuid::Uuid::new_v4().simple().to_string()[..8],
-                expires_at: now + TOKEN_LIFETIME,
+                expires_at: later(now, TOKEN_LIFETIME),
             };
             ledger.tokens.push(t.clone());
             t
@@ -194,8 +208,10 @@ fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<(), Box<Response>> 
     }
 }
 
-fn status_of(p: &PaymentRecord) -> &'static str {
-    if p.state == PayState::AwaitingDeposit {
+pub(crate) fn status_of(p: &PaymentRecord) -> &'static str {
+    if p.closed_at.is_some() {
+        "cancelled"
+    } else if p.state == PayState::AwaitingDeposit {
         "ready"
     } else if p.is_fully_cancelled() {
         "cancelled"
@@ -255,7 +271,7 @@ pub(crate) fn payment_json(p: &PaymentRecord) -> Value {
         "vbank_name": if is_vbank { json!("Shinhan Bank") } else { Value::Null },
         "vbank_num": if is_vbank { json!("56211105948400") } else { Value::Null },
         "vbank_holder": if is_vbank { json!("Sandbox Store") } else { Value::Null },
-        "vbank_date": if is_vbank { (p.requested_at + TimeDelta::days(7)).timestamp() } else { 0 },
+        "vbank_date": if is_vbank { later(p.requested_at, TimeDelta::days(7)).timestamp() } else { 0 },
         "vbank_issued_at": if is_vbank { p.requested_at.timestamp() } else { 0 },
     });
     let rest = json!({
@@ -274,7 +290,7 @@ pub(crate) fn payment_json(p: &PaymentRecord) -> Value {
         "started_at": p.requested_at.timestamp(),
         "paid_at": if paid { p.paid_at.timestamp() } else { 0 },
         "failed_at": 0,
-        "cancelled_at": unix(p.last_cancelled_at()),
+        "cancelled_at": unix(p.closed_at.or(p.last_cancelled_at())),
         "fail_reason": null,
         "cancel_reason": completed.last().map(|c| c.reason.clone()),
         "receipt_url": format!("https://sandbox.invalid/receipts/{}", p.transaction_id),
@@ -381,18 +397,28 @@ async fn payments_by_status(
         (Ok(p), Ok(l), Ok(f), Ok(t)) => (p, l, f, t),
         (Err(r), ..) | (_, Err(r), ..) | (_, _, Err(r), _) | (.., Err(r)) => return *r,
     };
-    if page < 1 || !(1..=100).contains(&limit) {
-        return bad("page must be at least 1 and limit between 1 and 100".to_owned());
+    if page < 1 || !(1..=1000).contains(&limit) {
+        return bad("page must be at least 1 and limit between 1 and 1000".to_owned());
     }
     let sorting = param("sorting").unwrap_or_else(|| "-started".to_owned());
     let ledger = shared.ledger();
-    let mut list: Vec<&PaymentRecord> = ledger
+    let list: Vec<&PaymentRecord> = ledger
         .list(Provider::Iamport)
         .into_iter()
         .filter(|p| status == "all" || status_of(p) == status)
         .filter(|p| from == 0 || p.requested_at.timestamp() >= from)
         .filter(|p| to == 0 || p.requested_at.timestamp() <= to)
         .collect();
+    match paged(list, page, limit, &sorting) {
+        Ok(v) => ok(v),
+        Err(m) => bad(m),
+    }
+}
+
+/// One page of a payment list, sorted as `sorting` says (`-started` by default): the
+/// `{total, previous, next, list}` object. A page past the last one is an error (the spec's 400),
+/// except page 1 of an empty list.
+fn paged(mut list: Vec<&PaymentRecord>, page: i64, limit: i64, sorting: &str) -> Result<Value, String> {
     let key = |p: &PaymentRecord| match sorting.trim_start_matches('-') {
         "paid" => p.paid_at,
         "updated" => p.status_changed_at,
@@ -403,14 +429,21 @@ async fn payments_by_status(
         list.reverse();
     }
     let total = list.len();
-    let skip = usize::try_from((page - 1) * limit).unwrap_or(usize::MAX);
     let limit_u = usize::try_from(limit).unwrap_or(20);
-    let items: Vec<Value> = list.into_iter().skip(skip).take(limit_u).map(payment_json).collect();
+    // Checked: page comes from the query and may be as large as i64::MAX.
+    let skip = page
+        .checked_sub(1)
+        .and_then(|p| p.checked_mul(limit))
+        .and_then(|s| usize::try_from(s).ok());
+    let Some(skip) = skip.filter(|s| *s < total || (*s == 0 && total == 0)) else {
+        return Err(format!("page {page} is beyond the last page of {total} payments"));
+    };
     let has_next = skip.saturating_add(limit_u) < total;
-    ok(json!({
+    let items: Vec<Value> = list.into_iter().skip(skip).take(limit_u).map(payment_json).collect();
+    Ok(json!({
         "total": total,
         "previous": if page > 1 { page - 1 } else { 0 },
-        "next": if has_next { page + 1 } else { 0 },
+        "next": if has_next { page.saturating_add(1) } else { 0 },
         "list": items,
     }))
 }
@@ -420,7 +453,7 @@ fn refusal_message(r: &Refusal) -> String {
         Refusal::NotFound => "no payment to cancel was found".to_owned(),
         Refusal::AlreadyCancelled => "the payment is already fully cancelled".to_owned(),
         Refusal::NotPaid | Refusal::PartialCancelOfUnpaidVirtualAccount => {
-            "the payment is not paid: a virtual account awaiting deposit cannot be cancelled".to_owned()
+            "the payment is not paid: close a virtual account awaiting deposit with DELETE /vbanks/{imp_uid}".to_owned()
         }
         Refusal::PhoneMonthPassed { paid_month, now_month } => format!(
             "a mobile-phone payment of {} (KST) cannot be cancelled in {}",
@@ -508,8 +541,230 @@ async fn cancel_payment(State(shared): State<Arc<Shared>>, headers: HeaderMap, b
     let now = shared.now();
     let result = shared.ledger().cancel(Provider::Iamport, &imp_uid, &req, POLICY, now);
     match result {
-        Ok(applied) => ok(payment_json(&applied.payment)),
+        Ok(applied) => {
+            let notify = matches!(m.get("enable_webhook"), Some(Value::Bool(true)))
+                || matches!(m.get("enable_webhook"), Some(Value::String(s)) if s == "true");
+            if notify {
+                super::webhooks::iamport_cancelled(&shared, &applied.payment, &applied.cancel);
+            }
+            ok(payment_json(&applied.payment))
+        }
         Err(Refusal::NotFound) => failed(format!("no payment with imp_uid {imp_uid} to cancel")),
         Err(r) => failed(refusal_message(&r)),
     }
+}
+
+// ---------------------------------------------------------------- more lookups, prepare, vbanks
+
+fn bad_request(message: impl Into<String>) -> Response {
+    envelope(StatusCode::BAD_REQUEST, -1, Some(message.into()), Value::Null)
+}
+
+/// `GET /payments?imp_uid[]=a&imp_uid[]=b&merchant_uid[]=c`: 200 when every one was found, 207 when
+/// some were, 404 when none was.
+async fn payments_by_ids(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+    if let Err(r) = authorize(&shared, &headers) {
+        return *r;
+    }
+    let params = decode_form(query.as_deref().unwrap_or(""));
+    let wanted: Vec<(bool, String)> = params
+        .into_iter()
+        .filter_map(|(k, v)| match k.as_str() {
+            "imp_uid[]" | "imp_uid" => Some((true, v)),
+            "merchant_uid[]" | "merchant_uid" => Some((false, v)),
+            _ => None,
+        })
+        .collect();
+    if wanted.is_empty() {
+        return bad_request("imp_uid[] or merchant_uid[] is required");
+    }
+    let ledger = shared.ledger();
+    let found: Vec<Value> = wanted
+        .iter()
+        .filter_map(|(by_imp, id)| {
+            if *by_imp {
+                ledger.get(Provider::Iamport, id)
+            } else {
+                ledger.by_order(Provider::Iamport, id)
+            }
+        })
+        .map(payment_json)
+        .collect();
+    let status = if found.is_empty() {
+        return not_found("no payment matched the given ids".to_owned());
+    } else if found.len() < wanted.len() {
+        StatusCode::MULTI_STATUS
+    } else {
+        StatusCode::OK
+    };
+    envelope(status, 0, None, Value::Array(found))
+}
+
+async fn find_all_inner(shared: &Shared, merchant_uid: &str, status: Option<&str>, query: Option<&str>) -> Response {
+    if let Some(s) = status
+        && !matches!(s, "ready" | "paid" | "cancelled" | "failed")
+    {
+        return bad_request(format!(
+            "payment_status must be ready, paid, cancelled or failed, not {s}"
+        ));
+    }
+    let params = decode_form(query.unwrap_or(""));
+    let param = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let page = param("page").map_or(Ok(1), |v| v.parse::<i64>());
+    let limit = param("limit").map_or(Ok(20), |v| v.parse::<i64>());
+    let (Ok(page), Ok(limit)) = (page, limit) else {
+        return bad_request("page and limit must be integers");
+    };
+    if page < 1 || !(1..=1000).contains(&limit) {
+        return bad_request("page must be at least 1 and limit between 1 and 1000");
+    }
+    let sorting = param("sorting").unwrap_or_else(|| "-started".to_owned());
+    let ledger = shared.ledger();
+    let list: Vec<&PaymentRecord> = ledger
+        .list(Provider::Iamport)
+        .into_iter()
+        .filter(|p| p.order_id == merchant_uid && status.is_none_or(|s| s == status_of(p)))
+        .collect();
+    if list.is_empty() {
+        return not_found(format!("no payment with merchant_uid {merchant_uid}"));
+    }
+    match paged(list, page, limit, &sorting) {
+        Ok(v) => ok(v),
+        Err(m) => bad_request(m),
+    }
+}
+
+async fn find_all(
+    State(shared): State<Arc<Shared>>,
+    Path(merchant_uid): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = authorize(&shared, &headers) {
+        return *r;
+    }
+    find_all_inner(&shared, &merchant_uid, None, query.as_deref()).await
+}
+
+async fn find_all_with_status(
+    State(shared): State<Arc<Shared>>,
+    Path((merchant_uid, status)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = authorize(&shared, &headers) {
+        return *r;
+    }
+    find_all_inner(&shared, &merchant_uid, Some(&status), query.as_deref()).await
+}
+
+/// What is left of a payment, split the way iamport reports it. The sandbox has no cash receipts,
+/// second means of payment or discounts, so everything is in `primary`.
+async fn balance(State(shared): State<Arc<Shared>>, Path(imp_uid): Path<String>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorize(&shared, &headers) {
+        return *r;
+    }
+    let ledger = shared.ledger();
+    let Some(p) = ledger.get(Provider::Iamport, &imp_uid) else {
+        return not_found(format!("no payment with imp_uid {imp_uid}"));
+    };
+    let part = |amount: i64, tax_free: i64, vat: i64| {
+        json!({
+            "tax_free": tax_free,
+            "supply": amount.saturating_sub(tax_free).saturating_sub(vat),
+            "vat": vat,
+            "service": 0,
+        })
+    };
+    let zero = part(0, 0, 0);
+    let left = p.balance();
+    let primary = part(left, p.tax_free_balance().min(left), p.vat_balance().min(left));
+    let mut histories = vec![json!({
+        "cash_receipt": zero,
+        "primary": part(p.total, p.tax_free, p.vat),
+        "secondary": zero,
+        "discount": zero,
+        "created": p.paid_at.timestamp(),
+    })];
+    for c in p.cancels.iter().filter(|c| !c.is_pending()) {
+        histories.push(json!({
+            "cash_receipt": zero,
+            "primary": part(c.amount.saturating_neg(), c.tax_free.saturating_neg(), c.vat.saturating_neg()),
+            "secondary": zero,
+            "discount": zero,
+            "created": unix(c.cancelled_at),
+        }));
+    }
+    ok(json!({
+        "amount": left,
+        "cash_receipt": zero,
+        "primary": primary,
+        "secondary": zero,
+        "discount": zero,
+        "histories": histories,
+    }))
+}
+
+/// `POST /payments/prepare`: the amount a payment for `merchant_uid` is expected to have. A
+/// merchant_uid already prepared is refused (HTTP 200, `code` 1); `PUT` changes one, and the
+/// sandbox does not serve it.
+async fn prepare(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(r) = authorize(&shared, &headers) {
+        return *r;
+    }
+    let m = match read_body(&headers, &body) {
+        Ok(m) => m,
+        Err(e) => return failed(e),
+    };
+    let Some(merchant_uid) = text_field(&m, "merchant_uid") else {
+        return failed("merchant_uid is required");
+    };
+    let amount = match amount_field(&m, "amount") {
+        Ok(Some(a)) if a > 0 => a,
+        Ok(_) => return failed("amount is required and must be positive"),
+        Err(e) => return failed(e),
+    };
+    let currency = text_field(&m, "currency");
+    let mut ledger = shared.ledger();
+    if ledger.prepared.contains_key(&merchant_uid) {
+        return failed(format!("merchant_uid {merchant_uid} is already prepared"));
+    }
+    ledger.prepared.insert(merchant_uid.clone(), (amount, currency.clone()));
+    ok(json!({"merchant_uid": merchant_uid, "amount": amount, "currency": currency}))
+}
+
+async fn get_prepared(
+    State(shared): State<Arc<Shared>>,
+    Path(merchant_uid): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = authorize(&shared, &headers) {
+        return *r;
+    }
+    match shared.ledger().prepared.get(&merchant_uid) {
+        Some((amount, currency)) => ok(json!({"merchant_uid": merchant_uid, "amount": amount, "currency": currency})),
+        None => not_found(format!("merchant_uid {merchant_uid} was not prepared")),
+    }
+}
+
+/// `DELETE /vbanks/{imp_uid}`: closes a virtual account nobody paid into; the payment becomes
+/// `cancelled` with nothing refunded (`cancel_amount` stays 0: no money moved).
+async fn revoke_vbank(State(shared): State<Arc<Shared>>, Path(imp_uid): Path<String>, headers: HeaderMap) -> Response {
+    if let Err(r) = authorize(&shared, &headers) {
+        return *r;
+    }
+    let now = shared.now();
+    let mut ledger = shared.ledger();
+    let Some(p) = ledger.get_mut(Provider::Iamport, &imp_uid) else {
+        return not_found(format!("no payment with imp_uid {imp_uid}"));
+    };
+    if p.method != MethodKind::VirtualAccount {
+        return bad_request("the payment is not a virtual-account payment");
+    }
+    if p.state != PayState::AwaitingDeposit || p.closed_at.is_some() {
+        return bad_request("the virtual account is not waiting for a deposit (status ready)");
+    }
+    p.closed_at = Some(now);
+    p.status_changed_at = now;
+    ok(payment_json(p))
 }

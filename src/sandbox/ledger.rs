@@ -17,6 +17,13 @@ pub(crate) fn kst() -> FixedOffset {
     FixedOffset::east_opt(9 * 3600).unwrap_or_else(|| Utc.fix())
 }
 
+/// `t` in KST. Times within 9 hours of the latest representable one are clamped first: chrono
+/// panics on a local time past its range, and the sandbox clock can be set that far.
+pub(crate) fn in_kst(t: DateTime<Utc>) -> DateTime<FixedOffset> {
+    let latest = DateTime::<Utc>::MAX_UTC - chrono::TimeDelta::hours(9);
+    t.min(latest).with_timezone(&kst())
+}
+
 /// How the customer paid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum MethodKind {
@@ -105,42 +112,88 @@ pub(crate) struct PaymentRecord {
     pub cancels: Vec<CancelRecord>,
     /// Order of insertion, so listings are stable.
     pub seq: u64,
+    /// When an unpaid virtual account was closed (PortOne V2 closeVirtualAccount, iamport
+    /// `DELETE /vbanks`); nothing can be cancelled after that.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Asynchronous cancels stopped before they completed (PortOne V2 stopPaymentCancellation);
+    /// they no longer count against the balance.
+    pub stopped_cancels: Vec<(CancelRecord, DateTime<Utc>)>,
+    /// The billing key the payment was charged with, if any.
+    pub billing_key: Option<String>,
 }
 
 impl PaymentRecord {
+    /// A card payment paid at `now`, as a confirm or a billing-key charge creates it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn paid_card(
+        provider: Provider,
+        id: String,
+        order_id: String,
+        order_name: String,
+        total: i64,
+        tax_free: i64,
+        vat: i64,
+        now: DateTime<Utc>,
+    ) -> PaymentRecord {
+        PaymentRecord {
+            provider,
+            id,
+            order_id,
+            order_name,
+            method: MethodKind::Card,
+            pg: "tosspayments".to_owned(),
+            total,
+            tax_free,
+            vat,
+            state: PayState::Paid,
+            requested_at: now,
+            paid_at: now,
+            status_changed_at: now,
+            transaction_id: uuid::Uuid::new_v4().simple().to_string().to_uppercase(),
+            pg_tx_id: format!("sandbox-tx-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]),
+            async_cancel: false,
+            cancels: Vec::new(),
+            seq: 0,
+            closed_at: None,
+            stopped_cancels: Vec::new(),
+            billing_key: None,
+        }
+    }
+
     /// Sum of every cancel the ledger holds, pending ones included: a pending cancel has already
     /// claimed its share of the balance.
     pub fn cancelled_including_pending(&self) -> i64 {
-        self.cancels.iter().map(|c| c.amount).sum()
+        saturating_sum(self.cancels.iter().map(|c| c.amount))
     }
 
     /// Sum of the cancels that completed.
     pub fn cancelled(&self) -> i64 {
-        self.cancels.iter().filter(|c| !c.is_pending()).map(|c| c.amount).sum()
+        saturating_sum(self.cancels.iter().filter(|c| !c.is_pending()).map(|c| c.amount))
     }
 
     /// Tax-free part of the completed cancels.
     pub fn cancelled_tax_free(&self) -> i64 {
-        self.cancels
-            .iter()
-            .filter(|c| !c.is_pending())
-            .map(|c| c.tax_free)
-            .sum()
+        saturating_sum(self.cancels.iter().filter(|c| !c.is_pending()).map(|c| c.tax_free))
     }
 
-    /// What can still be cancelled.
+    /// What can still be cancelled: nothing once an unpaid virtual account was closed.
     pub fn balance(&self) -> i64 {
-        self.total - self.cancelled_including_pending()
+        if self.closed_at.is_some() {
+            return 0;
+        }
+        self.total.saturating_sub(self.cancelled_including_pending())
     }
 
     /// Tax-free money that can still be cancelled.
     pub fn tax_free_balance(&self) -> i64 {
-        self.tax_free - self.cancels.iter().map(|c| c.tax_free).sum::<i64>()
+        self.tax_free
+            .saturating_sub(saturating_sum(self.cancels.iter().map(|c| c.tax_free)))
     }
 
     /// VAT that can still be cancelled.
     pub fn vat_balance(&self) -> i64 {
-        self.vat - self.cancels.iter().map(|c| c.vat).sum::<i64>()
+        self.vat
+            .saturating_sub(saturating_sum(self.cancels.iter().map(|c| c.vat)))
     }
 
     /// True once completed cancels cover the whole amount.
@@ -253,6 +306,28 @@ pub(crate) struct Ledger {
     pub tokens: Vec<Token>,
     /// When the last Toss cancel of each paymentKey was let through (the one-per-second rule).
     pub last_toss_cancel: HashMap<String, DateTime<Utc>>,
+    /// PortOne V2 pre-registrations by paymentId: (totalAmount, taxFreeAmount).
+    pub pre_registered: HashMap<String, (Option<i64>, Option<i64>)>,
+    /// iamport `POST /payments/prepare` amounts by merchant_uid.
+    pub prepared: HashMap<String, (i64, Option<String>)>,
+    /// Issued billing keys of PortOne V2 and Toss.
+    pub billing_keys: HashMap<(Provider, String), BillingKeyRecord>,
+}
+
+/// A billing key the sandbox issued.
+#[derive(Debug, Clone)]
+pub(crate) struct BillingKeyRecord {
+    /// Toss `customerKey`.
+    pub customer_key: Option<String>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// Why a pending cancel could not be stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StopRefusal {
+    PaymentNotFound,
+    CancellationNotFound,
+    NotPending,
 }
 
 impl Ledger {
@@ -315,7 +390,7 @@ impl Ledger {
     ) -> Result<Applied, Refusal> {
         let p = self.get_mut(provider, id).ok_or(Refusal::NotFound)?;
         let balance = p.balance();
-        if balance <= 0 {
+        if balance <= 0 || p.closed_at.is_some() {
             return Err(Refusal::AlreadyCancelled);
         }
         let is_partial = matches!(req.amount, Some(a) if a != balance);
@@ -329,8 +404,8 @@ impl Ledger {
             }
         }
         if p.method == MethodKind::MobilePhone {
-            let paid = p.paid_at.with_timezone(&kst());
-            let current = now.with_timezone(&kst());
+            let paid = in_kst(p.paid_at);
+            let current = in_kst(now);
             let paid_month = (paid.year(), paid.month());
             let now_month = (current.year(), current.month());
             if paid_month != now_month {
@@ -368,9 +443,12 @@ impl Ledger {
         if tax_free < 0 || vat_given < 0 {
             return Err(Refusal::NegativePart);
         }
-        if tax_free + vat_given > amount {
+        // Both parts come from the request: their sum is checked, since i64::MAX + i64::MAX is a
+        // request like any other.
+        let parts = tax_free.checked_add(vat_given);
+        if parts.is_none_or(|sum| sum > amount) {
             return Err(Refusal::PartsExceedAmount {
-                parts: tax_free + vat_given,
+                parts: parts.unwrap_or(i64::MAX),
                 amount,
             });
         }
@@ -380,8 +458,8 @@ impl Ledger {
                 balance: tax_free_balance,
             });
         }
-        let taxable = amount - tax_free;
-        let taxable_balance = balance - tax_free_balance;
+        let taxable = amount.saturating_sub(tax_free);
+        let taxable_balance = balance.saturating_sub(tax_free_balance);
         if taxable > taxable_balance {
             return Err(Refusal::TaxableExceedsBalance {
                 taxable,
@@ -417,7 +495,7 @@ impl Ledger {
             transaction_key: key.clone(),
             receipt_key: format!("rcpt{}", &suffix[..20]),
             receipt_url: format!("https://sandbox.invalid/receipts/{}", &suffix[..16]),
-            balance_after: balance - amount,
+            balance_after: balance.saturating_sub(amount),
         };
         p.cancels.push(record.clone());
         if !pending {
@@ -427,6 +505,32 @@ impl Ledger {
             cancel: record,
             payment: p.clone(),
         })
+    }
+
+    /// Stops a pending cancel: it leaves the cancels (and the balance) and is kept as stopped.
+    pub fn stop_pending(
+        &mut self,
+        provider: Provider,
+        payment_id: &str,
+        cancellation_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<PaymentRecord, StopRefusal> {
+        let p = self.get_mut(provider, payment_id).ok_or(StopRefusal::PaymentNotFound)?;
+        if p.stopped_cancels.iter().any(|(c, _)| c.id == cancellation_id) {
+            return Err(StopRefusal::NotPending);
+        }
+        let idx = p
+            .cancels
+            .iter()
+            .position(|c| c.id == cancellation_id)
+            .ok_or(StopRefusal::CancellationNotFound)?;
+        if !p.cancels[idx].is_pending() {
+            return Err(StopRefusal::NotPending);
+        }
+        let stopped = p.cancels.remove(idx);
+        p.stopped_cancels.push((stopped, now));
+        p.status_changed_at = now;
+        Ok(p.clone())
     }
 
     /// Completes every pending cancel of a payment; returns the payment and the cancels settled.
@@ -446,7 +550,19 @@ impl Ledger {
 
 /// VAT included in a taxable amount: one eleventh, rounded half up, as Korean PGs compute it.
 pub(crate) fn vat_of(taxable: i64) -> i64 {
-    (taxable * 10 + 55) / 110
+    // In i128: a seeded amount near i64::MAX must not overflow the multiplication.
+    let vat = (i128::from(taxable) * 10 + 55) / 110;
+    i64::try_from(vat).unwrap_or(if vat < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// A sum of money values that saturates instead of overflowing.
+fn saturating_sum(values: impl Iterator<Item = i64>) -> i64 {
+    values.fold(0i64, i64::saturating_add)
+}
+
+/// `t + d`, or the latest representable time when that would overflow.
+pub(crate) fn later(t: DateTime<Utc>, d: chrono::TimeDelta) -> DateTime<Utc> {
+    t.checked_add_signed(d).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// Calendar month in KST, for messages.

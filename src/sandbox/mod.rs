@@ -1,14 +1,21 @@
 //! An in-process fake of the PortOne V2, iamport (PortOne V1) and Toss APIs that gets
 //! cancellation right.
 //!
-//! The sandbox is a real HTTP server on `127.0.0.1` (an ephemeral port unless one is chosen) that
-//! serves all three providers, each under its own prefix and with the provider's own paths below it:
+//! The sandbox is a real HTTP server on `127.0.0.1`. It serves each provider twice over one state:
+//! at the root of the provider's own origin, with the provider's real paths (for a client whose base
+//! URL must be an origin, such as the official PortOne SDKs, which build every URL as
+//! `new URL("/payments/...", baseUrl)`), and below a prefix of one shared port:
 //!
-//! | provider   | base URL                     | example                                   |
-//! |------------|------------------------------|-------------------------------------------|
-//! | PortOne V2 | `{base}/portone-v2`          | `POST {base}/portone-v2/payments/{id}/cancel` |
-//! | iamport    | `{base}/iamport`             | `POST {base}/iamport/payments/cancel`      |
-//! | Toss       | `{base}/toss`                | `POST {base}/toss/v1/payments/{key}/cancel` |
+//! | provider   | own origin                        | prefixed base URL            | example path                      |
+//! |------------|-----------------------------------|------------------------------|-----------------------------------|
+//! | PortOne V2 | [`Sandbox::origin`]`(PortOneV2)`   | [`Sandbox::base_url_portone_v2`] (`{base}/portone-v2`) | `POST /payments/{id}/cancel` |
+//! | iamport    | [`Sandbox::origin`]`(Iamport)`     | [`Sandbox::base_url_iamport`] (`{base}/iamport`)       | `POST /payments/cancel`      |
+//! | Toss       | [`Sandbox::origin`]`(Toss)`        | [`Sandbox::base_url_toss`] (`{base}/toss`)             | `POST /v1/payments/{key}/cancel` |
+//!
+//! Ports are ephemeral unless chosen ([`SandboxBuilder::port`], [`SandboxBuilder::origin_port`]).
+//! [`operations`] lists every operation of the three specs and whether the sandbox serves it; one it
+//! does not serve answers 501 `SANDBOX_NOT_SUPPORTED`, and every error (404, 405, 413, 414, a path
+//! that does not decode, a malformed body) comes in the provider's own error format.
 //!
 //! Payments are seeded from Rust with [`SeedPayment`]; cancels then evolve balances, statuses,
 //! cancel histories and receipts the way each API documents, and every refusal is answered in the
@@ -85,6 +92,7 @@ mod iamport;
 mod idempotency;
 mod ledger;
 mod portone_v2;
+mod surface;
 mod toss;
 mod webhooks;
 
@@ -95,10 +103,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
 use chrono::{DateTime, Utc};
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use faults::{Fault, FaultRule, Faults};
+pub use surface::{Operation, operations};
 pub use webhooks::WebhookDelivery;
 
 use ledger::{Ledger, MethodKind, PayState, PaymentRecord};
@@ -329,6 +337,65 @@ pub struct RecordedRequest {
     pub query: Option<String>,
 }
 
+/// One cancel the sandbox's ledger applied to a payment: what a test compares an SDK's report with.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedCancel {
+    /// Amount cancelled, in won.
+    pub amount: i64,
+    /// Tax-free part of the amount.
+    pub tax_free: i64,
+    /// VAT part of the amount.
+    pub vat: i64,
+    /// The reason sent with the cancel.
+    pub reason: String,
+    /// When the cancel was received (sandbox clock).
+    pub requested_at: DateTime<Utc>,
+    /// When it completed; `None` while it is still pending (PortOne V2 asynchronous cancels).
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// PortOne V2 cancellation `id`; iamport `cancel_history[].cancellation_id`.
+    pub cancellation_id: String,
+    /// Toss `cancels[].transactionKey`.
+    pub transaction_key: String,
+    /// PortOne V2 `pgCancellationId`; iamport `cancel_history[].pg_tid`.
+    pub pg_cancellation_id: String,
+    /// What could still be cancelled right after this cancel (Toss `refundableAmount`).
+    pub balance_after: i64,
+}
+
+/// A payment as the sandbox's ledger holds it, from [`Sandbox::payment`].
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerPayment {
+    /// The API the payment belongs to.
+    pub provider: Provider,
+    /// paymentId (PortOne V2), imp_uid (iamport) or paymentKey (Toss).
+    pub id: String,
+    /// merchant_uid / orderId.
+    pub order_id: String,
+    /// Amount paid, in won.
+    pub total: i64,
+    /// What can still be cancelled (pending cancels already count against it).
+    pub balance: i64,
+    /// Every cancel applied, oldest first, pending ones included.
+    pub cancels: Vec<AppliedCancel>,
+}
+
+fn applied_cancel(c: &ledger::CancelRecord) -> AppliedCancel {
+    AppliedCancel {
+        amount: c.amount,
+        tax_free: c.tax_free,
+        vat: c.vat,
+        reason: c.reason.clone(),
+        requested_at: c.requested_at,
+        cancelled_at: c.cancelled_at,
+        cancellation_id: c.id.clone(),
+        transaction_key: c.transaction_key.clone(),
+        pg_cancellation_id: c.pg_tid.clone(),
+        balance_after: c.balance_after,
+    }
+}
+
 /// Sandbox settings. Secrets never appear in `Debug`.
 #[derive(Clone)]
 pub(crate) struct Config {
@@ -392,6 +459,7 @@ impl Shared {
 /// Settings for a sandbox, from [`Sandbox::builder`].
 pub struct SandboxBuilder {
     port: u16,
+    origin_ports: [u16; 3],
     config: Config,
     now: Option<DateTime<Utc>>,
 }
@@ -400,6 +468,7 @@ impl fmt::Debug for SandboxBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SandboxBuilder")
             .field("port", &self.port)
+            .field("origin_ports", &self.origin_ports)
             .field("config", &self.config)
             .field("now", &self.now)
             .finish()
@@ -410,6 +479,15 @@ impl SandboxBuilder {
     /// Port to listen on (default 0: an ephemeral port chosen by the OS).
     pub fn port(mut self, port: u16) -> Self {
         self.port = port;
+        self
+    }
+
+    /// Port for `provider`'s own origin, where it is served at the root with its real paths (default
+    /// 0: an ephemeral port). See [`Sandbox::origin`].
+    pub fn origin_port(mut self, provider: Provider, port: u16) -> Self {
+        if let Some(i) = PROVIDERS.iter().position(|p| *p == provider) {
+            self.origin_ports[i] = port;
+        }
         self
     }
 
@@ -464,10 +542,19 @@ impl SandboxBuilder {
     ///
     /// [`SandboxError::Bind`] when the port cannot be bound.
     pub async fn start(self) -> Result<Sandbox, SandboxError> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
-            .await
-            .map_err(SandboxError::Bind)?;
+        let bind = |port: u16| async move {
+            tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .map_err(SandboxError::Bind)
+        };
+        let listener = bind(self.port).await?;
         let addr = listener.local_addr().map_err(SandboxError::Bind)?;
+        let mut origins = Vec::new();
+        for (provider, port) in PROVIDERS.into_iter().zip(self.origin_ports) {
+            let l = bind(port).await?;
+            let a = l.local_addr().map_err(SandboxError::Bind)?;
+            origins.push((provider, l, a));
+        }
         let (hub, worker) = webhooks::Hub::start();
         let shared = Arc::new(Shared {
             config: self.config,
@@ -479,43 +566,87 @@ impl SandboxBuilder {
             idempotency: idempotency::IdempotencyStore::default(),
             webhooks: hub,
         });
-        let app = router(shared.clone());
-        let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            let make = app.into_make_service_with_connect_info::<faults::ConnControl>();
-            let serve = axum::serve(faults::SandboxListener::new(listener), make).with_graceful_shutdown(async move {
-                let _ = stop_rx.await;
-            });
-            // The only error axum::serve reports is from the listener, which retries by itself.
-            let _ = serve.await;
-        });
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let serve = |app: Router, listener: tokio::net::TcpListener, provider: Option<Provider>| {
+            let mut stop_rx = stop_rx.clone();
+            tokio::spawn(async move {
+                let make = app.into_make_service_with_connect_info::<faults::ConnControl>();
+                let listener = faults::SandboxListener::new(listener, provider);
+                let serve = axum::serve(listener, make).with_graceful_shutdown(async move {
+                    let _ = stop_rx.changed().await;
+                });
+                // The only error axum::serve reports is from the listener, which retries by itself.
+                let _ = serve.await;
+            })
+        };
+        let mut servers = vec![serve(router(shared.clone()), listener, None)];
+        let mut origin_addrs = Vec::new();
+        for (provider, l, a) in origins {
+            servers.push(serve(provider_router(shared.clone(), provider), l, Some(provider)));
+            origin_addrs.push((provider, a));
+        }
         Ok(Sandbox {
             addr,
+            origins: origin_addrs,
             shared,
             stop: Some(stop_tx),
-            server: Some(server),
+            servers,
             worker: Some(worker),
         })
     }
 }
 
-fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .nest(&Provider::PortOneV2.prefix(), portone_v2::router())
-        .nest(&Provider::Iamport.prefix(), iamport::router())
-        .nest(&Provider::Toss.prefix(), toss::router())
-        .fallback(faults::unknown_route)
+const PROVIDERS: [Provider; 3] = [Provider::PortOneV2, Provider::Iamport, Provider::Toss];
+
+/// The layers every listener has, around a provider's routes: the gate (log, faults, the apply in
+/// its own task), the error-format guard, the idempotency store.
+fn layered(routes: Router<Arc<Shared>>, shared: Arc<Shared>) -> Router {
+    routes
+        .fallback(surface::unknown_route)
         .layer(axum::middleware::from_fn_with_state(shared.clone(), idempotency::layer))
+        .layer(axum::middleware::from_fn(surface::format_guard))
         .layer(axum::middleware::from_fn_with_state(shared.clone(), faults::gate))
         .with_state(shared)
+}
+
+/// All three providers below their prefixes (`/portone-v2`, `/iamport`, `/toss`) on one port.
+fn router(shared: Arc<Shared>) -> Router {
+    let routes = Router::new()
+        .nest(&Provider::PortOneV2.prefix(), portone_v2::router())
+        .nest(&Provider::Iamport.prefix(), iamport::router())
+        .nest(&Provider::Toss.prefix(), toss::router(shared.clone()));
+    layered(routes, shared)
+}
+
+fn provider_routes(shared: &Arc<Shared>, provider: Provider) -> Router<Arc<Shared>> {
+    match provider {
+        Provider::PortOneV2 => portone_v2::router(),
+        Provider::Iamport => iamport::router(),
+        Provider::Toss => toss::router(shared.clone()),
+    }
+}
+
+/// One provider at the root of its own origin, with its real paths.
+fn provider_router(shared: Arc<Shared>, provider: Provider) -> Router {
+    layered(provider_routes(&shared, provider), shared).layer(axum::middleware::from_fn(
+        move |mut req: axum::extract::Request, next: axum::middleware::Next| async move {
+            let path = req.uri().path().to_owned();
+            req.extensions_mut().insert(faults::RouteInfo {
+                provider: Some(provider),
+                path,
+            });
+            next.run(req).await
+        },
+    ))
 }
 
 /// A running sandbox. Stops serving when dropped or on [`Sandbox::shutdown`].
 pub struct Sandbox {
     addr: SocketAddr,
+    origins: Vec<(Provider, SocketAddr)>,
     shared: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<()>>,
+    stop: Option<tokio::sync::watch::Sender<bool>>,
+    servers: Vec<JoinHandle<()>>,
     worker: Option<JoinHandle<()>>,
 }
 
@@ -532,6 +663,7 @@ impl Sandbox {
     pub fn builder() -> SandboxBuilder {
         SandboxBuilder {
             port: 0,
+            origin_ports: [0; 3],
             config: Config {
                 portone_secret: DEFAULT_PORTONE_SECRET.to_owned(),
                 store_id: DEFAULT_STORE_ID.to_owned(),
@@ -562,6 +694,19 @@ impl Sandbox {
     /// `http://127.0.0.1:{port}`: the root below which each provider has its prefix.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:{port}` of `provider`'s own origin: the provider's real paths at the root,
+    /// for a client whose base URL must be an origin (the official PortOne SDKs build every URL as
+    /// `new URL("/payments/...", baseUrl)`). The same state, faults and request log as the
+    /// prefixed URLs.
+    pub fn origin(&self, provider: Provider) -> String {
+        let addr = self
+            .origins
+            .iter()
+            .find(|(p, _)| *p == provider)
+            .map_or(self.addr, |(_, a)| *a);
+        format!("http://{addr}")
     }
 
     /// Base URL for a PortOne V2 client (`{base}/portone-v2`).
@@ -601,7 +746,9 @@ impl Sandbox {
         } else {
             PayState::Paid
         };
-        let vat = seed.vat.unwrap_or_else(|| ledger::vat_of(seed.amount - seed.tax_free));
+        let vat = seed
+            .vat
+            .unwrap_or_else(|| ledger::vat_of(seed.amount.saturating_sub(seed.tax_free)));
         let order_name = seed
             .order_name
             .clone()
@@ -628,6 +775,9 @@ impl Sandbox {
             async_cancel: seed.async_cancel && seed.provider == Provider::PortOneV2,
             cancels: Vec::new(),
             seq: 0,
+            closed_at: None,
+            stopped_cancels: Vec::new(),
+            billing_key: None,
         };
         ledger.insert(record);
         id
@@ -637,6 +787,27 @@ impl Sandbox {
     /// cancel or an idempotent replay does not count.
     pub fn cancels_applied(&self, id: &str) -> usize {
         self.shared.ledger().find_any(id).map_or(0, |p| p.cancels.len())
+    }
+
+    /// The cancels applied to the payment with this provider id, oldest first (empty if unknown).
+    pub fn cancels(&self, id: &str) -> Vec<AppliedCancel> {
+        self.shared
+            .ledger()
+            .find_any(id)
+            .map(|p| p.cancels.iter().map(applied_cancel).collect())
+            .unwrap_or_default()
+    }
+
+    /// The payment with this provider id as the ledger holds it: total, balance and every cancel.
+    pub fn payment(&self, id: &str) -> Option<LedgerPayment> {
+        self.shared.ledger().find_any(id).map(|p| LedgerPayment {
+            provider: p.provider,
+            id: p.id.clone(),
+            order_id: p.order_id.clone(),
+            total: p.total,
+            balance: p.balance(),
+            cancels: p.cancels.iter().map(applied_cancel).collect(),
+        })
     }
 
     /// What can still be cancelled on the payment with this provider id.
@@ -716,6 +887,17 @@ impl Sandbox {
         self.shared.webhooks.register(url.into(), secret.into());
     }
 
+    /// Sends Toss webhooks (`PAYMENT_STATUS_CHANGED`, `BILLING_DELETED`) to `url`, unsigned as Toss
+    /// sends them.
+    pub fn register_toss_webhook(&self, url: impl Into<String>) {
+        self.shared.webhooks.register_toss(url.into());
+    }
+
+    /// Sends iamport's cancel notifications (for cancels sent with `enable_webhook: true`) to `url`.
+    pub fn register_iamport_webhook(&self, url: impl Into<String>) {
+        self.shared.webhooks.register_iamport(url.into());
+    }
+
     /// Webhook deliveries attempted so far, in order, with the receiver's answer.
     pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
         self.shared.webhooks.deliveries()
@@ -724,9 +906,9 @@ impl Sandbox {
     /// Stops accepting connections and waits for in-flight requests to finish.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(true);
         }
-        if let Some(server) = self.server.take() {
+        for server in std::mem::take(&mut self.servers) {
             let _ = server.await;
         }
     }
@@ -735,10 +917,10 @@ impl Sandbox {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(true);
         }
         // Aborting rather than waiting keeps drop non-blocking; held connections close with it.
-        if let Some(server) = self.server.take() {
+        for server in self.servers.drain(..) {
             server.abort();
         }
         if let Some(worker) = self.worker.take() {

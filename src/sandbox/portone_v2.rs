@@ -1,5 +1,9 @@
-//! PortOne V2 wire format: `GET /payments/{paymentId}`, `POST /payments/{paymentId}/cancel`,
-//! `GET /payments` (page-based) and `GET /payments-by-cursor`.
+//! PortOne V2 wire format: payment lookups (`GET /payments/{paymentId}`, `GET /payments`,
+//! `GET /payments-by-cursor`, `GET /payments/{paymentId}/transactions`,
+//! `GET /payment-events-by-cursor`), the cancel and its stop
+//! (`POST /payments/{paymentId}/cancel`, `.../cancellations/{cancellationId}/stop`), and the
+//! operations that create or close a payment to refund: pre-register + confirm, billing-key
+//! issue + pay, virtual-account close; plus `POST /payments/{paymentId}/resend-webhook`.
 //!
 //! Errors are the spec's leaf error objects `{type, message}` with the HTTP status the spec pins to
 //! each type (`x-portone-status-code`).
@@ -18,7 +22,7 @@ use serde_json::{Value, json};
 
 use super::ledger::{
     CancelPolicy, CancelRecord, CancelRequest, MethodKind, PayState, PaymentRecord, RefundAccount, Refusal,
-    UnpaidVirtualAccount, month_label,
+    StopRefusal, UnpaidVirtualAccount, later, month_label,
 };
 use super::{Provider, Shared, decode_form, webhooks};
 
@@ -28,6 +32,23 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/payments-by-cursor", get(list_by_cursor))
         .route("/payments/{payment_id}", get(get_payment))
         .route("/payments/{payment_id}/cancel", post(cancel_payment))
+        .route("/payments/{payment_id}/pre-register", post(pre_register))
+        .route("/payments/{payment_id}/confirm", post(confirm_payment))
+        .route("/payments/{payment_id}/billing-key", post(pay_with_billing_key))
+        .route("/billing-keys", post(issue_billing_key))
+        .route(
+            "/payments/{payment_id}/virtual-account/close",
+            post(close_virtual_account),
+        )
+        .route(
+            "/payments/{payment_id}/cancellations/{cancellation_id}/stop",
+            post(stop_cancellation),
+        )
+        .route("/payments/{payment_id}/transactions", get(payment_transactions))
+        .route("/payments/{payment_id}/resend-webhook", post(resend_webhook))
+        .route("/payment-events-by-cursor", get(events_by_cursor))
+        // A served path asked with another method: 405, or 501 for an operation the sandbox lacks.
+        .method_not_allowed_fallback(super::surface::unknown_route)
 }
 
 const POLICY: CancelPolicy = CancelPolicy {
@@ -87,7 +108,11 @@ fn check_store(shared: &Shared, store_id: Option<&str>) -> Result<(), Box<Respon
 
 /// The Payment union's discriminator for a payment's current state.
 pub(crate) fn status_of(p: &PaymentRecord) -> &'static str {
-    if p.state == PayState::AwaitingDeposit {
+    // Assumption: a closed virtual account reads as CANCELLED (with no cancellations); the spec does
+    // not say which status closeVirtualAccount leaves.
+    if p.closed_at.is_some() {
+        "CANCELLED"
+    } else if p.state == PayState::AwaitingDeposit {
         "VIRTUAL_ACCOUNT_ISSUED"
     } else if p.is_fully_cancelled() {
         "CANCELLED"
@@ -138,7 +163,7 @@ fn method_json(p: &PaymentRecord) -> Value {
                 "remitteeName": "Sandbox Store",
                 "remitterName": "Sandbox Buyer",
                 "issuedAt": ts(p.requested_at),
-                "expiredAt": ts(p.requested_at + TimeDelta::days(7)),
+                "expiredAt": ts(later(p.requested_at, TimeDelta::days(7))),
             });
             if p.state == PayState::Paid && !p.cancels.is_empty() {
                 let refund = if p.cancels.iter().any(CancelRecord::is_pending) {
@@ -202,7 +227,7 @@ pub(crate) fn payment_json(shared: &Shared, p: &PaymentRecord) -> Value {
             "total": p.total,
             "taxFree": p.tax_free,
             "vat": p.vat,
-            "supply": p.total - p.tax_free - p.vat,
+            "supply": p.total.saturating_sub(p.tax_free).saturating_sub(p.vat),
             "discount": 0,
             "paid": paid,
             "cancelled": p.cancelled(),
@@ -218,19 +243,32 @@ pub(crate) fn payment_json(shared: &Shared, p: &PaymentRecord) -> Value {
     if p.state == PayState::Paid {
         v["paidAt"] = json!(ts(p.paid_at));
         v["receiptUrl"] = json!(format!("https://sandbox.invalid/receipts/{}", p.transaction_id));
-        if !p.cancels.is_empty() {
-            v["cancellations"] = Value::Array(p.cancels.iter().map(cancellation_json).collect());
-        }
+    }
+    if !p.cancels.is_empty() || !p.stopped_cancels.is_empty() || p.closed_at.is_some() {
+        v["cancellations"] = Value::Array(cancellations_json(p));
+    }
+    if let Some(key) = &p.billing_key {
+        v["billingKey"] = json!(key);
     }
     match status {
         "PAID" => v["disputes"] = json!([]),
         "PARTIAL_CANCELLED" | "CANCELLED" => {
-            let at = p.last_cancelled_at().unwrap_or(p.status_changed_at);
+            let at = p.closed_at.or(p.last_cancelled_at()).unwrap_or(p.status_changed_at);
             v["cancelledAt"] = json!(ts(at));
         }
         _ => {}
     }
     v
+}
+
+/// Applied cancels, then stopped ones, which read as FAILED: they were requested and did not happen.
+fn cancellations_json(p: &PaymentRecord) -> Vec<Value> {
+    let stopped = p.stopped_cancels.iter().map(|(c, _)| {
+        let mut v = cancellation_json(c);
+        v["status"] = json!("FAILED");
+        v
+    });
+    p.cancels.iter().map(cancellation_json).chain(stopped).collect()
 }
 
 async fn get_payment(
@@ -301,7 +339,7 @@ fn refusal(r: &Refusal, payment_id: &str) -> Response {
         Refusal::NotPaid | Refusal::PartialCancelOfUnpaidVirtualAccount => error(
             S::CONFLICT,
             "PAYMENT_NOT_PAID",
-            "the payment is not paid: close an unpaid virtual account instead of cancelling it",
+            "the payment is not paid: close an unpaid virtual account with POST /payments/{paymentId}/virtual-account/close",
         ),
         // Unsure: the carrier, not PortOne, refuses a phone-payment cancel after the month of payment,
         // and PortOne V2 passes PG refusals on as PG_PROVIDER (502, with pgCode / pgMessage) rather
@@ -611,6 +649,550 @@ async fn list_by_cursor(
         .into_iter()
         .take(usize::try_from(size).unwrap_or(0))
         .map(|p| json!({"payment": payment_json(&shared, p), "cursor": format!("sbx-{}", p.seq)}))
+        .collect();
+    axum::Json(json!({"items": items})).into_response()
+}
+
+// ---------------------------------------------------------------- lifecycle around a refund
+
+/// The JSON body of a lifecycle call; an empty body is `{}`.
+fn body_of<T: serde::de::DeserializeOwned>(body: &[u8], name: &str) -> Result<T, Box<Response>> {
+    let text = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}".as_slice()
+    } else {
+        body
+    };
+    serde_json::from_slice(text).map_err(|e| Box::new(invalid_request(format!("invalid {name}: {e}"))))
+}
+
+fn already_paid(payment_id: &str) -> Response {
+    error(
+        StatusCode::CONFLICT,
+        "ALREADY_PAID",
+        format!("payment {payment_id} is already paid"),
+    )
+}
+
+fn non_negative(v: Option<i64>, name: &str) -> Result<(), Box<Response>> {
+    match v {
+        Some(n) if n < 0 => Err(Box::new(invalid_request(format!("{name} must not be negative")))),
+        _ => Ok(()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PreRegisterBody {
+    store_id: Option<String>,
+    total_amount: Option<i64>,
+    tax_free_amount: Option<i64>,
+    currency: Option<String>,
+}
+
+async fn pre_register(
+    State(shared): State<Arc<Shared>>,
+    Path(payment_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = authorize(&shared, &headers) {
+        return *r;
+    }
+    let body: PreRegisterBody = match body_of(&body, "PreRegisterPaymentBody") {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    if let Err(r) = check_store(&shared, body.store_id.as_deref())
+        .and_then(|()| non_negative(body.total_amount, "totalAmount"))
+        .and_then(|()| non_negative(body.tax_free_amount, "taxFreeAmount"))
+    {
+        return *r;
+    }
+    if body.currency.as_deref().is_some_and(|c| c != "KRW") {
+        return invalid_request("the sandbox takes KRW payments only");
+    }
+    let mut ledger = shared.ledger();
+    if ledger.get(Provider::PortOneV2, &payment_id).is_some() {
+        return already_paid(&payment_id);
+    }
+    ledger
+        .pre_registered
+        .insert(payment_id, (body.total_amount, body.tax_free_amount));
+    axum::Json(json!({})).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConfirmBody {
+    store_id: Option<String>,
+    payment_token: String,
+    #[serde(rename = "txId")]
+    _tx_id: Option<String>,
+    currency: Option<String>,
+    total_amount: Option<i64>,
+    tax_free_amount: Option<i64>,
+    #[serde(rename = "isTest")]
+    _is_test: Option<bool>,
+    skip_webhook: Option<bool>,
+}
+
+/// Records a new paid card payment and sends `Transaction.Paid` unless told not to.
+fn record_paid(shared: &Shared, record: PaymentRecord, skip_webhook: bool) -> PaymentRecord {
+    let paid = {
+        let mut ledger = shared.ledger();
+        ledger.insert(record.clone());
+        ledger.get(Provider::PortOneV2, &record.id).cloned().unwrap_or(record)
+    };
+    if !skip_webhook {
+        webhooks::paid_event(shared, &paid);
+    }
+    paid
+}
+
+/// Confirms a payment the browser SDK authorized. The sandbox has no browser step, so any
+/// non-empty `paymentToken` stands for an authorized card payment; its amount is the
+/// pre-registered one or `totalAmount` (which must match a pre-registration when both exist).
+async fn confirm_payment(
+    State(shared): State<Arc<Shared>>,
+    Path(payment_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = authorize(&shared, &headers) {
+        return *r;
+    }
+    let body: ConfirmBody = match body_of(&body, "ConfirmPaymentBody") {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    if let Err(r) = check_store(&shared, body.store_id.as_deref())
+        .and_then(|()| non_negative(body.tax_free_amount, "taxFreeAmount"))
+    {
+        return *r;
+    }
+    if body.payment_token.trim().is_empty() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_PAYMENT_TOKEN",
+            "paymentToken is empty",
+        );
+    }
+    if body.currency.as_deref().is_some_and(|c| c != "KRW") {
+        return invalid_request("the sandbox takes KRW payments only");
+    }
+    let now = shared.now();
+    let (total, tax_free) = {
+        let ledger = shared.ledger();
+        if ledger.get(Provider::PortOneV2, &payment_id).is_some() {
+            return already_paid(&payment_id);
+        }
+        let registered = ledger.pre_registered.get(&payment_id).copied();
+        match (registered, body.total_amount) {
+            (Some((Some(r), _)), Some(t)) if r != t => {
+                return error(
+                    StatusCode::CONFLICT,
+                    "INFORMATION_MISMATCH",
+                    format!("totalAmount {t} does not match the pre-registered amount {r}"),
+                );
+            }
+            (Some((Some(r), tf)), _) => (r, body.tax_free_amount.or(tf).unwrap_or(0)),
+            (_, Some(t)) => (t, body.tax_free_amount.unwrap_or(0)),
+            _ => return invalid_request("totalAmount is required for a payment that was not pre-registered"),
+        }
+    };
+    if total <= 0 || tax_free > total {
+        return invalid_request("totalAmount must be positive and at least taxFreeAmount");
+    }
+    let record = PaymentRecord::paid_card(
+        Provider::PortOneV2,
+        payment_id.clone(),
+        payment_id.clone(),
+        format!("Sandbox order {payment_id}"),
+        total,
+        tax_free,
+        super::ledger::vat_of(total - tax_free),
+        now,
+    );
+    shared.ledger().pre_registered.remove(&payment_id);
+    let paid = record_paid(&shared, record, body.skip_webhook == Some(true));
+    axum::Json(json!({"pgTxId": paid.pg_tx_id, "paidAt": ts(paid.paid_at)})).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IssueBillingKeyBody {
+    store_id: Option<String>,
+    #[serde(rename = "method")]
+    _method: Value,
+    skip_webhook: Option<bool>,
+}
+
+/// Issues a billing key; the card details are not checked (the sandbox has no card network).
+async fn issue_billing_key(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(r) = authorize(&shared, &headers) {
+        return *r;
+    }
+    let body: IssueBillingKeyBody = match body_of(&body, "IssueBillingKeyBody") {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    if let Err(r) = check_store(&shared, body.store_id.as_deref()) {
+        return *r;
+    }
+    let now = shared.now();
+    let key = format!("billing-key-{}", uuid::Uuid::new_v4());
+    shared.ledger().billing_keys.insert(
+        (Provider::PortOneV2, key.clone()),
+        super::ledger::BillingKeyRecord {
+            customer_key: None,
+            deleted_at: None,
+        },
+    );
+    if body.skip_webhook != Some(true) {
+        webhooks::billing_key_issued(&shared, &key);
+    }
+    axum::Json(json!({"billingKeyInfo": {"billingKey": key, "issuedAt": ts(now), "channels": []}})).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AmountInput {
+    total: i64,
+    tax_free: Option<i64>,
+    vat: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BillingKeyPaymentBody {
+    store_id: Option<String>,
+    billing_key: String,
+    order_name: String,
+    amount: AmountInput,
+    currency: String,
+    skip_webhook: Option<bool>,
+}
+
+async fn pay_with_billing_key(
+    State(shared): State<Arc<Shared>>,
+    Path(payment_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = authorize(&shared, &headers) {
+        return *r;
+    }
+    let body: BillingKeyPaymentBody = match body_of(&body, "BillingKeyPaymentInput") {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    if let Err(r) = check_store(&shared, body.store_id.as_deref())
+        .and_then(|()| non_negative(body.amount.tax_free, "amount.taxFree"))
+        .and_then(|()| non_negative(body.amount.vat, "amount.vat"))
+    {
+        return *r;
+    }
+    if body.currency != "KRW" {
+        return invalid_request("the sandbox takes KRW payments only");
+    }
+    let total = body.amount.total;
+    let tax_free = body.amount.tax_free.unwrap_or(0);
+    if total <= 0 {
+        return invalid_request("amount.total must be positive");
+    }
+    if tax_free
+        .checked_add(body.amount.vat.unwrap_or(0))
+        .is_none_or(|parts| parts > total)
+    {
+        return error(
+            StatusCode::CONFLICT,
+            "SUM_OF_PARTS_EXCEEDS_TOTAL_AMOUNT",
+            "amount.taxFree + amount.vat exceeds amount.total",
+        );
+    }
+    let now = shared.now();
+    {
+        let ledger = shared.ledger();
+        match ledger
+            .billing_keys
+            .get(&(Provider::PortOneV2, body.billing_key.clone()))
+        {
+            None => {
+                return error(StatusCode::NOT_FOUND, "BILLING_KEY_NOT_FOUND", "no such billing key");
+            }
+            Some(k) if k.deleted_at.is_some() => {
+                return error(
+                    StatusCode::CONFLICT,
+                    "BILLING_KEY_ALREADY_DELETED",
+                    "the billing key was deleted",
+                );
+            }
+            Some(_) => {}
+        }
+        if ledger.get(Provider::PortOneV2, &payment_id).is_some() {
+            return already_paid(&payment_id);
+        }
+    }
+    let vat = body
+        .amount
+        .vat
+        .unwrap_or_else(|| super::ledger::vat_of(total - tax_free));
+    let mut record = PaymentRecord::paid_card(
+        Provider::PortOneV2,
+        payment_id.clone(),
+        payment_id,
+        body.order_name,
+        total,
+        tax_free,
+        vat,
+        now,
+    );
+    record.billing_key = Some(body.billing_key);
+    let paid = record_paid(&shared, record, body.skip_webhook == Some(true));
+    axum::Json(json!({"payment": {"pgTxId": paid.pg_tx_id, "paidAt": ts(paid.paid_at)}})).into_response()
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct StoreOnly {
+    store_id: Option<String>,
+    webhook_id: Option<String>,
+}
+
+/// Closes a virtual account nobody paid into: afterwards nothing can be deposited or cancelled.
+async fn close_virtual_account(
+    State(shared): State<Arc<Shared>>,
+    Path(payment_id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = authorize(&shared, &headers) {
+        return *r;
+    }
+    let store = decode_form(query.as_deref().unwrap_or(""))
+        .into_iter()
+        .find(|(k, _)| k == "storeId");
+    if let Err(r) = check_store(&shared, store.as_ref().map(|(_, v)| v.as_str())) {
+        return *r;
+    }
+    let now = shared.now();
+    let mut ledger = shared.ledger();
+    let Some(p) = ledger.get_mut(Provider::PortOneV2, &payment_id) else {
+        return not_found(&payment_id);
+    };
+    if p.method != MethodKind::VirtualAccount || p.state != PayState::AwaitingDeposit || p.closed_at.is_some() {
+        return error(
+            StatusCode::CONFLICT,
+            "PAYMENT_NOT_WAITING_FOR_DEPOSIT",
+            "the payment is not a virtual account waiting for a deposit",
+        );
+    }
+    p.closed_at = Some(now);
+    p.status_changed_at = now;
+    axum::Json(json!({"closedAt": ts(now)})).into_response()
+}
+
+async fn stop_cancellation(
+    State(shared): State<Arc<Shared>>,
+    Path((payment_id, cancellation_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = authorize(&shared, &headers) {
+        return *r;
+    }
+    let body: StoreOnly = match body_of(&body, "StopPaymentCancellationBody") {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    if let Err(r) = check_store(&shared, body.store_id.as_deref()) {
+        return *r;
+    }
+    let now = shared.now();
+    let stopped = shared
+        .ledger()
+        .stop_pending(Provider::PortOneV2, &payment_id, &cancellation_id, now);
+    match stopped {
+        Ok(_) => axum::Json(json!({"stoppedAt": ts(now)})).into_response(),
+        Err(StopRefusal::PaymentNotFound) => not_found(&payment_id),
+        Err(StopRefusal::CancellationNotFound) => error(
+            StatusCode::NOT_FOUND,
+            "PAYMENT_CANCELLATION_NOT_FOUND",
+            format!("payment {payment_id} has no cancellation {cancellation_id}"),
+        ),
+        Err(StopRefusal::NotPending) => error(
+            StatusCode::CONFLICT,
+            "PAYMENT_CANCELLATION_NOT_PENDING",
+            "the cancellation is not pending any more",
+        ),
+    }
+}
+
+/// The payment's transactions: the sandbox makes one attempt per payment, so one transaction.
+async fn payment_transactions(
+    State(shared): State<Arc<Shared>>,
+    Path(payment_id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = authorize(&shared, &headers) {
+        return *r;
+    }
+    let store = decode_form(query.as_deref().unwrap_or(""))
+        .into_iter()
+        .find(|(k, _)| k == "storeId");
+    if let Err(r) = check_store(&shared, store.as_ref().map(|(_, v)| v.as_str())) {
+        return *r;
+    }
+    let ledger = shared.ledger();
+    let Some(p) = ledger.get(Provider::PortOneV2, &payment_id) else {
+        return not_found(&payment_id);
+    };
+    let mut tx = payment_json(&shared, p);
+    if let Value::Object(m) = &mut tx {
+        m.remove("transactionId");
+        m.insert("id".to_owned(), json!(p.transaction_id));
+        m.insert("paymentId".to_owned(), json!(p.id));
+    }
+    axum::Json(json!({"items": [tx]})).into_response()
+}
+
+async fn resend_webhook(
+    State(shared): State<Arc<Shared>>,
+    Path(payment_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = authorize(&shared, &headers) {
+        return *r;
+    }
+    let body: StoreOnly = match body_of(&body, "ResendWebhookBody") {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    if let Err(r) = check_store(&shared, body.store_id.as_deref()) {
+        return *r;
+    }
+    if shared.ledger().get(Provider::PortOneV2, &payment_id).is_none() {
+        return not_found(&payment_id);
+    }
+    let now = shared.now();
+    let Some(sent) = shared.webhooks.resend(&payment_id, body.webhook_id.as_deref(), now) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "WEBHOOK_NOT_FOUND",
+            "no webhook was sent for this payment (register a receiver first)",
+        );
+    };
+    let last = shared.webhooks.outcome(&sent.webhook_id);
+    let mut webhook = json!({
+        "id": sent.webhook_id,
+        "url": sent.url,
+        "paymentStatus": sent.payment_status,
+        "isAsync": true,
+        "trigger": "MANUAL",
+        "triggeredAt": ts(now),
+        "request": {"body": sent.body, "requestedAt": ts(sent.triggered_at)},
+    });
+    if let Some(d) = last {
+        webhook["status"] = json!(match d.status {
+            Some(code) if (200..300).contains(&code) => "SUCCEEDED",
+            Some(_) => "FAILED_NOT_OK_RESPONSE",
+            None => "FAILED_UNEXPECTED_ERROR",
+        });
+    }
+    axum::Json(json!({"webhook": webhook})).into_response()
+}
+
+/// One entry of the payment event log: a payment's PAID, then one event per completed cancel.
+fn events(shared: &Shared, p: &PaymentRecord) -> Vec<(DateTime<Utc>, String, Value)> {
+    let base = |kind: &str, id: String, at: DateTime<Utc>, amount: i64| {
+        json!({
+            "type": kind,
+            "id": id,
+            "paymentId": p.id,
+            "transactionId": p.transaction_id,
+            "merchantId": shared.config.merchant_id,
+            "storeId": shared.config.store_id,
+            "method": method_json(p),
+            "channel": payment_json(shared, p)["channel"].clone(),
+            "version": "V2",
+            "requestedAt": ts(p.requested_at),
+            "createdAt": ts(at),
+            "orderName": p.order_name,
+            "totalAmount": payment_json(shared, p)["amount"].clone(),
+            "currency": "KRW",
+            "customer": {},
+            "eventAmount": amount,
+            "origin": {"platformType": "PC", "ipAddress": "127.0.0.1"},
+            "pgTxId": p.pg_tx_id,
+        })
+    };
+    let mut out = Vec::new();
+    if p.state == PayState::Paid {
+        let mut paid = base("PAID", format!("{}-paid", p.transaction_id), p.paid_at, p.total);
+        paid["disputes"] = json!([]);
+        out.push((p.paid_at, format!("{}-paid", p.transaction_id), paid));
+    }
+    for c in p.cancels.iter().filter(|c| !c.is_pending()) {
+        let at = c.cancelled_at.unwrap_or(c.requested_at);
+        let kind = if c.balance_after == 0 {
+            "CANCELLED"
+        } else {
+            "PARTIAL_CANCELLED"
+        };
+        let mut e = base(kind, c.id.clone(), at, c.amount);
+        e["cancellation"] = cancellation_json(c);
+        out.push((at, c.id.clone(), e));
+    }
+    out
+}
+
+async fn events_by_cursor(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = authorize(&shared, &headers) {
+        return *r;
+    }
+    let arg: CursorBody = match list_argument(query.as_deref(), &body) {
+        Ok(a) => a,
+        Err(r) => return *r,
+    };
+    if let Err(r) = check_store(&shared, arg.store_id.as_deref()) {
+        return *r;
+    }
+    let size = arg.size.unwrap_or(10);
+    if !(1..=1000).contains(&size) {
+        return invalid_request("size must be between 1 and 1000");
+    }
+    let ledger = shared.ledger();
+    let mut all: Vec<(DateTime<Utc>, u64, String, Value)> = ledger
+        .list(Provider::PortOneV2)
+        .into_iter()
+        .flat_map(|p| {
+            events(&shared, p)
+                .into_iter()
+                .map(move |(at, id, e)| (at, p.seq, id, e))
+        })
+        .filter(|(at, ..)| arg.from.is_none_or(|f| *at >= f) && arg.until.is_none_or(|u| *at < u))
+        .collect();
+    all.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
+    // The cursor is the event's id; clients must treat it as opaque.
+    let start = match arg.cursor.as_deref() {
+        None => 0,
+        Some(c) => match all.iter().position(|(_, _, id, _)| format!("sbx-evt-{id}") == c) {
+            Some(i) => i + 1,
+            None => return invalid_request(format!("unknown cursor {c}")),
+        },
+    };
+    let items: Vec<Value> = all
+        .into_iter()
+        .skip(start)
+        .take(usize::try_from(size).unwrap_or(0))
+        .map(|(_, _, id, e)| json!({"paymentEvent": e, "cursor": format!("sbx-evt-{id}")}))
         .collect();
     axum::Json(json!({"items": items})).into_response()
 }
