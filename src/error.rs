@@ -230,8 +230,9 @@ impl<E: ApiErrorBody> fmt::Display for Error<E> {
                 if let Some(m) = e.error.message() {
                     write!(f, ": {}", bounded(m, MESSAGE_LIMIT))?;
                 }
-                if e.delivery == Delivery::Unknown {
-                    write!(f, " ({})", Delivery::Unknown.describe())?;
+                // An answer that is not to the request itself (iamport's token request) left the request unsent.
+                if e.delivery != Delivery::Refused {
+                    write!(f, " ({})", e.delivery.describe())?;
                 }
                 Ok(())
             }
@@ -563,8 +564,8 @@ impl fmt::Display for DecodeError {
             bounded(&self.path, MESSAGE_LIMIT),
             bounded(&self.message, MESSAGE_LIMIT)
         )?;
-        if self.delivery == Delivery::Unknown {
-            write!(f, " ({})", Delivery::Unknown.describe())?;
+        if self.delivery != Delivery::Refused {
+            write!(f, " ({})", self.delivery.describe())?;
         }
         Ok(())
     }

@@ -52,7 +52,7 @@ impl<'de, T: TaggedUnion> Visitor<'de> for TaggedVisitor<T> {
             Some(FirstKeyIs::Tag) => {
                 let tag: serde_json::Value = map.next_value()?;
                 if let Some(known) = tag.as_str().filter(|t| T::is_known(t)) {
-                    return T::decode_known(known, MapAccessDeserializer::new(map));
+                    return T::decode_known(known, MapAccessDeserializer::new(NoSecondTag { map, tag: T::TAG }));
                 }
                 object.insert(T::TAG.to_string(), tag);
             }
@@ -63,6 +63,9 @@ impl<'de, T: TaggedUnion> Visitor<'de> for TaggedVisitor<T> {
             None => {}
         }
         while let Some((key, value)) = map.next_entry::<String, serde_json::Value>()? {
+            if object.contains_key(&key) {
+                return Err(duplicate(&key));
+            }
             object.insert(key, value);
         }
         let known = object
@@ -75,6 +78,78 @@ impl<'de, T: TaggedUnion> Visitor<'de> for TaggedVisitor<T> {
             Some(tag) => T::decode_known(&tag, object).map_err(de::Error::custom),
             None => T::decode_unrecognized(object).map_err(de::Error::custom),
         }
+    }
+}
+
+/// A key given twice in one object: which of the two values counts is up to each reader, so the object is refused
+/// rather than read one way here and another way elsewhere.
+fn duplicate<E: de::Error>(key: &str) -> E {
+    E::custom(format_args!("duplicate field `{key}`"))
+}
+
+/// The rest of a union's object after its tag: a second tag is refused (the variant's own fields are checked by
+/// its derived `Deserialize`, which refuses a field given twice).
+struct NoSecondTag<A> {
+    map: A,
+    tag: &'static str,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for NoSecondTag<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
+        use serde::de::value::{BorrowedStrDeserializer, StringDeserializer};
+        match self.map.next_key_seed(KeyText)? {
+            None => Ok(None),
+            Some(KeyIs::Borrowed(key)) if key == self.tag => Err(duplicate(key)),
+            Some(KeyIs::Owned(key)) if key == self.tag => Err(duplicate(&key)),
+            Some(KeyIs::Borrowed(key)) => seed.deserialize(BorrowedStrDeserializer::new(key)).map(Some),
+            Some(KeyIs::Owned(key)) => seed.deserialize(StringDeserializer::new(key)).map(Some),
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        self.map.next_value_seed(seed)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.map.size_hint()
+    }
+}
+
+/// A map key as the parser has it: borrowed from the input when it has no escapes.
+struct KeyText;
+
+enum KeyIs<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+impl<'de> DeserializeSeed<'de> for KeyText {
+    type Value = KeyIs<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<KeyIs<'de>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyText {
+    type Value = KeyIs<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a property name")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<KeyIs<'de>, E> {
+        Ok(KeyIs::Borrowed(key))
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<KeyIs<'de>, E> {
+        Ok(KeyIs::Owned(key.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, key: String) -> Result<KeyIs<'de>, E> {
+        Ok(KeyIs::Owned(key))
     }
 }
 

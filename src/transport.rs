@@ -980,19 +980,20 @@ fn backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
 /// An [`InvalidRequest`](crate::InvalidRequest) on `field` for any of the above.
 pub(crate) fn path_segment(field: &'static str, value: &str) -> Result<String, crate::InvalidRequest> {
     check_id(field, value)?;
-    if value == "." || value == ".." {
-        return Err(crate::InvalidRequest::new(field, "cannot be `.` or `..`"));
-    }
     Ok(encode_segment(value))
 }
 
-/// An id from caller input (sent in a path or a body): not empty or blank, no control characters.
+/// An id from caller input (sent in a path or a body): not empty or blank, not `.` or `..` (no provider issues
+/// such an id, and in a path it would name another resource), no control characters.
 ///
 /// # Errors
 /// An [`InvalidRequest`](crate::InvalidRequest) on `field`.
 pub(crate) fn check_id(field: &'static str, value: &str) -> Result<(), crate::InvalidRequest> {
     if value.trim().is_empty() {
         return Err(crate::InvalidRequest::new(field, "is empty"));
+    }
+    if value == "." || value == ".." {
+        return Err(crate::InvalidRequest::new(field, "cannot be `.` or `..`"));
     }
     if value.chars().any(char::is_control) {
         return Err(crate::InvalidRequest::new(field, "contains a control character"));

@@ -478,7 +478,10 @@ async fn fault_matrix_never_over_refunds_and_never_misreports() {
     if let Some(only) = &only {
         cases.retain(|c| c.to_string().contains(only.as_str()));
     }
-    let parallel = std::env::var("FAULT_MATRIX_PARALLEL").ok().and_then(|p| p.parse().ok()).unwrap_or(PARALLEL_RUNS);
+    let parallel = std::env::var("FAULT_MATRIX_PARALLEL")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(PARALLEL_RUNS);
     let permits = Arc::new(tokio::sync::Semaphore::new(parallel));
     let mut tasks = Vec::new();
     for case in cases {
@@ -527,15 +530,33 @@ async fn fault_matrix_never_over_refunds_and_never_misreports() {
     // A run that must learn its outcome but did not may have lost its attempts to the machine's load rather than to
     // the injected fault: run each again alone. Over-refunds and misreports were already judged on every run.
     let mut undecided = Vec::new();
-    for r in ran.iter().filter(|r| must_be_definitive(&r.case) && r.verdict.unverified) {
+    for r in ran
+        .iter()
+        .filter(|r| must_be_definitive(&r.case) && r.verdict.unverified)
+    {
         let again = run(r.case.clone(), foreign.uri()).await;
-        assert!(!again.verdict.over, "{} refunded more than asked when run alone", again.case);
-        assert!(again.verdict.misreported.is_none(), "{} misreported when run alone: {:?}", again.case, again.verdict);
+        assert!(
+            !again.verdict.over,
+            "{} refunded more than asked when run alone",
+            again.case
+        );
+        assert!(
+            again.verdict.misreported.is_none(),
+            "{} misreported when run alone: {:?}",
+            again.case,
+            again.verdict
+        );
         if again.verdict.unverified {
             undecided.push(again);
         }
     }
-    println!("  {} undecided under load, decided when run alone", ran.iter().filter(|r| must_be_definitive(&r.case) && r.verdict.unverified).count() - undecided.len());
+    println!(
+        "  {} undecided under load, decided when run alone",
+        ran.iter()
+            .filter(|r| must_be_definitive(&r.case) && r.verdict.unverified)
+            .count()
+            - undecided.len()
+    );
     for r in &undecided {
         println!("  UNDECIDED {}: {:?}", r.case, r.reports);
     }
