@@ -973,12 +973,13 @@ async fn a_callers_idempotency_key_outside_portones_characters_is_refused_before
 
     mount_cancel(&server, 200, fixture("cancelPayment/response/succeeded.json")).await;
     let key = "refund-2024-0001_line-3";
-    client
+    let outcome = client
         .partial_cancel(PAYMENT, 3000, 10000, "keyed")
         .idempotency_key(key)
         .send()
         .await
         .unwrap();
+    assert!(outcome.is_succeeded());
     let req = only_request(&server).await;
     assert_eq!(
         req.headers.get("idempotency-key").and_then(|v| v.to_str().ok()),
