@@ -124,7 +124,7 @@ pub struct Refund {
     /// The `Idempotency-Key` (PortOne V2 and Toss; iamport has none). Leave it empty for a new refund (one is
     /// generated); derive it from your own refund's id, or set it to the key of an earlier attempt whose outcome is
     /// unknown, and the provider answers that attempt's result instead of refunding again. PortOne V2 takes 16 to
-    /// 256 printable ASCII characters without `"` or `\`, and keeps a key for 3 hours; Toss up to 300, for 15 days.
+    /// 256 letters, digits, `-` and `_`, and keeps a key for 3 hours; Toss up to 300 printable characters, for 15 days.
     pub idempotency_key: Option<String>,
 }
 

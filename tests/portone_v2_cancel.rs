@@ -947,3 +947,43 @@ fn outcomes_and_errors_can_cross_threads() {
     check::<Error<CancelPaymentError>>();
     check::<CancelPayment>();
 }
+
+#[tokio::test]
+async fn a_callers_idempotency_key_outside_portones_characters_is_refused_before_sending() {
+    let server = server().await;
+    let client = client(&server);
+    for bad in [
+        "short-key".to_string(),
+        "k".repeat(257),
+        "refund:2024-0001-line-3".to_string(),
+        "refund 2024-0001-line-3".to_string(),
+        "refund\"2024-0001-line-3".to_string(),
+        "환불-2024-0001-line-3".to_string(),
+    ] {
+        let e = client
+            .partial_cancel(PAYMENT, 3000, 10000, "keyed")
+            .idempotency_key(bad.clone())
+            .send()
+            .await
+            .unwrap_err();
+        assert!(e.nothing_sent(), "{bad:?}: {e}");
+        assert!(matches!(e, Error::InvalidRequest(_)), "{bad:?}: {e}");
+        assert!(e.to_string().contains("Idempotency-Key"), "{bad:?}: {e}");
+    }
+
+    mount_cancel(&server, 200, fixture("cancelPayment/response/succeeded.json")).await;
+    let key = "refund-2024-0001_line-3";
+    let outcome = client
+        .partial_cancel(PAYMENT, 3000, 10000, "keyed")
+        .idempotency_key(key)
+        .send()
+        .await
+        .unwrap();
+    assert!(outcome.is_succeeded());
+    let req = only_request(&server).await;
+    assert_eq!(
+        req.headers.get("idempotency-key").and_then(|v| v.to_str().ok()),
+        Some(format!("\"{key}\"").as_str()),
+        "sent as an RFC 8941 string"
+    );
+}
