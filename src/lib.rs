@@ -20,12 +20,16 @@
 // they are rare next to the network round trip, and boxing them would make matching on them clumsier.
 #![allow(clippy::result_large_err)]
 
+pub mod account;
 pub mod error;
+#[cfg(any(feature = "portone-v2", feature = "iamport", feature = "toss"))]
+mod ids;
 #[cfg(any(feature = "portone-v2", feature = "iamport", feature = "toss"))]
 mod lossless;
 #[cfg(any(feature = "portone-v2", feature = "iamport", feature = "toss"))]
 mod open_enum;
 pub mod policy;
+mod provider;
 pub mod raw_json;
 pub mod refund;
 pub mod transport;
@@ -39,5 +43,9 @@ pub mod sandbox;
 #[cfg(feature = "toss")]
 pub mod toss;
 
-pub use error::{ApiError, Error, InvalidRequest};
+pub use error::{ApiError, ApiErrorBody, Delivery, Error, InvalidRequest};
+/// The `http` crate the webhook verifiers take headers from (`http::HeaderMap`), re-exported so a merchant's code
+/// names the same version without adding it by hand.
+pub use http;
+pub use provider::Provider;
 pub use raw_json::RawJson;

@@ -37,7 +37,8 @@ mod reconcile;
 mod token;
 pub mod webhook;
 
-pub use cancel::{CancelRequest, CancelRequester, Cancelled, RefundAccount};
+pub use crate::account::{AccountNumber, BankCode, HolderName, PhoneNumber};
+pub use cancel::{CancelRequest, CancelRequester, CancelTarget, Cancelled, RefundAccount};
 pub use error::{Error, IamportError};
 pub use payment::{
     CancelHistoryEntry, ImpUid, ListSorting, MerchantUid, Page, PayMethod, Payment, PaymentChannel, PaymentList,

@@ -41,63 +41,7 @@ pub use types::PaymentChannel;
 /// A payment's status: `ready`, `paid`, `cancelled`, `failed`, or a value kept as sent.
 pub use types::PaymentStatus;
 
-macro_rules! id_type {
-    ($(#[$doc:meta])* $name:ident, $wire:literal) => {
-        $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(transparent)]
-        pub struct $name(String);
-
-        impl $name {
-            /// Wraps an id. An empty id is refused when a call is made, before anything is sent.
-            pub fn new(id: impl Into<String>) -> Self {
-                $name(id.into())
-            }
-            /// The id as iamport knows it.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-            /// The id, unwrapped.
-            pub fn into_inner(self) -> String {
-                self.0
-            }
-            /// The id, after the checks every call makes before sending: not blank, no control characters.
-            pub(crate) fn checked(&self) -> Result<&str, InvalidRequest> {
-                crate::transport::check_id($wire, &self.0).map(|()| self.0.as_str())
-            }
-
-            /// The id as one path segment: also never `.` or `..`.
-            pub(crate) fn segment(&self) -> Result<String, InvalidRequest> {
-                crate::transport::path_segment($wire, &self.0)
-            }
-        }
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{}({:?})", stringify!($name), self.0)
-            }
-        }
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-        impl From<String> for $name {
-            fn from(id: String) -> Self {
-                $name(id)
-            }
-        }
-        impl From<&str> for $name {
-            fn from(id: &str) -> Self {
-                $name(id.to_string())
-            }
-        }
-        impl AsRef<str> for $name {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
-    };
-}
+use crate::ids::id_type;
 
 id_type!(
     /// iamport's id of a payment (`imp_uid`, e.g. `imp_123456789012`).

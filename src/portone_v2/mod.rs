@@ -34,7 +34,8 @@ pub mod raw;
 mod reconcile;
 pub mod webhook;
 
-pub use cancel::{CancelOutcome, CancelPayment, Cancellation, RefundAccount, UnrecognizedCancellation};
+pub use crate::account::{AccountNumber, HolderName, PhoneNumber};
+pub use cancel::{CancelOutcome, CancelPayment, CancelTarget, Cancellation, RefundAccount, UnrecognizedCancellation};
 pub use error::{
     CancelPaymentError, GetAllPaymentsByCursorError, GetAllPaymentsError, GetPaymentError, GetPaymentsError,
 };
@@ -45,6 +46,12 @@ use crate::transport::{self, BuildError, Call, Credential, Options, RetryPolicy,
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
+
+crate::ids::id_type!(
+    /// The merchant's id of a payment (`paymentId`), chosen when the payment was requested.
+    PaymentId,
+    "paymentId"
+);
 
 /// Where PortOne V2 lives.
 pub const DEFAULT_BASE_URL: &str = "https://api.portone.io";

@@ -51,7 +51,8 @@ pub mod raw;
 mod reconcile;
 pub mod webhook;
 
-pub use cancel::{CancelError, CancelPayment, Cancelled, PreparedCancel, RefundReceiveAccount};
+pub use crate::account::{AccountNumber, BankCode, HolderName};
+pub use cancel::{CancelPayment, CancelTarget, Cancelled, PreparedCancel, RefundAccount, RefundReceiveAccount};
 pub use error::{ErrorCode, TossError};
 pub use payment::{
     AccountType, Cancel, CancelStatus, CardOwnerType, CardType, CashReceiptType, Method, Payment, Status,
@@ -64,6 +65,12 @@ use reqwest::header::{HeaderName, HeaderValue};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
+
+crate::ids::id_type!(
+    /// Toss's key of a payment (`paymentKey`), given when the payment was approved.
+    PaymentKey,
+    "paymentKey"
+);
 
 /// Where the Toss API lives.
 pub const DEFAULT_BASE_URL: &str = "https://api.tosspayments.com";

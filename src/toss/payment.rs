@@ -329,11 +329,11 @@ impl Payment {
     /// account: store it as the personal data it is.
     pub fn widget_refund_account(&self) -> Option<RefundReceiveAccount> {
         let account = self.typed.virtual_account.as_ref()?.refund_receive_account.as_ref()?;
-        Some(RefundReceiveAccount {
-            bank: account.bank_code.clone()?,
-            account_number: account.account_number.clone()?,
-            holder_name: account.holder_name.clone()?,
-        })
+        Some(RefundReceiveAccount::new(
+            crate::account::BankCode::new(account.bank_code.clone()?),
+            crate::account::AccountNumber::new(account.account_number.clone()?),
+            crate::account::HolderName::new(account.holder_name.clone()?),
+        ))
     }
 
     /// When the payment was approved (`approvedAt`), the time its cancel deadline counts from; `None` when Toss

@@ -1,0 +1,104 @@
+//! The parts of a bank account a refund is sent to, one type each, so that a bank code, an account number, a
+//! holder's name and a phone number cannot be passed in each other's place: the three providers order these
+//! fields differently on the wire, and a swapped account is money sent to the wrong place.
+//!
+//! Every provider's refund account (`portone_v2::RefundAccount`, `iamport::RefundAccount`,
+//! `toss::RefundAccount`) and the provider-neutral [`crate::refund::RefundAccount`] are built from these, in the
+//! same order: bank, number, holder.
+//!
+//! ```
+//! use kr_payments::account::{AccountNumber, BankCode, HolderName, PhoneNumber};
+//! use kr_payments::refund::RefundAccount;
+//!
+//! let account = RefundAccount::new(BankCode::new("88"), AccountNumber::new("11012345678"), HolderName::new("홍길동"))
+//!     .holder_phone(PhoneNumber::new("01012345678"));
+//! // Personal data never reaches a log.
+//! assert!(!format!("{account:?}").contains("11012345678"));
+//! assert!(!format!("{account:?}").contains("홍길동"));
+//! ```
+//!
+//! There is deliberately no `From<&str>` for the personal-data types: `"…".into()` would fit any of them, and
+//! bring the swap back. Values are checked when the refund is sent, against each provider's rules.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! personal {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        ///
+        /// Personal data: `Debug` prints `<redacted>`, and there is no `Display`. Serde writes the plain string
+        /// (for storing it with the order).
+        #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Wraps the value as given; it is checked when a refund carrying it is sent.
+            pub fn new(value: impl Into<String>) -> Self {
+                $name(value.into())
+            }
+            /// The value itself, for sending or storing. Never log it.
+            pub fn expose(&self) -> &str {
+                &self.0
+            }
+            /// The value, unwrapped.
+            pub fn into_inner(self) -> String {
+                self.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}(<redacted>)", stringify!($name))
+            }
+        }
+    };
+}
+
+personal!(
+    /// An account number, digits only (each provider's limit on its length is checked when sending).
+    AccountNumber
+);
+personal!(
+    /// The name of an account's holder.
+    HolderName
+);
+personal!(
+    /// The holder's phone number (Smartro virtual-account refunds need one).
+    PhoneNumber
+);
+
+/// A bank code as a provider or its PG spells it: iamport takes the code from the payment's PG's own list (`88` is
+/// Shinhan at KG Inicis), Toss its own two-digit codes (`20` is Woori). PortOne V2 names banks with an enum
+/// instead (`portone_v2::Bank`). Not personal data: printed as is.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BankCode(String);
+
+impl BankCode {
+    /// Wraps a code as given; it is checked when a refund carrying it is sent.
+    pub fn new(code: impl Into<String>) -> Self {
+        BankCode(code.into())
+    }
+    /// The code.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The code, unwrapped.
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Debug for BankCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BankCode({:?})", self.0)
+    }
+}
+
+impl fmt::Display for BankCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
