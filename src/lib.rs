@@ -30,6 +30,8 @@ mod lossless;
 mod open_enum;
 pub mod policy;
 mod provider;
+#[cfg(any(feature = "portone-v2", feature = "iamport", feature = "toss"))]
+mod raw_call;
 pub mod raw_json;
 pub mod refund;
 pub mod transport;

@@ -207,7 +207,7 @@ pub struct CancelPayment {
     now: Option<DateTime<Utc>>,
 }
 
-const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+pub(super) const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 /// The shortest and longest `Idempotency-Key` PortOne takes, in characters.
 pub const IDEMPOTENCY_KEY_CHARS: std::ops::RangeInclusive<usize> = 16..=256;
 

@@ -364,6 +364,7 @@ impl ClientBuilder {
             RawInner {
                 auth: auth.clone(),
                 test_code: test_code.clone(),
+                transport: transport.clone(),
             },
         );
         Ok(Client {
@@ -378,11 +379,13 @@ impl ClientBuilder {
     }
 }
 
-/// What the generated client carries for its hooks: the credential (prints redacted) and the client's test code.
+/// What the generated client carries for its hooks: the credential (prints redacted), the client's test code and
+/// the transport its calls go through.
 #[derive(Clone)]
 pub struct RawInner {
     auth: Credential,
     test_code: Option<HeaderValue>,
+    transport: Transport,
 }
 
 impl fmt::Debug for RawInner {
@@ -400,6 +403,7 @@ impl progenitor_client::ClientHooks<RawInner> for raw::Client {
         request: &mut reqwest::Request,
         _info: &progenitor_client::OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
+        let mutating = request.method() != reqwest::Method::GET && request.method() != reqwest::Method::HEAD;
         let headers = request.headers_mut();
         transport::strip_generated_headers(headers);
         transport::authorize(headers, &self.inner.auth);
@@ -412,6 +416,29 @@ impl progenitor_client::ClientHooks<RawInner> for raw::Client {
             reqwest::header::USER_AGENT,
             reqwest::header::HeaderValue::from_static(transport::USER_AGENT),
         );
+        // One key per raw call, the same on every attempt: Toss answers a replay with the first answer.
+        if mutating && !headers.contains_key(RAW_IDEMPOTENCY_KEY) {
+            if let Ok(value) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+                headers.insert(RAW_IDEMPOTENCY_KEY, value);
+            }
+        }
         Ok(())
     }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        info: &progenitor_client::OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        crate::raw_call::exec(
+            &self.inner.transport,
+            request,
+            info.operation_id,
+            crate::raw_call::RawReplay::Keyed,
+            Some(reconcile::is_pending),
+        )
+        .await
+    }
 }
+
+const RAW_IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
