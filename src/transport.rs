@@ -208,6 +208,9 @@ pub(crate) struct Call {
     pub replay: Replay,
     /// Recognizes the provider's "still working on this request" answer to a keyed request.
     pub pending: Option<fn(&Response) -> bool>,
+    /// Whether a 401 is an answer whose outcome is unknown, to be asked again (a keyed request: a proxy's 401 can
+    /// follow a request the provider applied, and the same key learns what happened). Otherwise a 401 is final.
+    pub retry_unauthorized: bool,
 }
 
 impl Call {
@@ -233,6 +236,7 @@ impl Call {
             retry: None,
             replay,
             pending: None,
+            retry_unauthorized: false,
         }
     }
 
@@ -598,7 +602,8 @@ impl Transport {
             let (ctx, sent) = match &outcome {
                 Ok(resp) => {
                     let pending = call.pending.is_some_and(|is_pending| is_pending(resp));
-                    if !pending && !is_retryable_status(resp.status) {
+                    let unauthorized = call.retry_unauthorized && resp.status == StatusCode::UNAUTHORIZED;
+                    if !pending && !unauthorized && !is_retryable_status(resp.status) {
                         return finish(outcome, attempt, None, earlier_unknown, started);
                     }
                     let ctx = RetryContext {
@@ -916,11 +921,11 @@ fn next_delay(policy: &RetryPolicy, ctx: &RetryContext) -> Option<Duration> {
 /// How long to wait before asking again about a keyed request the provider is still working on (the `poll`-th time):
 /// the provider's `Retry-After`, or from [`MIN_PENDING_POLL`] doubling up to [`MAX_PENDING_WAIT`]. Not bounded by the
 /// policy's attempts (each answer is the provider's, not a failure) but by [`MAX_PENDING_POLLS`] and the call's
-/// deadline; a custom rule decides for itself.
+/// deadline; a custom rule decides whether to ask again, never sooner than [`MIN_PENDING_POLL`].
 fn pending_delay(policy: &RetryPolicy, ctx: &RetryContext, poll: u32) -> Option<Duration> {
     match policy {
         RetryPolicy::Never => None,
-        RetryPolicy::Custom(f) => f(ctx),
+        RetryPolicy::Custom(f) => f(ctx).map(|d| d.max(MIN_PENDING_POLL)),
         RetryPolicy::Safe { .. } => Some(
             ctx.retry_after
                 .unwrap_or_else(|| backoff(MIN_PENDING_POLL * 2, MAX_PENDING_WAIT, poll).max(MIN_PENDING_POLL)),

@@ -564,6 +564,7 @@ impl CancelPayment {
         // PortOne answers a repeat of a keyed request with the first one's answer: a replay cannot refund twice.
         call.replay = Replay::Safe;
         call.pending = Some(super::reconcile::is_pending);
+        call.retry_unauthorized = true;
         call.timeout = self.timeout;
         call.retry = self.retry.clone();
         Ok(call)

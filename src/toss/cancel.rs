@@ -720,6 +720,7 @@ impl PreparedCancel {
         // The key makes a replay return the first answer, so retries cannot refund twice.
         call.replay = Replay::Safe;
         call.pending = Some(super::reconcile::is_pending);
+        call.retry_unauthorized = true;
         call.timeout = self.timeout;
         call.retry = self.retry.clone();
         let settled = super::reconcile::send_cancel(&self.client, call, &self.expect).await?;
