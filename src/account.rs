@@ -24,11 +24,11 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 macro_rules! personal {
-    ($(#[$doc:meta])* $name:ident) => {
+    ($(#[$doc:meta])* $name:ident, $wire:literal) => {
         $(#[$doc])*
         ///
-        /// Personal data: `Debug` prints `<redacted>`, and there is no `Display`. Serde writes the plain string
-        /// (for storing it with the order).
+        /// Personal data: `Debug` prints it as [`crate::sensitive`]'s table says for its wire name, and there is no
+        /// `Display`. Serde writes the plain string (for storing it with the order).
         #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(String);
@@ -50,23 +50,30 @@ macro_rules! personal {
 
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{}(<redacted>)", stringify!($name))
+                f.debug_tuple(stringify!($name))
+                    .field(&crate::sensitive::by_name($wire, &self.0))
+                    .finish()
             }
         }
     };
 }
 
 personal!(
-    /// An account number, digits only (each provider's limit on its length is checked when sending).
-    AccountNumber
+    /// An account number, digits only (each provider's limit on its length is checked when sending). `Debug`
+    /// shows its last four digits (`AccountNumber("****5678")`) when it has at least eight.
+    AccountNumber,
+    "accountNumber"
 );
 personal!(
-    /// The name of an account's holder.
-    HolderName
+    /// The name of an account's holder. `Debug` prints `HolderName("<redacted>")`.
+    HolderName,
+    "holderName"
 );
 personal!(
-    /// The holder's phone number (Smartro virtual-account refunds need one).
-    PhoneNumber
+    /// The holder's phone number (Smartro virtual-account refunds need one). `Debug` prints
+    /// `PhoneNumber("<redacted>")`.
+    PhoneNumber,
+    "holderPhoneNumber"
 );
 
 /// A bank code as a provider or its PG spells it: iamport takes the code from the payment's PG's own list (`88` is

@@ -7,6 +7,7 @@
 //! * [`policy`]: cancel deadlines and refund processing times per pay method, from the providers' guides.
 //! * [`refund`]: one refund request and outcome for every provider.
 //! * [`transport`]: timeouts, retries that never double-refund, tracing.
+//! * [`sensitive`]: the one table of fields that never reach `Debug`, `Display` or a log.
 //! * [`error`]: the error type every call returns.
 //!
 //! Features: `portone-v2`, `iamport`, `toss` (all on by default; each builds alone), `rustls` (default) or
@@ -34,6 +35,7 @@ mod provider;
 mod raw_call;
 pub mod raw_json;
 pub mod refund;
+pub mod sensitive;
 pub mod transport;
 
 #[cfg(feature = "iamport")]

@@ -94,13 +94,14 @@ impl RefundAccount {
 }
 
 impl fmt::Debug for RefundAccount {
-    // Account numbers, names and phone numbers identify a person: never in logs.
+    // Account numbers, names and phone numbers identify a person: printed as crate::sensitive's table says.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::sensitive::by_name;
         f.debug_struct("RefundAccount")
             .field("bank", &self.bank.as_str())
-            .field("number", &"<redacted>")
-            .field("holder_name", &"<redacted>")
-            .field("holder_phone", &self.holder_phone.as_ref().map(|_| "<redacted>"))
+            .field("number", &by_name("number", &self.number))
+            .field("holder_name", &by_name("holderName", &self.holder_name))
+            .field("holder_phone", &by_name("holderPhoneNumber", &self.holder_phone))
             .finish()
     }
 }

@@ -136,11 +136,12 @@ impl RefundAccount {
 
 impl fmt::Debug for RefundAccount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::sensitive::by_name;
         f.debug_struct("RefundAccount")
-            .field("holder", &"<redacted>")
+            .field("holder", &by_name("refund_holder", &self.holder))
             .field("bank_code", &self.bank_code.as_str())
-            .field("number", &"<redacted>")
-            .field("phone", &self.phone.as_ref().map(|_| "<redacted>"))
+            .field("number", &by_name("refund_account", &self.number))
+            .field("phone", &by_name("refund_tel", &self.phone))
             .finish()
     }
 }
@@ -246,7 +247,7 @@ struct KnownPayment {
 
 impl fmt::Debug for CancelRequest<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        use crate::sensitive::by_name;
         f.debug_struct("CancelRequest")
             .field("payment", &self.payment)
             .field("amount", &self.amount)
@@ -254,10 +255,10 @@ impl fmt::Debug for CancelRequest<'_> {
             .field("vat_amount", &self.vat_amount)
             .field("checksum", &self.checksum)
             .field("reason", &self.reason)
-            .field("refund_holder", &redacted(&self.refund_holder))
+            .field("refund_holder", &by_name("refund_holder", &self.refund_holder))
             .field("refund_bank", &self.refund_bank)
-            .field("refund_account", &redacted(&self.refund_account))
-            .field("refund_tel", &redacted(&self.refund_tel))
+            .field("refund_account", &by_name("refund_account", &self.refund_account))
+            .field("refund_tel", &by_name("refund_tel", &self.refund_tel))
             .field("retain_promotion", &self.retain_promotion)
             .field("enable_webhook", &self.enable_webhook)
             .field("requester", &self.requester)

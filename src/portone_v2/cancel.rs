@@ -183,7 +183,9 @@ impl Client {
 
 /// A cancel request (`POST /payments/{paymentId}/cancel`). Start one with [`Client::cancel_payment`] or a helper,
 /// set what you need, then [`send`](Self::send) it. Fields you do not set are left out of the JSON.
-#[derive(Debug, Clone)]
+///
+/// `Debug` hides the refund account and the refund email.
+#[derive(Clone)]
 #[must_use = "nothing is cancelled until `send` is awaited"]
 pub struct CancelPayment {
     client: Client,
@@ -205,6 +207,38 @@ pub struct CancelPayment {
     known: Option<KnownPayment>,
     ignore_cancel_deadline: bool,
     now: Option<DateTime<Utc>>,
+}
+
+impl fmt::Debug for CancelPayment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelPayment")
+            .field("client", &self.client)
+            .field("payment_id", &self.payment_id)
+            .field("reason", &self.reason)
+            .field("amount", &self.amount)
+            .field("tax_free_amount", &self.tax_free_amount)
+            .field("vat_amount", &self.vat_amount)
+            .field("requester", &self.requester)
+            .field(
+                "promotion_discount_retain_option",
+                &self.promotion_discount_retain_option,
+            )
+            .field("current_cancellable_amount", &self.current_cancellable_amount)
+            .field("refund_account", &self.refund_account)
+            .field(
+                "refund_email",
+                &crate::sensitive::by_name("refundEmail", &self.refund_email),
+            )
+            .field("skip_webhook", &self.skip_webhook)
+            .field("store_id", &self.store_id)
+            .field("idempotency_key", &self.idempotency_key)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .field("known", &self.known)
+            .field("ignore_cancel_deadline", &self.ignore_cancel_deadline)
+            .field("now", &self.now)
+            .finish()
+    }
 }
 
 pub(super) const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -704,16 +738,13 @@ impl RefundAccount {
 
 impl fmt::Debug for RefundAccount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The last four digits are enough to tell accounts apart when reading a log.
-        let tail: String = {
-            let chars: Vec<char> = self.number.expose().chars().collect();
-            chars[chars.len().saturating_sub(4)..].iter().collect()
-        };
+        use crate::sensitive::by_name;
+        // The number's last four digits (when it is long enough to keep the rest hidden) tell accounts apart.
         f.debug_struct("RefundAccount")
             .field("bank", &self.bank)
-            .field("number", &format_args!("****{tail}"))
-            .field("holder_name", &"<redacted>")
-            .field("holder_phone", &self.holder_phone.as_ref().map(|_| "<redacted>"))
+            .field("number", &by_name("number", &self.number))
+            .field("holder_name", &by_name("holderName", &self.holder_name))
+            .field("holder_phone", &by_name("holderPhoneNumber", &self.holder_phone))
             .finish()
     }
 }
@@ -917,13 +948,24 @@ pub struct Cancellation {
     pub(super) reconciled: bool,
 }
 
-/// A cancellation whose status this crate does not know.
-#[derive(Debug, Clone, PartialEq)]
+/// A cancellation whose status this crate does not know. `Debug` prints its raw JSON with personal data hidden.
+#[derive(Clone, PartialEq)]
 pub struct UnrecognizedCancellation {
     status: String,
     raw: serde_json::Value,
     common: Option<Cancellation>,
     warnings: Vec<CancelWarning>,
+}
+
+impl fmt::Debug for UnrecognizedCancellation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnrecognizedCancellation")
+            .field("status", &self.status)
+            .field("raw", &crate::sensitive::Json(&self.raw))
+            .field("common", &self.common)
+            .field("warnings", &self.warnings)
+            .finish()
+    }
 }
 
 /// The fields every known status shares: read from an unknown status on a best-effort basis, and used to point a

@@ -154,10 +154,11 @@ impl RefundAccount {
 
 impl fmt::Debug for RefundAccount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::sensitive::by_name;
         f.debug_struct("RefundReceiveAccount")
             .field("bank", &self.bank.as_str())
-            .field("account_number", &"<redacted>")
-            .field("holder_name", &"<redacted>")
+            .field("account_number", &by_name("accountNumber", &self.account_number))
+            .field("holder_name", &by_name("holderName", &self.holder_name))
             .finish()
     }
 }

@@ -417,10 +417,11 @@ impl progenitor_client::ClientHooks<RawInner> for raw::Client {
             reqwest::header::HeaderValue::from_static(transport::USER_AGENT),
         );
         // One key per raw call, the same on every attempt: Toss answers a replay with the first answer.
-        if mutating && !headers.contains_key(RAW_IDEMPOTENCY_KEY) {
-            if let Ok(value) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
-                headers.insert(RAW_IDEMPOTENCY_KEY, value);
-            }
+        if mutating
+            && !headers.contains_key(RAW_IDEMPOTENCY_KEY)
+            && let Ok(value) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+        {
+            headers.insert(RAW_IDEMPOTENCY_KEY, value);
         }
         Ok(())
     }
