@@ -19,6 +19,60 @@
 //!
 //! There is deliberately no `From<&str>` for the personal-data types: `"…".into()` would fit any of them, and
 //! bring the swap back. Values are checked when the refund is sent, against each provider's rules.
+//!
+//! # A swapped account does not build
+//! The same order on every provider compiles:
+//!
+//! ```
+//! use kr_payments::account::{AccountNumber, BankCode, HolderName};
+//! use kr_payments::{iamport, portone_v2, refund, toss};
+//!
+//! let _ = portone_v2::RefundAccount::new(portone_v2::Bank::Shinhan, AccountNumber::new("11012345678"), HolderName::new("홍길동"));
+//! let _ = iamport::RefundAccount::new(BankCode::new("88"), AccountNumber::new("11012345678"), HolderName::new("홍길동"));
+//! let _ = toss::RefundAccount::new(BankCode::new("88"), AccountNumber::new("11012345678"), HolderName::new("홍길동"));
+//! let _ = refund::RefundAccount::new(BankCode::new("88"), AccountNumber::new("11012345678"), HolderName::new("홍길동"));
+//! ```
+//!
+//! and each of these is a type error (`E0308`), checked by the crate's doctests. PortOne V2, number and holder
+//! swapped:
+//!
+//! ```compile_fail,E0308
+//! use kr_payments::account::{AccountNumber, HolderName};
+//! use kr_payments::portone_v2;
+//! let _ = portone_v2::RefundAccount::new(portone_v2::Bank::Shinhan, HolderName::new("홍길동"), AccountNumber::new("11012345678"));
+//! ```
+//!
+//! iamport, number and holder swapped:
+//!
+//! ```compile_fail,E0308
+//! use kr_payments::account::{AccountNumber, BankCode, HolderName};
+//! use kr_payments::iamport;
+//! let _ = iamport::RefundAccount::new(BankCode::new("88"), HolderName::new("홍길동"), AccountNumber::new("11012345678"));
+//! ```
+//!
+//! Toss, number and holder swapped:
+//!
+//! ```compile_fail,E0308
+//! use kr_payments::account::{AccountNumber, BankCode, HolderName};
+//! use kr_payments::toss;
+//! let _ = toss::RefundAccount::new(BankCode::new("20"), HolderName::new("홍길동"), AccountNumber::new("11012345678"));
+//! ```
+//!
+//! Toss given iamport's former order (holder, bank, number), the swap that once reached the wire:
+//!
+//! ```compile_fail,E0308
+//! use kr_payments::account::{AccountNumber, BankCode, HolderName};
+//! use kr_payments::toss;
+//! let _ = toss::RefundAccount::new(HolderName::new("홍길동"), BankCode::new("20"), AccountNumber::new("11012345678"));
+//! ```
+//!
+//! The provider-neutral account, number and holder swapped:
+//!
+//! ```compile_fail,E0308
+//! use kr_payments::account::{AccountNumber, BankCode, HolderName};
+//! use kr_payments::refund;
+//! let _ = refund::RefundAccount::new(BankCode::new("88"), HolderName::new("홍길동"), AccountNumber::new("11012345678"));
+//! ```
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

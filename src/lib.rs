@@ -53,3 +53,8 @@ pub use error::{ApiError, ApiErrorBody, Delivery, Error, InvalidRequest};
 pub use http;
 pub use provider::Provider;
 pub use raw_json::RawJson;
+
+/// The README's code blocks, compiled and run as doctests so that what it shows stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

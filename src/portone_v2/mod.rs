@@ -1,7 +1,7 @@
 //! PortOne V2 (`api.portone.io`).
 //!
 //! ```no_run
-//! use kr_payments::portone_v2::{CancelOutcome, Client, PaymentExt};
+//! use kr_payments::portone_v2::{CancelOutcome, Client, PaymentExt, PaymentId};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let client = Client::builder().secret("your-api-secret").build()?;
@@ -10,7 +10,7 @@
 //! // `currentCancellableAmount`: if anything was refunded in between, PortOne refuses instead of refunding twice.
 //! let payment = client.get_payment("order-0001").send().await?;
 //! let balance = payment.cancellable_amount().unwrap_or(0);
-//! match client.partial_cancel("order-0001", 3_000, balance, "one item returned").send().await? {
+//! match client.partial_cancel(PaymentId::new("order-0001"), 3_000, balance, "one item returned").send().await? {
 //!     CancelOutcome::Succeeded(c) => println!("refunded {} won, receipt {:?}", c.total_amount, c.receipt_url),
 //!     CancelOutcome::Requested(c) => println!("{} is pending: wait for the webhook or poll", c.id),
 //!     CancelOutcome::Failed(c) => println!("{} failed: nothing was refunded", c.id),
