@@ -14,7 +14,7 @@ pub enum Provider {
     /// iamport, also called PortOne V1 (`api.iamport.kr`).
     #[serde(rename = "iamport")]
     Iamport,
-    /// Toss Payments (토스페이먼츠), core API v1 (`api.tosspayments.com`).
+    /// Toss (토스페이먼츠), its core API v1 at `api.tosspayments.com`.
     #[serde(rename = "toss")]
     Toss,
 }

@@ -304,7 +304,9 @@ async fn a_guarded_cancel_is_retried_after_a_503_and_an_unguarded_one_is_not() {
     // Unguarded: a 503 is final.
     Mock::given(method("POST"))
         .and(path("/payments/cancel"))
-        .and(body_json(json!({ "imp_uid": "imp_448280090638", "amount": 3000, "reason": "취소" })))
+        .and(body_json(
+            json!({ "imp_uid": "imp_448280090638", "amount": 3000, "reason": "취소" }),
+        ))
         .respond_with(ResponseTemplate::new(503).set_body_json(fixture("cancelPayment", "unavailable")))
         .expect(1)
         .mount(&server)

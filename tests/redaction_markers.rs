@@ -663,7 +663,11 @@ async fn portone_paths(printed: &mut Printed) {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "cancellation": unknown })))
         .mount(&server)
         .await;
-    let outcome = client.full_cancel(portone_v2::PaymentId::new("pay-unknown"), "refund").send().await.unwrap();
+    let outcome = client
+        .full_cancel(portone_v2::PaymentId::new("pay-unknown"), "refund")
+        .send()
+        .await
+        .unwrap();
     printed.debug("portone unrecognized cancel outcome", &outcome);
 
     // Failures: refusals and an answer that does not decode, with personal data in it.
@@ -674,7 +678,11 @@ async fn portone_paths(printed: &mut Printed) {
         })))
         .mount(&server)
         .await;
-    let err = client.full_cancel(portone_v2::PaymentId::new("pay-refused"), "refund").send().await.unwrap_err();
+    let err = client
+        .full_cancel(portone_v2::PaymentId::new("pay-refused"), "refund")
+        .send()
+        .await
+        .unwrap_err();
     printed.both("portone cancel error", &err);
     let err = client.refund("pay-refused", &Refund::full("refund")).await.unwrap_err();
     printed.both("portone refund error", &err);
@@ -1075,7 +1083,11 @@ async fn toss_paths(printed: &mut Printed) {
         })))
         .mount(&server)
         .await;
-    let err = client.cancel_payment(toss::PaymentKey::new("pk_refused"), "refund").send().await.unwrap_err();
+    let err = client
+        .cancel_payment(toss::PaymentKey::new("pk_refused"), "refund")
+        .send()
+        .await
+        .unwrap_err();
     printed.both("toss cancel error", &err);
     let err = client.refund("pk_refused", &Refund::full("refund")).await.unwrap_err();
     printed.both("toss refund error", &err);
