@@ -1,5 +1,5 @@
 //! Id newtypes: one type per kind of id, so a payment id cannot be passed where a reason, an order id or another
-//! provider's id belongs (`../STYLE.md`: C-NEWTYPE).
+//! provider's id belongs (the Rust API Guidelines' C-NEWTYPE).
 
 /// Defines an id newtype: `new`, `as_str`, `into_inner`, the checks every call makes before sending, `Debug`,
 /// `Display`, serde as a plain string, `From<String>`/`From<&str>` (for code that already holds the right id).

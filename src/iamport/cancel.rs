@@ -47,10 +47,11 @@
 //!
 //! Given the payment ([`CancelRequest::payment`], or [`CancelRequest::paid`] with its method and payment time),
 //! the cancel is also checked against [`crate::policy`] before sending. A mobile-phone payment from an earlier KST
-//! month is refused (seed 003: a later month allows no full refund) with [`crate::Error::InvalidRequest`] on the
-//! field [`policy::CANCEL_DEADLINE_FIELD`], unless [`CancelRequest::ignore_cancel_deadline`] says your contract
-//! differs. A paid virtual account must name a refund account, with `refund_tel` when the payment's PG is Smartro
-//! (`smartro` or `smartro_v2`; seed 002). The seeds give iamport no soft deadline, so the warnings
+//! month is refused (iamport's refund guide on PortOne's developer site, V1: a later month allows no full refund)
+//! with [`crate::Error::InvalidRequest`] on the field [`policy::CANCEL_DEADLINE_FIELD`], unless
+//! [`CancelRequest::ignore_cancel_deadline`] says your contract differs. A paid virtual account must name a refund
+//! account, with `refund_tel` when the payment's PG is Smartro (`smartro` or `smartro_v2`; iamport's
+//! `POST /payments/cancel` reference). Those two documents give iamport no soft deadline, so the warnings
 //! [`CancelRequest::send_with_warnings`] returns can only say that a hard deadline was ignored.
 //!
 //! Not checked: iamport's spec adds that `smartro_v2` wants `refund_tel` on account-transfer refunds too, but a

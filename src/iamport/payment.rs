@@ -281,9 +281,10 @@ impl types::PaymentAnnotation {
 /// | `samsung`, `ssgpay`, `lpay`, `payco`, `tosspay`, `applepay` | [`EasyPay`](policy::PayMethod::EasyPay) |
 /// | `kakaopay`, `point`, anything else, or none | [`Unknown`](policy::PayMethod::Unknown) |
 ///
-/// `kakaopay` is `Unknown` because the seeds tell KakaoPay card from KakaoPay money and this value does not say
-/// which was used; `point` does not name what the points were. The iamport rules come from seeds 002 and 003
-/// only, which name neither NaverPay nor PayPal, so those two (and every easy pay) still answer `Unknown` in
+/// `kakaopay` is `Unknown` because iamport's documents tell KakaoPay card from KakaoPay money and this value does
+/// not say which was used; `point` does not name what the points were. The iamport rules come from its
+/// `POST /payments/cancel` reference and its refund guide (PortOne's developer site, V1) only, which name neither
+/// NaverPay nor PayPal, so those two (and every easy pay) still answer `Unknown` in
 /// [`policy`]: the mapping says what the method is, the policy says what is known about it.
 pub fn policy_method(pay_method: Option<&PayMethod>) -> policy::PayMethod {
     use policy::PayMethod as M;
