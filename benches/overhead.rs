@@ -176,7 +176,7 @@ fn toss_pair(server: &Server) -> Pair {
             let (client, before) = (client.clone(), before.clone());
             Box::pin(async move {
                 let done = client
-                    .partial_cancel(&before, 3_000, "배송 지연 보상")
+                    .partial_cancel(&*before, 3_000, before.balance(), "배송 지연 보상")
                     .send()
                     .await
                     .expect("Toss cancel");
@@ -192,7 +192,7 @@ fn toss_pair(server: &Server) -> Pair {
         let (client, key) = (client.clone(), key.clone());
         Box::pin(async move {
             let done = client
-                .cancel_payment(key, "배송 지연 보상")
+                .cancel_payment(kr_payments::toss::PaymentKey::new(key), "배송 지연 보상")
                 .amount(3_000)
                 .refundable_amount(balance)
                 .send()
@@ -281,7 +281,12 @@ fn portone_v2_pair(server: &Server) -> Pair {
         let client = client.clone();
         Box::pin(async move {
             let outcome = client
-                .partial_cancel(payment_id, 4_000, 69_500, "Second spare cup returned")
+                .partial_cancel(
+                    kr_payments::portone_v2::PaymentId::new(payment_id),
+                    4_000,
+                    69_500,
+                    "Second spare cup returned",
+                )
                 .send()
                 .await
                 .expect("PortOne V2 cancel");
