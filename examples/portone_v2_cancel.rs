@@ -105,9 +105,17 @@ mod demo {
 
         // Always guarded, even for a full cancel: the stated balance makes a retry harmless.
         let request = match amount {
-            Some(a) => client.partial_cancel(payment_id, a, balance, "refund from the back office"),
+            Some(a) => client.partial_cancel(
+                kr_payments::portone_v2::PaymentId::new(payment_id),
+                a,
+                balance,
+                "refund from the back office",
+            ),
             None => client
-                .full_cancel(payment_id, "refund from the back office")
+                .full_cancel(
+                    kr_payments::portone_v2::PaymentId::new(payment_id),
+                    "refund from the back office",
+                )
                 .current_cancellable_amount(balance),
         };
         match request.send().await {

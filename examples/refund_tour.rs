@@ -89,8 +89,14 @@ async fn story<C: Refunds>(client: &C, ids: &Ids, codes: &Codes, provider: polic
         (
             "5 virtual account",
             &ids.vbank,
-            Refund::full("주문 취소")
-                .to_account(RefundAccount::new(codes.bank, "1234567890123", "홍길동").holder_phone("01012345678")),
+            Refund::full("주문 취소").to_account(
+                RefundAccount::new(
+                    kr_payments::account::BankCode::new(codes.bank),
+                    kr_payments::account::AccountNumber::new("1234567890123"),
+                    kr_payments::account::HolderName::new("홍길동"),
+                )
+                .holder_phone(kr_payments::account::PhoneNumber::new("01012345678")),
+            ),
             Expect::Refunded {
                 amount: 20_000,
                 balance_after: 0,

@@ -65,7 +65,7 @@ async fn run(secret_key: String) -> Result<(), Box<dyn std::error::Error>> {
 
     let reason = env::var("TOSS_CANCEL_REASON").unwrap_or_else(|_| "requested by the merchant".into());
     let mut cancel = match env::var("TOSS_CANCEL_AMOUNT") {
-        Ok(amount) => client.partial_cancel(&payment, amount.parse()?, reason),
+        Ok(amount) => client.partial_cancel(&payment, amount.parse()?, payment.balance(), reason),
         Err(_) => client.full_cancel(&payment, reason),
     };
     if let (Ok(bank), Ok(number), Ok(holder)) = (
@@ -73,7 +73,11 @@ async fn run(secret_key: String) -> Result<(), Box<dyn std::error::Error>> {
         env::var("TOSS_REFUND_ACCOUNT"),
         env::var("TOSS_REFUND_HOLDER"),
     ) {
-        cancel = cancel.refund_receive_account(RefundReceiveAccount::new(bank, number, holder));
+        cancel = cancel.refund_receive_account(RefundReceiveAccount::new(
+            kr_payments::account::BankCode::new(bank),
+            kr_payments::account::AccountNumber::new(number),
+            kr_payments::account::HolderName::new(holder),
+        ));
     } else if let Some(account) = payment.widget_refund_account() {
         cancel = cancel.refund_receive_account(account);
     }

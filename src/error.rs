@@ -22,6 +22,11 @@ pub trait ApiErrorBody: fmt::Debug {
     fn code(&self) -> &str;
     /// The provider's human-readable message, if it sent one.
     fn message(&self) -> Option<&str>;
+    /// Whether the provider's code itself says that the same request may succeed later (`Some`), or leaves that
+    /// to the HTTP status (`None`, the default). Toss's codes say it ([`crate::toss::ErrorCode::is_retryable`]).
+    fn retryable(&self) -> Option<bool> {
+        None
+    }
 }
 
 /// What a failed call did at the provider, as far as the crate can tell. Every error has one
@@ -91,8 +96,9 @@ pub enum Error<E> {
     Unverified(Unverified),
 }
 
-impl<E> Error<E> {
-    /// Whether the same call may succeed if tried again later: timeouts, connection failures, HTTP 429 and 5xx.
+impl<E: ApiErrorBody> Error<E> {
+    /// Whether the same call may succeed if tried again later: what the provider's code says where it says
+    /// anything ([`ApiErrorBody::retryable`]), else timeouts, connection failures, HTTP 429 and 5xx.
     ///
     /// This says nothing about whether a retry is *harmless*: replaying an unguarded cancel after a timeout can
     /// refund twice. The crate's own retries only replay calls that are guarded (see [`crate::transport`]).
@@ -101,14 +107,16 @@ impl<E> Error<E> {
             Error::InvalidRequest(_) | Error::Inconsistent(_) | Error::Unverified(_) => false,
             // An HTML error page from a proxy on a 502/503 is as transient as a JSON one.
             Error::Decode(d) => d.status == 429 || d.status >= 500,
-            Error::Api(e) => e.status == 429 || e.status >= 500,
+            Error::Api(e) => e.error.retryable().unwrap_or(e.status == 429 || e.status >= 500),
             Error::Transport(t) => matches!(
                 t.kind,
                 TransportErrorKind::Connect | TransportErrorKind::Timeout | TransportErrorKind::Interrupted
             ),
         }
     }
+}
 
+impl<E> Error<E> {
     /// Whether the call timed out (the outcome on the provider's side is then unknown).
     pub fn is_timeout(&self) -> bool {
         matches!(self, Error::Transport(t) if t.kind == TransportErrorKind::Timeout)

@@ -7,6 +7,7 @@
 //! * [`policy`]: cancel deadlines and refund processing times per pay method, from the providers' guides.
 //! * [`refund`]: one refund request and outcome for every provider.
 //! * [`transport`]: timeouts, retries that never double-refund, tracing.
+//! * [`sensitive`]: the one table of fields that never reach `Debug`, `Display` or a log.
 //! * [`error`]: the error type every call returns.
 //!
 //! Features: `portone-v2`, `iamport`, `toss` (all on by default; each builds alone), `rustls` (default) or
@@ -20,14 +21,21 @@
 // they are rare next to the network round trip, and boxing them would make matching on them clumsier.
 #![allow(clippy::result_large_err)]
 
+pub mod account;
 pub mod error;
+#[cfg(any(feature = "portone-v2", feature = "iamport", feature = "toss"))]
+mod ids;
 #[cfg(any(feature = "portone-v2", feature = "iamport", feature = "toss"))]
 mod lossless;
 #[cfg(any(feature = "portone-v2", feature = "iamport", feature = "toss"))]
 mod open_enum;
 pub mod policy;
+mod provider;
+#[cfg(any(feature = "portone-v2", feature = "iamport", feature = "toss"))]
+mod raw_call;
 pub mod raw_json;
 pub mod refund;
+pub mod sensitive;
 pub mod transport;
 
 #[cfg(feature = "iamport")]
@@ -39,5 +47,14 @@ pub mod sandbox;
 #[cfg(feature = "toss")]
 pub mod toss;
 
-pub use error::{ApiError, Error, InvalidRequest};
+pub use error::{ApiError, ApiErrorBody, Delivery, Error, InvalidRequest};
+/// The `http` crate the webhook verifiers take headers from (`http::HeaderMap`), re-exported so a merchant's code
+/// names the same version without adding it by hand.
+pub use http;
+pub use provider::Provider;
 pub use raw_json::RawJson;
+
+/// The README's code blocks, compiled and run as doctests so that what it shows stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -64,17 +64,8 @@ pub const KST: FixedOffset = match FixedOffset::east_opt(9 * 3600) {
     None => panic!("UTC+9 is a valid fixed offset"),
 };
 
-/// The gateway whose cancel policy is asked about.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Provider {
-    /// PortOne V2 (`api.portone.io`); rules from seed 000.
-    PortOneV2,
-    /// iamport, i.e. PortOne V1 (`api.iamport.kr`); rules from seeds 002 and 003 only.
-    Iamport,
-    /// Toss (토스페이먼츠) (`api.tosspayments.com`); rules from seed 001.
-    Toss,
-}
+/// The gateway whose cancel policy is asked about (the crate's one [`crate::Provider`]).
+pub use crate::Provider;
 
 /// A pay method, named independently of any one provider's wire value.
 ///

@@ -6,7 +6,7 @@
 //!
 //! What it holds is often personal (names, phone numbers, account and card numbers) or secret (Toss's per-payment
 //! `secret`), so `Debug` and `Display` print it with those fields redacted (the crate's table of sensitive fields,
-//! see [`crate::transport`]) and cut to a bounded length. The real text is reached only on purpose, through
+//! [`crate::sensitive`]) and cut to a bounded length. The real text is reached only on purpose, through
 //! [`RawJson::expose`], [`RawJson::value`] or [`RawJson::decode`].
 
 use serde::de::DeserializeOwned;
@@ -68,7 +68,7 @@ impl RawJson {
 
     /// The redacted, length-bounded text `Debug` and `Display` print.
     fn printable(&self) -> String {
-        let redacted = crate::transport::redacted_body(self.expose().as_bytes());
+        let redacted = crate::sensitive::redact_json_bytes(self.expose().as_bytes());
         bounded(&redacted, PRINTED_PREFIX)
     }
 }
@@ -137,7 +137,11 @@ mod tests {
         assert_eq!(raw.expose(), text, "byte for byte, duplicate keys included");
         assert_eq!(serde_json::to_string(&raw).unwrap(), text);
         let shown = format!("{raw:?} {raw}");
-        assert!(!shown.contains("ps_abc") && !shown.contains("1234"), "{shown}");
+        assert!(!shown.contains("ps_abc") && !shown.contains("4330"), "{shown}");
+        assert!(
+            shown.contains("\"****1234\""),
+            "a card number shows its last four only: {shown}"
+        );
         assert!(shown.contains("pk_1"), "{shown}");
         let long = RawJson::from_value(&serde_json::json!({ "orderName": "x".repeat(10_000) }));
         assert!(long.to_string().len() < PRINTED_PREFIX + 64);

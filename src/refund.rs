@@ -25,20 +25,15 @@
 //! ```
 
 use crate::RawJson;
+use crate::account::{AccountNumber, BankCode, HolderName, PhoneNumber};
 use crate::error::{ApiErrorBody, Error};
+use futures::future::BoxFuture;
+use serde::Serialize;
 use std::fmt;
+use std::sync::Arc;
 
-/// Which provider produced an outcome or an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Provider {
-    /// PortOne V2.
-    PortOneV2,
-    /// iamport (PortOne V1).
-    Iamport,
-    /// Toss.
-    Toss,
-}
+/// Which provider produced an outcome or an error (the crate's one [`crate::Provider`]).
+pub use crate::Provider;
 
 /// How much to give back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,47 +59,49 @@ pub enum RefundAmount {
     },
 }
 
-/// The bank account a virtual-account payment is refunded to.
+/// The bank account a virtual-account payment is refunded to, built from one type per part so a swap does not
+/// compile: `RefundAccount::new(BankCode, AccountNumber, HolderName)`, the same order as every provider's account.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RefundAccount {
-    /// The provider's bank code: PortOne V2 `Bank` value (e.g. `KOOKMIN`), iamport's PG-specific code, Toss's bank
-    /// code. The same bank has different codes at different providers (and, for iamport, different PGs).
-    pub bank: String,
+    /// The provider's bank code: a PortOne V2 `Bank` value (e.g. `KOOKMIN`), iamport's PG-specific code, Toss's
+    /// bank code. The same bank has different codes at different providers (and, for iamport, different PGs).
+    pub bank: BankCode,
     /// Account number, digits only.
-    pub number: String,
+    pub number: AccountNumber,
     /// Account holder's name.
-    pub holder_name: String,
+    pub holder_name: HolderName,
     /// Holder's phone number, digits only (Smartro virtual accounts need it).
-    pub holder_phone: Option<String>,
+    pub holder_phone: Option<PhoneNumber>,
 }
 
 impl RefundAccount {
     /// An account without a phone number.
-    pub fn new(bank: impl Into<String>, number: impl Into<String>, holder_name: impl Into<String>) -> Self {
+    pub fn new(bank: BankCode, number: AccountNumber, holder_name: HolderName) -> Self {
         RefundAccount {
-            bank: bank.into(),
-            number: number.into(),
-            holder_name: holder_name.into(),
+            bank,
+            number,
+            holder_name,
             holder_phone: None,
         }
     }
 
     /// Adds the holder's phone number.
-    pub fn holder_phone(mut self, phone: impl Into<String>) -> Self {
-        self.holder_phone = Some(phone.into());
+    pub fn holder_phone(mut self, phone: PhoneNumber) -> Self {
+        self.holder_phone = Some(phone);
         self
     }
 }
 
 impl fmt::Debug for RefundAccount {
-    // Account numbers, names and phone numbers identify a person: never in logs.
+    // Account numbers, names and phone numbers identify a person: printed as crate::sensitive's table says.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::sensitive::by_name;
         f.debug_struct("RefundAccount")
-            .field("bank", &self.bank)
-            .field("number", &"<redacted>")
-            .field("holder_name", &"<redacted>")
-            .field("holder_phone", &self.holder_phone.as_ref().map(|_| "<redacted>"))
+            .field("bank", &self.bank.as_str())
+            .field("number", &by_name("number", &self.number))
+            .field("holder_name", &by_name("holderName", &self.holder_name))
+            .field("holder_phone", &by_name("holderPhoneNumber", &self.holder_phone))
             .finish()
     }
 }
@@ -206,8 +203,10 @@ impl Refund {
     }
 }
 
-/// Where a refund stands after the call.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a refund stands after the call. Serializes as `succeeded`, `requested`, `failed`, `unknown`, or
+/// `{"unrecognized": "<the provider's word>"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum RefundStatus {
     /// The money is on its way back.
@@ -226,8 +225,27 @@ pub enum RefundStatus {
     Unknown,
 }
 
+impl fmt::Display for RefundStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RefundStatus::Succeeded => f.write_str("succeeded"),
+            RefundStatus::Requested => f.write_str("requested"),
+            RefundStatus::Failed => f.write_str("failed"),
+            RefundStatus::Unknown => f.write_str("unknown"),
+            RefundStatus::Unrecognized(s) => write!(f, "unrecognized ({s})"),
+        }
+    }
+}
+
 /// What a refund did.
-#[derive(Debug, Clone)]
+///
+/// Build one with [`RefundOutcome::new`] and its setters for a fake gateway in your own tests.
+///
+/// `Serialize` writes every field but [`raw`](Self::raw): the provider's answer holds the buyer's personal data
+/// (names, phone numbers, account numbers), and an outcome is the kind of record that ends up in logs, queues and
+/// audit tables. Keep the answer yourself with [`RawJson::expose`] where you must, as the personal data it is.
+/// Warnings are written as their text. `Display` is one line without personal data: provider, status, amounts.
+#[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct RefundOutcome {
     /// Who answered.
@@ -246,7 +264,8 @@ pub struct RefundOutcome {
     pub idempotency_key: Option<String>,
     /// The provider's own answer, as sent (or, when [`reconciled`](Self::reconciled), the payment as read): the
     /// cancellation (PortOne V2) or the payment (iamport, Toss). Printed redacted; [`RawJson::expose`] gives it
-    /// whole.
+    /// whole. Never serialized with the outcome (see [`RefundOutcome`]).
+    #[serde(skip)]
     pub raw: RawJson,
     /// How the crate knows this refund happened as reported.
     pub evidence: Evidence,
@@ -256,11 +275,93 @@ pub struct RefundOutcome {
     pub reconciled: bool,
     /// What the policy check before sending noticed without refusing (a soft cancel deadline already past, a hard
     /// one ignored on request). Empty when the provider's cancel was not given the payment.
+    #[serde(serialize_with = "warnings_as_text")]
     pub warnings: Vec<crate::policy::CancelWarning>,
 }
 
-/// What proves that a [`RefundOutcome`] is this request's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+fn warnings_as_text<S: serde::Serializer>(
+    warnings: &[crate::policy::CancelWarning],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(warnings.iter().map(ToString::to_string))
+}
+
+impl RefundOutcome {
+    /// An outcome of `provider` with `status` that returned `refunded_amount` won, as the provider's own answer
+    /// said it ([`Evidence::Answer`]); everything else empty. For fakes: the crate's clients fill every field.
+    pub fn new(provider: Provider, status: RefundStatus, refunded_amount: i64) -> Self {
+        RefundOutcome {
+            provider,
+            status,
+            refunded_amount,
+            remaining_balance: None,
+            cancellation_id: None,
+            idempotency_key: None,
+            raw: RawJson::default(),
+            evidence: Evidence::Answer,
+            reconciled: false,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Sets [`remaining_balance`](Self::remaining_balance).
+    pub fn with_remaining_balance(mut self, balance: i64) -> Self {
+        self.remaining_balance = Some(balance);
+        self
+    }
+
+    /// Sets [`cancellation_id`](Self::cancellation_id).
+    pub fn with_cancellation_id(mut self, id: impl Into<String>) -> Self {
+        self.cancellation_id = Some(id.into());
+        self
+    }
+
+    /// Sets [`idempotency_key`](Self::idempotency_key).
+    pub fn with_idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+
+    /// Sets [`raw`](Self::raw).
+    pub fn with_raw(mut self, raw: RawJson) -> Self {
+        self.raw = raw;
+        self
+    }
+
+    /// Sets [`evidence`](Self::evidence), and [`reconciled`](Self::reconciled) to match it.
+    pub fn with_evidence(mut self, evidence: Evidence) -> Self {
+        self.evidence = evidence;
+        self.reconciled = evidence != Evidence::Answer;
+        self
+    }
+
+    /// Whether the money is on its way back ([`RefundStatus::Succeeded`]).
+    pub fn is_succeeded(&self) -> bool {
+        self.status == RefundStatus::Succeeded
+    }
+}
+
+impl fmt::Display for RefundOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} refund {}: {} won refunded",
+            self.provider, self.status, self.refunded_amount
+        )?;
+        if let Some(left) = self.remaining_balance {
+            write!(f, ", {left} won left")?;
+        }
+        if self.reconciled {
+            write!(f, " ({})", self.evidence)?;
+        }
+        Ok(())
+    }
+}
+
+/// What proves that a [`RefundOutcome`] is this request's. Serializes as `answer`, `idempotent_replay` or
+/// `payment_history`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Evidence {
     /// The provider's answer to this request, checked against it (the payment it names, the amount, the balance).
@@ -274,8 +375,18 @@ pub enum Evidence {
     PaymentHistory,
 }
 
+impl fmt::Display for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Evidence::Answer => "the provider's answer",
+            Evidence::IdempotentReplay => "the provider's answer to the same idempotency key",
+            Evidence::PaymentHistory => "the payment's cancel history",
+        })
+    }
+}
+
 /// A provider-neutral view of a provider's error body.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProviderError {
     /// Who answered.
@@ -295,7 +406,26 @@ impl ApiErrorBody for ProviderError {
     }
 }
 
+impl fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.provider, crate::raw_json::bounded(&self.code, 100))?;
+        if let Some(m) = &self.message {
+            write!(f, ": {}", crate::raw_json::bounded(m, 300))?;
+        }
+        Ok(())
+    }
+}
+
 impl ProviderError {
+    /// A provider's error with its code and message, e.g. for a fake gateway in your tests.
+    pub fn new(provider: Provider, code: impl Into<String>, message: Option<String>) -> Self {
+        ProviderError {
+            provider,
+            code: code.into(),
+            message,
+        }
+    }
+
     pub(crate) fn from_body<E: ApiErrorBody>(provider: Provider, e: &E) -> Self {
         ProviderError {
             provider,
@@ -317,6 +447,20 @@ pub struct RefundError {
 }
 
 impl RefundError {
+    /// An error without an idempotency key (see [`Self::with_idempotency_key`]), e.g. for a fake gateway.
+    pub fn new(error: Error<ProviderError>) -> Self {
+        RefundError {
+            error,
+            idempotency_key: None,
+        }
+    }
+
+    /// The same error, naming the `Idempotency-Key` the attempt used.
+    pub fn with_idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+
     /// Whether nothing was sent (so nothing can have been refunded).
     pub fn nothing_sent(&self) -> bool {
         self.error.nothing_sent()
@@ -349,17 +493,85 @@ impl std::error::Error for RefundError {
 }
 
 /// Refunds through any provider's client.
+///
+/// Object-safe: a service holds a `Box<dyn Refunds>` or `Arc<dyn Refunds>` and is given the provider's client in
+/// production and a fake in its tests (build the fake's answers with [`RefundOutcome::new`],
+/// [`ProviderError::new`] and [`RefundError::new`]).
+///
+/// ```
+/// use kr_payments::refund::{Refund, RefundOutcome, RefundStatus, Refunds, RefundError};
+/// use kr_payments::Provider;
+/// use futures::future::BoxFuture;
+///
+/// struct AlwaysRefunds;
+/// impl Refunds for AlwaysRefunds {
+///     fn provider(&self) -> Provider {
+///         Provider::Toss
+///     }
+///     fn refund<'a>(&'a self, _id: &'a str, refund: &'a Refund) -> BoxFuture<'a, Result<RefundOutcome, RefundError>> {
+///         let amount = refund.partial_amount().unwrap_or(0);
+///         Box::pin(async move { Ok(RefundOutcome::new(Provider::Toss, RefundStatus::Succeeded, amount)) })
+///     }
+/// }
+///
+/// let gateway: Box<dyn Refunds + Send + Sync> = Box::new(AlwaysRefunds);
+/// let outcome = futures::executor::block_on(gateway.refund("tgen_1", &Refund::partial(1_000, 5_000, "returned")))?;
+/// assert_eq!(outcome.refunded_amount, 1_000);
+/// # Ok::<(), RefundError>(())
+/// ```
 pub trait Refunds {
+    /// Which provider this client refunds through.
+    fn provider(&self) -> Provider;
+
     /// Refunds (part of) the payment `payment_id` — PortOne V2 `paymentId`, iamport `imp_uid`, Toss `paymentKey`.
     ///
     /// # Errors
     /// [`Error::InvalidRequest`] when the refund is refused before sending (nothing sent); otherwise the provider's
     /// answer as a [`ProviderError`], or a transport or decode failure.
-    fn refund(
-        &self,
-        payment_id: &str,
-        refund: &Refund,
-    ) -> impl Future<Output = Result<RefundOutcome, RefundError>> + Send;
+    fn refund<'a>(
+        &'a self,
+        payment_id: &'a str,
+        refund: &'a Refund,
+    ) -> BoxFuture<'a, Result<RefundOutcome, RefundError>>;
+}
+
+impl<T: Refunds + ?Sized> Refunds for &T {
+    fn provider(&self) -> Provider {
+        (**self).provider()
+    }
+    fn refund<'a>(
+        &'a self,
+        payment_id: &'a str,
+        refund: &'a Refund,
+    ) -> BoxFuture<'a, Result<RefundOutcome, RefundError>> {
+        (**self).refund(payment_id, refund)
+    }
+}
+
+impl<T: Refunds + ?Sized> Refunds for Box<T> {
+    fn provider(&self) -> Provider {
+        (**self).provider()
+    }
+    fn refund<'a>(
+        &'a self,
+        payment_id: &'a str,
+        refund: &'a Refund,
+    ) -> BoxFuture<'a, Result<RefundOutcome, RefundError>> {
+        (**self).refund(payment_id, refund)
+    }
+}
+
+impl<T: Refunds + ?Sized> Refunds for Arc<T> {
+    fn provider(&self) -> Provider {
+        (**self).provider()
+    }
+    fn refund<'a>(
+        &'a self,
+        payment_id: &'a str,
+        refund: &'a Refund,
+    ) -> BoxFuture<'a, Result<RefundOutcome, RefundError>> {
+        (**self).refund(payment_id, refund)
+    }
 }
 
 fn provider_error<E: ApiErrorBody>(provider: Provider) -> impl FnOnce(E) -> ProviderError {
@@ -376,8 +588,26 @@ fn evidence(after_unknown: bool, by_key: bool) -> Evidence {
 
 #[cfg(feature = "toss")]
 impl Refunds for crate::toss::Client {
-    async fn refund(&self, payment_key: &str, refund: &Refund) -> Result<RefundOutcome, RefundError> {
-        let mut req = self.cancel_payment(payment_key, refund.reason.clone());
+    fn provider(&self) -> Provider {
+        Provider::Toss
+    }
+    fn refund<'a>(
+        &'a self,
+        payment_key: &'a str,
+        refund: &'a Refund,
+    ) -> BoxFuture<'a, Result<RefundOutcome, RefundError>> {
+        Box::pin(toss_refund(self, payment_key, refund))
+    }
+}
+
+#[cfg(feature = "toss")]
+async fn toss_refund(
+    client: &crate::toss::Client,
+    payment_key: &str,
+    refund: &Refund,
+) -> Result<RefundOutcome, RefundError> {
+    {
+        let mut req = client.cancel_payment(crate::toss::PaymentKey::new(payment_key), refund.reason.clone());
         if let Some(amount) = refund.partial_amount() {
             req = req.amount(amount);
         }
@@ -388,7 +618,7 @@ impl Refunds for crate::toss::Client {
             req = req.tax_free_amount(t);
         }
         if let Some(a) = &refund.account {
-            req = req.refund_receive_account(crate::toss::RefundReceiveAccount::new(
+            req = req.refund_account(crate::toss::RefundAccount::new(
                 a.bank.clone(),
                 a.number.clone(),
                 a.holder_name.clone(),
@@ -397,9 +627,10 @@ impl Refunds for crate::toss::Client {
         if let Some(k) = &refund.idempotency_key {
             req = req.idempotency_key(k.clone());
         }
-        let toss_error = |e: crate::toss::CancelError| RefundError {
-            idempotency_key: Some(e.idempotency_key().to_string()),
-            error: e.into_error().map_api(provider_error(Provider::Toss)),
+        let key = req.key().to_string();
+        let toss_error = |e: Error<crate::toss::TossError>| RefundError {
+            idempotency_key: Some(key.clone()),
+            error: e.map_api(provider_error(Provider::Toss)),
         };
         let prepared = req.prepare().map_err(toss_error)?;
         let done = prepared.send().await.map_err(toss_error)?;
@@ -434,10 +665,22 @@ impl Refunds for crate::toss::Client {
 
 #[cfg(feature = "iamport")]
 impl Refunds for crate::iamport::Client {
-    async fn refund(&self, imp_uid: &str, refund: &Refund) -> Result<RefundOutcome, RefundError> {
-        let mut req = self
-            .cancel_payment(crate::iamport::ImpUid::new(imp_uid))
-            .reason(refund.reason.clone());
+    fn provider(&self) -> Provider {
+        Provider::Iamport
+    }
+    fn refund<'a>(&'a self, imp_uid: &'a str, refund: &'a Refund) -> BoxFuture<'a, Result<RefundOutcome, RefundError>> {
+        Box::pin(iamport_refund(self, imp_uid, refund))
+    }
+}
+
+#[cfg(feature = "iamport")]
+async fn iamport_refund(
+    client: &crate::iamport::Client,
+    imp_uid: &str,
+    refund: &Refund,
+) -> Result<RefundOutcome, RefundError> {
+    {
+        let mut req = client.cancel_payment(crate::iamport::ImpUid::new(imp_uid), refund.reason.clone());
         if let Some(amount) = refund.partial_amount() {
             req = req.amount(amount);
         }
@@ -449,11 +692,11 @@ impl Refunds for crate::iamport::Client {
         }
         if let Some(a) = &refund.account {
             let mut account =
-                crate::iamport::RefundAccount::new(a.holder_name.clone(), a.bank.clone(), a.number.clone());
+                crate::iamport::RefundAccount::new(a.bank.clone(), a.number.clone(), a.holder_name.clone());
             if let Some(phone) = &a.holder_phone {
-                account = account.phone(phone.clone());
+                account = account.holder_phone(phone.clone());
             }
-            req = req.refund_to(account);
+            req = req.refund_account(account);
         }
         let done = req
             .send_with_warnings()
@@ -484,9 +727,27 @@ impl Refunds for crate::iamport::Client {
 
 #[cfg(feature = "portone-v2")]
 impl Refunds for crate::portone_v2::Client {
-    async fn refund(&self, payment_id: &str, refund: &Refund) -> Result<RefundOutcome, RefundError> {
+    fn provider(&self) -> Provider {
+        Provider::PortOneV2
+    }
+    fn refund<'a>(
+        &'a self,
+        payment_id: &'a str,
+        refund: &'a Refund,
+    ) -> BoxFuture<'a, Result<RefundOutcome, RefundError>> {
+        Box::pin(portone_v2_refund(self, payment_id, refund))
+    }
+}
+
+#[cfg(feature = "portone-v2")]
+async fn portone_v2_refund(
+    client: &crate::portone_v2::Client,
+    payment_id: &str,
+    refund: &Refund,
+) -> Result<RefundOutcome, RefundError> {
+    {
         use crate::portone_v2::Bank;
-        let mut req = self.cancel_payment(payment_id, refund.reason.clone());
+        let mut req = client.cancel_payment(crate::portone_v2::PaymentId::new(payment_id), refund.reason.clone());
         if let Some(amount) = refund.partial_amount() {
             req = req.amount(amount);
         }
@@ -503,11 +764,12 @@ impl Refunds for crate::portone_v2::Client {
             // `Bank` is open: a code this version does not list is sent as given.
             let bank = a
                 .bank
+                .as_str()
                 .parse::<Bank>()
-                .unwrap_or_else(|_| Bank::Unrecognized(a.bank.clone()));
+                .unwrap_or_else(|_| Bank::Unrecognized(a.bank.as_str().to_string()));
             let mut account = crate::portone_v2::RefundAccount::new(bank, a.number.clone(), a.holder_name.clone());
             if let Some(phone) = &a.holder_phone {
-                account = account.with_holder_phone_number(phone.clone());
+                account = account.holder_phone(phone.clone());
             }
             req = req.refund_account(account);
         }

@@ -57,7 +57,7 @@
 //! Each attempt is a `tracing` span `kr_payments.request` with the provider, operation, method, path *template*
 //! (never the filled path, which may hold ids), attempt, status and latency. No header value, token or secret is
 //! ever recorded; bodies are logged only at TRACE level, with secrets, tokens, card and account numbers, names
-//! and contact details redacted.
+//! and contact details redacted by the table in [`crate::sensitive`].
 
 use crate::error::{Delivery, TransportError, TransportErrorKind};
 use bytes::{Bytes, BytesMut};
@@ -1095,92 +1095,16 @@ pub(crate) fn encode_segment(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, SET).to_string()
 }
 
-/// Keys whose values are credentials or identify a person or an account; their values never reach a log. Written
-/// lower-case without separators: `accountNumber`, `account_number` and `account-number` all match `accountnumber`.
-const REDACTED_KEYS: &[&str] = &[
-    // Credentials and tokens.
-    "secret",
-    "secretkey",
-    "apisecret",
-    "impkey",
-    "impsecret",
-    "accesstoken",
-    "refreshtoken",
-    "token",
-    "billingkey",
-    "customeruid",
-    // Card and account numbers.
-    "number",
-    "cardnumber",
-    "accountnumber",
-    "vbanknum",
-    "refundaccount",
-    "refundreceiveaccount",
-    // People: names, contact details, dates of birth.
-    "name",
-    "holdername",
-    "vbankholder",
-    "refundholder",
-    "depositorname",
-    "customername",
-    "buyername",
-    "holderphonenumber",
-    "refundtel",
-    "buyertel",
-    "phonenumber",
-    "customermobilephone",
-    "customerphone",
-    "email",
-    "customeremail",
-    "buyeremail",
-    "refundemail",
-    "buyeraddr",
-    "buyerpostcode",
-    "address",
-    "zipcode",
-    "birthday",
-    "birthyear",
-    "birthmonth",
-    "birthdate",
-    // Merchant-defined blobs: whatever the merchant put there may be personal.
-    "customdata",
-    "metadata",
-];
-
-/// Whether a JSON key names a value that must never reach a log or an error message.
+/// Whether a JSON key names a value that must never reach a log or an error message (the table in
+/// [`crate::sensitive`]).
 pub(crate) fn is_sensitive_key(key: &str) -> bool {
-    let normalized: String = key
-        .chars()
-        .filter(|c| *c != '_' && *c != '-')
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    REDACTED_KEYS.contains(&normalized.as_str())
+    crate::sensitive::shown_for_key(key).is_some()
 }
 
-/// The body with secrets, personal and account data replaced, for TRACE logs and error `Debug` output.
+/// The body with secrets, personal and account data replaced by the table in [`crate::sensitive`], for TRACE logs
+/// and error `Debug` output.
 pub(crate) fn redacted_body(body: &[u8]) -> String {
-    fn walk(v: &mut serde_json::Value) {
-        match v {
-            serde_json::Value::Object(m) => {
-                for (k, child) in m.iter_mut() {
-                    if is_sensitive_key(k) && !child.is_null() {
-                        *child = serde_json::Value::String("<redacted>".into());
-                    } else {
-                        walk(child);
-                    }
-                }
-            }
-            serde_json::Value::Array(a) => a.iter_mut().for_each(walk),
-            _ => {}
-        }
-    }
-    match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(mut v) => {
-            walk(&mut v);
-            v.to_string()
-        }
-        Err(_) => format!("<{} bytes, not JSON>", body.len()),
-    }
+    crate::sensitive::redact_json_bytes(body)
 }
 
 /// Adds a sensitive `Authorization` header.
@@ -1560,41 +1484,6 @@ mod tests {
         // A context a custom rule edited by hand must not overflow.
         assert!(policy.delay_for(&ctx(0, None, None)).is_some());
         assert_eq!(RetryPolicy::Never.delay_for(&ctx(1, Some(503), None)), None);
-    }
-
-    #[test]
-    fn sensitive_keys_match_in_any_spelling() {
-        for key in [
-            "accountNumber",
-            "account_number",
-            "ACCOUNT-NUMBER",
-            "imp_secret",
-            "secret",
-            "vbank_num",
-        ] {
-            assert!(is_sensitive_key(key), "{key}");
-        }
-        for key in ["orderName", "amount", "status", "paymentKey", "cancelReason"] {
-            assert!(!is_sensitive_key(key), "{key}");
-        }
-    }
-
-    #[test]
-    fn bodies_are_redacted_at_any_depth() {
-        let body = serde_json::json!({
-            "code": 0,
-            "response": {"access_token": "tok", "list": [{"buyer_tel": "010", "amount": 5}]},
-            "refundAccount": {"bank": "KOOKMIN", "number": "123"},
-            "nothing": null,
-        });
-        let out = redacted_body(body.to_string().as_bytes());
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(v["response"]["access_token"], "<redacted>");
-        assert_eq!(v["response"]["list"][0]["buyer_tel"], "<redacted>");
-        assert_eq!(v["response"]["list"][0]["amount"], 5);
-        assert_eq!(v["refundAccount"], "<redacted>", "a sensitive object goes whole");
-        assert_eq!(v["nothing"], serde_json::Value::Null);
-        assert_eq!(redacted_body(b"<html>secret</html>"), "<19 bytes, not JSON>");
     }
 
     #[tokio::test]

@@ -220,7 +220,7 @@ mod toss {
             let mut seen = 0;
             let request = toss_request(&body);
 
-            let mut cancel = client.cancel_payment(&key, "documented answer");
+            let mut cancel = client.cancel_payment(kr_payments::toss::PaymentKey::new(&key), "documented answer");
             if let Some((amount, before)) = request {
                 cancel = cancel.refundable_amount(before);
                 if let Some(amount) = amount {
@@ -240,11 +240,11 @@ mod toss {
                 // An answer without a cancel entry does not show this cancel: money may have moved, the answer is
                 // kept, and it is never a success.
                 (Err(e), None) => {
-                    let kr_payments::Error::Inconsistent(i) = e.error() else {
+                    let kr_payments::Error::Inconsistent(i) = &e else {
                         panic!("{}: cancel reply: {e}", case.file)
                     };
                     assert_eq!(i.answer.expose(), body, "{}", case.file);
-                    assert!(e.error().outcome_unknown());
+                    assert!(e.outcome_unknown());
                 }
                 (result, _) => panic!("{}: cancel reply: {result:?}", case.file),
             }
@@ -343,11 +343,11 @@ mod toss {
             assert!(err.error.outcome_unknown(), "{file}");
             assert!(!err.nothing_sent(), "{file}");
             let err = client
-                .cancel_payment(&key, "documented answer")
+                .cancel_payment(kr_payments::toss::PaymentKey::new(&key), "documented answer")
                 .send()
                 .await
                 .unwrap_err();
-            assert!(matches!(err.error(), kr_payments::Error::Inconsistent(_)), "{file}");
+            assert!(matches!(&err, kr_payments::Error::Inconsistent(_)), "{file}");
         }
         let expired: Payment = serde_json::from_str(&text("toss", "expired_with_failure")).unwrap();
         assert!(expired.method().is_none() && expired.failure.is_some());
@@ -529,7 +529,7 @@ mod iamport {
         imp_uid: &str,
         request: Option<(Option<i64>, i64)>,
     ) -> Result<Payment, kr_payments::iamport::Error> {
-        let mut cancel = client.cancel_payment(ImpUid::new(imp_uid)).reason("documented answer");
+        let mut cancel = client.cancel_payment(ImpUid::new(imp_uid), "documented answer");
         if let Some((amount, before)) = request {
             cancel = cancel.checksum(before);
             if let Some(amount) = amount {
@@ -981,7 +981,11 @@ mod portone_v2 {
                 .await;
             let mut seen = 0;
 
-            let outcome = client.cancel_payment(&id, "documented answer").send().await.unwrap();
+            let outcome = client
+                .cancel_payment(kr_payments::portone_v2::PaymentId::new(&id), "documented answer")
+                .send()
+                .await
+                .unwrap();
             assert_eq!(cancel_outcome(&outcome), case.outcome, "{}: cancel reply", case.file);
             assert_eq!(refunded_by(&outcome), case.refunded, "{}: cancel reply", case.file);
             seen += 1;

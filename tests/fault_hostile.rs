@@ -373,7 +373,7 @@ async fn duplicate_keys_in_a_portone_cancel_answer_get_one_reading_on_both_paths
             .build()
             .unwrap();
         let typed = client
-            .cancel_payment("order-dup", "dup")
+            .cancel_payment(kr_payments::portone_v2::PaymentId::new("order-dup"), "dup")
             .amount(PART)
             .current_cancellable_amount(PAID)
             .send()

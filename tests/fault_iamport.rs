@@ -422,7 +422,7 @@ async fn an_empty_200_answer_to_a_cancel_without_checksum_is_an_outcome_unknown(
         },
     );
     let err = client
-        .cancel_payment(id.clone())
+        .cancel_payment(id.clone(), "취소")
         .amount(3_000)
         .reason("one item returned")
         .send()

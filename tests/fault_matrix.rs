@@ -16,6 +16,7 @@
 #![cfg(feature = "sandbox")]
 
 use kr_payments::Error;
+use kr_payments::account::{AccountNumber, BankCode, HolderName};
 use kr_payments::error::Delivery;
 use kr_payments::refund::{Refund, RefundAccount, RefundError, RefundOutcome, RefundStatus, Refunds};
 use kr_payments::sandbox::{self, AppliedCancel, Fault, FaultRule, Provider, Sandbox, SeedPayment};
@@ -239,7 +240,11 @@ async fn refund(c: &Clients, p: Provider, id: &str, shape: Shape, amount: i64, r
         Shape::GuardedPartial => Refund::partial(amount, PAID, reason),
         Shape::GuardedFull => Refund::full(reason).expected_balance(PAID),
         Shape::UnguardedFull => Refund::full(reason),
-        Shape::VirtualAccount => Refund::full(reason).to_account(RefundAccount::new(bank(p), "1234567890", "홍길동")),
+        Shape::VirtualAccount => Refund::full(reason).to_account(RefundAccount::new(
+            BankCode::new(bank(p)),
+            AccountNumber::new("1234567890"),
+            HolderName::new("홍길동"),
+        )),
         // The neutral API always guards a partial refund: an unguarded one goes through each facade.
         Shape::UnguardedPartial => return unguarded_partial(c, p, id, amount, reason).await,
     };
@@ -252,7 +257,13 @@ async fn refund(c: &Clients, p: Provider, id: &str, shape: Shape, amount: i64, r
 
 async fn unguarded_partial(c: &Clients, p: Provider, id: &str, amount: i64, reason: &str) -> Report {
     match p {
-        Provider::PortOneV2 => match c.portone.cancel_payment(id, reason).amount(amount).send().await {
+        Provider::PortOneV2 => match c
+            .portone
+            .cancel_payment(kr_payments::portone_v2::PaymentId::new(id), reason)
+            .amount(amount)
+            .send()
+            .await
+        {
             Ok(kr_payments::portone_v2::CancelOutcome::Succeeded(c)) => Report::Refunded {
                 amount: c.total_amount,
                 cancellation: c.id,
@@ -263,9 +274,8 @@ async fn unguarded_partial(c: &Clients, p: Provider, id: &str, amount: i64, reas
         Provider::Iamport => {
             let sent = c
                 .iamport
-                .cancel_payment(kr_payments::iamport::ImpUid::new(id))
+                .cancel_payment(kr_payments::iamport::ImpUid::new(id), reason)
                 .amount(amount)
-                .reason(reason)
                 .send_with_warnings()
                 .await;
             match sent {
@@ -276,7 +286,13 @@ async fn unguarded_partial(c: &Clients, p: Provider, id: &str, amount: i64, reas
                 Err(e) => report_of_error(&e),
             }
         }
-        _ => match c.toss.cancel_payment(id, reason).amount(amount).send().await {
+        _ => match c
+            .toss
+            .cancel_payment(kr_payments::toss::PaymentKey::new(id), reason)
+            .amount(amount)
+            .send()
+            .await
+        {
             Ok(done) => {
                 let cancel = done.cancel().expect("the facade checked the entry");
                 Report::Refunded {
@@ -284,7 +300,7 @@ async fn unguarded_partial(c: &Clients, p: Provider, id: &str, amount: i64, reas
                     cancellation: cancel.transaction_key.clone(),
                 }
             }
-            Err(e) => report_of_error(e.error()),
+            Err(e) => report_of_error(&e),
         },
     }
 }

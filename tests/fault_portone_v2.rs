@@ -66,7 +66,12 @@ async fn http_500_on_a_guarded_cancel_is_retried_and_refunds_once() {
     let sb = sandbox().await;
     sb.faults().add(on_cancel(Fault::Status(500)));
     let outcome = client(&sb.base_url_portone_v2())
-        .partial_cancel(ORDER, 3_000, 10_000, "one item returned")
+        .partial_cancel(
+            kr_payments::portone_v2::PaymentId::new(ORDER),
+            3_000,
+            10_000,
+            "one item returned",
+        )
         .send()
         .await
         .unwrap();
@@ -85,7 +90,7 @@ async fn http_500_on_an_unguarded_cancel_is_retried_with_its_idempotency_key() {
     let sb = sandbox().await;
     sb.faults().add(on_cancel(Fault::StatusAfterApply(500)));
     let outcome = client(&sb.base_url_portone_v2())
-        .full_cancel(ORDER, "changed mind")
+        .full_cancel(kr_payments::portone_v2::PaymentId::new(ORDER), "changed mind")
         .send()
         .await
         .unwrap();
@@ -104,7 +109,7 @@ async fn a_500_that_outlasts_the_retries_is_an_outcome_unknown() {
     let sb = sandbox().await;
     sb.faults().add(on_cancel(Fault::StatusAfterApply(500)).times(3));
     let err = client(&sb.base_url_portone_v2())
-        .full_cancel(ORDER, "changed mind")
+        .full_cancel(kr_payments::portone_v2::PaymentId::new(ORDER), "changed mind")
         .send()
         .await
         .unwrap_err();
@@ -125,7 +130,12 @@ async fn an_html_502_page_on_a_guarded_cancel_is_retried() {
     let (proxy, client) = proxied(&sb).await;
     proxy.on("POST", "/cancel", 1, Action::html(502));
     let outcome = client
-        .partial_cancel(ORDER, 3_000, 10_000, "one item returned")
+        .partial_cancel(
+            kr_payments::portone_v2::PaymentId::new(ORDER),
+            3_000,
+            10_000,
+            "one item returned",
+        )
         .send()
         .await
         .unwrap();
@@ -139,7 +149,11 @@ async fn an_html_502_page_that_outlasts_the_retries_is_a_decode_error_whose_outc
     let sb = sandbox().await;
     let (proxy, client) = proxied(&sb).await;
     proxy.on("POST", "/cancel", 3, Action::html(502));
-    let err = client.full_cancel(ORDER, "changed mind").send().await.unwrap_err();
+    let err = client
+        .full_cancel(kr_payments::portone_v2::PaymentId::new(ORDER), "changed mind")
+        .send()
+        .await
+        .unwrap_err();
     let Error::Decode(d) = &err else {
         panic!("expected a decode error, got {err:?}")
     };
@@ -166,7 +180,12 @@ async fn http_503_with_retry_after_waits_what_the_server_asked() {
         Action::retry_after(503, "1", json!({"type": "UNAVAILABLE", "message": "maintenance"})),
     );
     let outcome = client
-        .partial_cancel(ORDER, 3_000, 10_000, "one item returned")
+        .partial_cancel(
+            kr_payments::portone_v2::PaymentId::new(ORDER),
+            3_000,
+            10_000,
+            "one item returned",
+        )
         .send()
         .await
         .unwrap();
@@ -197,7 +216,12 @@ async fn http_429_with_retry_after_zero_is_retried_at_once_until_it_passes() {
         Action::retry_after(429, "0", json!({"type": "TOO_MANY_REQUESTS", "message": "slow down"})),
     );
     let outcome = client
-        .partial_cancel(ORDER, 3_000, 10_000, "one item returned")
+        .partial_cancel(
+            kr_payments::portone_v2::PaymentId::new(ORDER),
+            3_000,
+            10_000,
+            "one item returned",
+        )
         .send()
         .await
         .unwrap();
@@ -221,7 +245,12 @@ async fn a_retry_after_beyond_the_cap_is_not_waited_for() {
         Action::retry_after(429, "120", json!({"type": "TOO_MANY_REQUESTS", "message": "slow down"})),
     );
     let err = client
-        .partial_cancel(ORDER, 3_000, 10_000, "one item returned")
+        .partial_cancel(
+            kr_payments::portone_v2::PaymentId::new(ORDER),
+            3_000,
+            10_000,
+            "one item returned",
+        )
         .send()
         .await
         .unwrap_err();
@@ -256,7 +285,11 @@ async fn a_refused_connection_is_retried_even_for_an_unguarded_cancel() {
     let sb = sandbox().await;
     let refuse = RefuseFirst::new(sb.base_url());
     let client = client_with(&format!("{}/portone-v2", refuse.base_url), refuse.policy.clone());
-    let outcome = client.full_cancel(ORDER, "changed mind").send().await.unwrap();
+    let outcome = client
+        .full_cancel(kr_payments::portone_v2::PaymentId::new(ORDER), "changed mind")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(succeeded(&outcome), 10_000);
     let decisions = refuse.decisions.lock().unwrap().clone();
     assert_eq!(decisions.len(), 1, "one failed attempt, then success");
@@ -271,7 +304,12 @@ async fn a_reset_before_forwarding_is_retried_for_a_guarded_cancel() {
     let (proxy, client) = proxied(&sb).await;
     proxy.on("POST", "/cancel", 1, Action::ResetBeforeForward);
     let outcome = client
-        .partial_cancel(ORDER, 3_000, 10_000, "one item returned")
+        .partial_cancel(
+            kr_payments::portone_v2::PaymentId::new(ORDER),
+            3_000,
+            10_000,
+            "one item returned",
+        )
         .send()
         .await
         .unwrap();
@@ -286,7 +324,11 @@ async fn a_reset_on_an_unguarded_cancel_is_retried_with_its_idempotency_key() {
     let sb = sandbox().await;
     let (proxy, client) = proxied(&sb).await;
     proxy.on("POST", "/cancel", 1, Action::ResetBeforeForward);
-    let outcome = client.full_cancel(ORDER, "changed mind").send().await.unwrap();
+    let outcome = client
+        .full_cancel(kr_payments::portone_v2::PaymentId::new(ORDER), "changed mind")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(succeeded(&outcome), 10_000);
     assert_eq!(proxy.hits("POST", "/cancel"), 2);
     assert_eq!(sb.cancels_applied(ORDER), 1);
@@ -297,7 +339,9 @@ async fn a_reset_with_retries_off_is_an_outcome_unknown_that_keeps_the_key() {
     let sb = sandbox().await;
     let (proxy, client) = proxied(&sb).await;
     proxy.on("POST", "/cancel", 1, Action::ForwardThenReset);
-    let cancel = client.full_cancel(ORDER, "changed mind").retry(RetryPolicy::Never);
+    let cancel = client
+        .full_cancel(kr_payments::portone_v2::PaymentId::new(ORDER), "changed mind")
+        .retry(RetryPolicy::Never);
     let key = cancel.key().to_string();
     let err = cancel.send().await.unwrap_err();
     let Error::Transport(t) = &err else {
@@ -312,7 +356,7 @@ async fn a_reset_with_retries_off_is_an_outcome_unknown_that_keeps_the_key() {
     assert_eq!(sb.cancels_applied(ORDER), 1);
     // The same cancel sent later with the same key learns the first one's outcome and refunds nothing more.
     let again = client
-        .full_cancel(ORDER, "changed mind")
+        .full_cancel(kr_payments::portone_v2::PaymentId::new(ORDER), "changed mind")
         .idempotency_key(key)
         .send()
         .await
@@ -326,7 +370,12 @@ async fn a_connection_dropped_after_a_partial_cancel_was_applied_is_reconciled()
     let sb = sandbox().await;
     sb.faults().add(on_cancel(Fault::DropConnection));
     let outcome = client(&sb.base_url_portone_v2())
-        .partial_cancel(ORDER, 3_000, 10_000, "one item returned")
+        .partial_cancel(
+            kr_payments::portone_v2::PaymentId::new(ORDER),
+            3_000,
+            10_000,
+            "one item returned",
+        )
         .send()
         .await
         .unwrap();
@@ -350,7 +399,7 @@ async fn a_connection_dropped_after_a_guarded_full_cancel_was_applied_is_reconci
     let sb = sandbox().await;
     sb.faults().add(on_cancel(Fault::DropConnection));
     let outcome = client(&sb.base_url_portone_v2())
-        .full_cancel(ORDER, "changed mind")
+        .full_cancel(kr_payments::portone_v2::PaymentId::new(ORDER), "changed mind")
         .current_cancellable_amount(10_000)
         .send()
         .await
@@ -369,7 +418,7 @@ async fn a_connection_dropped_after_an_unguarded_cancel_learns_its_outcome_from_
     let sb = sandbox().await;
     sb.faults().add(on_cancel(Fault::DropConnection));
     let outcome = client(&sb.base_url_portone_v2())
-        .full_cancel(ORDER, "changed mind")
+        .full_cancel(kr_payments::portone_v2::PaymentId::new(ORDER), "changed mind")
         .send()
         .await
         .unwrap();
@@ -391,7 +440,12 @@ async fn a_guarded_cancel_that_stalls_past_the_timeout_is_reconciled() {
     sb.faults().add(on_cancel(Fault::Delay(STALL)));
     let (policy, decisions) = recording(quick());
     let outcome = client_with(&sb.base_url_portone_v2(), policy)
-        .partial_cancel(ORDER, 3_000, 10_000, "one item returned")
+        .partial_cancel(
+            kr_payments::portone_v2::PaymentId::new(ORDER),
+            3_000,
+            10_000,
+            "one item returned",
+        )
         .timeout(TIMEOUT)
         .send()
         .await
@@ -409,7 +463,7 @@ async fn an_unguarded_cancel_that_stalls_past_its_first_attempt_learns_its_outco
     sb.faults().add(on_cancel(Fault::Delay(STALL)));
     let started = std::time::Instant::now();
     let outcome = client(&sb.base_url_portone_v2())
-        .full_cancel(ORDER, "changed mind")
+        .full_cancel(kr_payments::portone_v2::PaymentId::new(ORDER), "changed mind")
         .timeout(TIMEOUT)
         .send()
         .await
@@ -427,7 +481,7 @@ async fn a_cancel_that_stalls_on_every_attempt_ends_by_its_deadline_as_unknown()
     sb.faults().add(on_cancel(Fault::Delay(STALL)).times(10));
     let started = std::time::Instant::now();
     let err = client(&sb.base_url_portone_v2())
-        .full_cancel(ORDER, "changed mind")
+        .full_cancel(kr_payments::portone_v2::PaymentId::new(ORDER), "changed mind")
         .timeout(TIMEOUT)
         .send()
         .await
@@ -460,7 +514,12 @@ async fn a_truncated_answer_to_a_guarded_cancel_is_reconciled() {
     let sb = sandbox().await;
     sb.faults().add(on_cancel(Fault::TruncatedBody));
     let outcome = client(&sb.base_url_portone_v2())
-        .partial_cancel(ORDER, 3_000, 10_000, "one item returned")
+        .partial_cancel(
+            kr_payments::portone_v2::PaymentId::new(ORDER),
+            3_000,
+            10_000,
+            "one item returned",
+        )
         .send()
         .await
         .unwrap();
@@ -498,7 +557,12 @@ async fn an_empty_200_answer_to_a_cancel_is_a_decode_error_and_not_replayed() {
         },
     );
     let err = client
-        .partial_cancel(ORDER, 3_000, 10_000, "one item returned")
+        .partial_cancel(
+            kr_payments::portone_v2::PaymentId::new(ORDER),
+            3_000,
+            10_000,
+            "one item returned",
+        )
         .send()
         .await
         .unwrap_err();
@@ -538,7 +602,12 @@ async fn unknown_fields_everywhere_are_ignored() {
     proxy.on("POST", "/cancel", 1, Action::ForwardMapJson(with_unknown_fields));
     proxy.on("GET", "/payments/", 1, Action::ForwardMapJson(with_unknown_fields));
     let outcome = client
-        .partial_cancel(ORDER, 3_000, 10_000, "one item returned")
+        .partial_cancel(
+            kr_payments::portone_v2::PaymentId::new(ORDER),
+            3_000,
+            10_000,
+            "one item returned",
+        )
         .send()
         .await
         .unwrap();
@@ -567,7 +636,12 @@ async fn unknown_enum_values_are_kept_not_failed() {
     proxy.on("POST", "/cancel", 1, Action::ForwardMapJson(future_cancellation_status));
     proxy.on("GET", "/payments/", 1, Action::ForwardMapJson(future_payment_status));
     let outcome = client
-        .partial_cancel(ORDER, 3_000, 10_000, "one item returned")
+        .partial_cancel(
+            kr_payments::portone_v2::PaymentId::new(ORDER),
+            3_000,
+            10_000,
+            "one item returned",
+        )
         .send()
         .await
         .unwrap();
@@ -596,7 +670,12 @@ async fn a_refusal_after_an_unknown_attempt_stays_an_error_when_the_payment_does
     let sb = sandbox().await;
     // Someone else refunds 1,000 first: our stated balance of 10,000 is stale.
     let other = client(&sb.base_url_portone_v2())
-        .partial_cancel(ORDER, 1_000, 10_000, "another refund")
+        .partial_cancel(
+            kr_payments::portone_v2::PaymentId::new(ORDER),
+            1_000,
+            10_000,
+            "another refund",
+        )
         .send()
         .await
         .unwrap();
@@ -604,7 +683,12 @@ async fn a_refusal_after_an_unknown_attempt_stays_an_error_when_the_payment_does
     let (proxy, client) = proxied(&sb).await;
     proxy.on("POST", "/cancel", 1, Action::ResetBeforeForward);
     let err = client
-        .partial_cancel(ORDER, 3_000, 10_000, "one item returned")
+        .partial_cancel(
+            kr_payments::portone_v2::PaymentId::new(ORDER),
+            3_000,
+            10_000,
+            "one item returned",
+        )
         .send()
         .await
         .unwrap_err();
@@ -644,7 +728,12 @@ async fn never_more_than_one_refund_whatever_the_retries() {
         max_delay: Duration::from_millis(50),
     };
     let outcome = client_with(&sb.base_url_portone_v2(), policy)
-        .partial_cancel(ORDER, 3_000, 10_000, "one item returned")
+        .partial_cancel(
+            kr_payments::portone_v2::PaymentId::new(ORDER),
+            3_000,
+            10_000,
+            "one item returned",
+        )
         .send()
         .await
         .unwrap();

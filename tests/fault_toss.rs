@@ -44,7 +44,7 @@ fn client_with(base: &str, retry: RetryPolicy) -> Client {
 /// 3,000 won of a 10,000 won payment, with the balance stated as `refundableAmount`.
 fn partial(client: &Client, key: &str) -> CancelPayment {
     client
-        .cancel_payment(key, "one item returned")
+        .cancel_payment(kr_payments::toss::PaymentKey::new(key), "one item returned")
         .amount(3_000)
         .refundable_amount(10_000)
 }
@@ -106,10 +106,17 @@ async fn http_500_on_every_attempt_ends_as_the_api_error_with_the_key_to_resend(
     let (sb, key) = sandbox().await;
     sb.faults().add(on_cancel(Fault::Status(500)).times(3));
     let c = client(&sb.base_url_toss());
-    let err = partial(&c, &key).send().await.unwrap_err();
+    let cancel = partial(&c, &key);
+    assert!(
+        !cancel.key().is_empty(),
+        "the key to resend with is known before sending"
+    );
+    let err = cancel.send().await.unwrap_err();
     assert_eq!(err.status(), Some(500));
-    assert!(err.code().is_some_and(ErrorCode::is_unrecognized), "{err:?}");
-    assert!(!err.idempotency_key().is_empty());
+    assert!(
+        err.api().map(|e| &e.code).is_some_and(ErrorCode::is_unrecognized),
+        "{err:?}"
+    );
     assert_eq!(sandbox_hits(&sb, "POST", CANCEL), 3);
     assert_eq!(sb.cancels_applied(&key), 0);
 }
@@ -219,12 +226,12 @@ async fn a_replay_whose_key_was_lost_is_refused_by_the_balance_guard_and_reporte
     let err = partial(&client, &key).send().await.unwrap_err();
     // Toss answered the keyless replay NOT_MATCHES_REFUNDABLE_AMOUNT; the payment shows a cancel of this amount and
     // reason made during the call, which is this request's only if the key was lost on the way: nothing can tell.
-    let Error::Unverified(u) = err.error() else {
+    let Error::Unverified(u) = &err else {
         panic!("expected an unverified outcome, got {err:?}")
     };
     assert!(u.last_answer.contains("NOT_MATCHES_REFUNDABLE_AMOUNT"), "{u:?}");
     assert_eq!(u.evidence.value()["cancelAmount"], 3_000);
-    assert!(err.error().outcome_unknown());
+    assert!(err.outcome_unknown());
     assert!(
         !err.to_string().contains("refunded"),
         "never reported as a success: {err}"
@@ -239,7 +246,7 @@ async fn a_refusal_after_an_unknown_attempt_stands_when_the_payment_shows_no_can
     let (sb, key) = sandbox().await;
     // Somebody else refunds 1,000 first: our stated balance is stale.
     let c = client(&sb.base_url_toss());
-    c.cancel_payment(&key, "another refund")
+    c.cancel_payment(kr_payments::toss::PaymentKey::new(&key), "another refund")
         .amount(1_000)
         .send()
         .await
@@ -247,8 +254,11 @@ async fn a_refusal_after_an_unknown_attempt_stands_when_the_payment_shows_no_can
     let (proxy, client) = proxied(&sb).await;
     proxy.on("POST", CANCEL, 1, Action::ResetBeforeForward);
     let err = partial(&client, &key).send().await.unwrap_err();
-    assert_eq!(err.code().map(|c| c.as_str()), Some("NOT_MATCHES_REFUNDABLE_AMOUNT"));
-    assert_eq!(err.error().delivery(), kr_payments::error::Delivery::Refused);
+    assert_eq!(
+        err.api().map(|e| &e.code).map(|c| c.as_str()),
+        Some("NOT_MATCHES_REFUNDABLE_AMOUNT")
+    );
+    assert_eq!(err.delivery(), kr_payments::error::Delivery::Refused);
     assert_eq!(sb.cancels_applied(&key), 1, "only the other refund");
 }
 
@@ -259,12 +269,12 @@ async fn a_full_cancel_replayed_without_its_key_is_refused_and_reported_unverifi
     proxy.on("POST", CANCEL, 1, Action::ForwardThenReset);
     proxy.on("POST", CANCEL, 1, Action::ForwardWithoutHeader("idempotency-key"));
     let err = client
-        .cancel_payment(&key, "changed mind")
+        .cancel_payment(kr_payments::toss::PaymentKey::new(&key), "changed mind")
         .refundable_amount(10_000)
         .send()
         .await
         .unwrap_err();
-    let Error::Unverified(u) = err.error() else {
+    let Error::Unverified(u) = &err else {
         panic!("expected an unverified outcome, got {err:?}")
     };
     assert!(u.last_answer.contains("ALREADY_CANCELED_PAYMENT"), "{u:?}");
@@ -305,10 +315,8 @@ async fn a_cancel_that_stalls_on_every_attempt_ends_unknown_with_its_key_and_set
     let err = prepared.send().await.unwrap_err();
     assert!(started.elapsed() < STALL, "the deadline holds for the whole call");
     assert!(err.is_timeout(), "{err:?}");
-    assert_eq!(err.idempotency_key(), prepared.idempotency_key());
-    let Error::Transport(t) = err.error() else {
-        unreachable!()
-    };
+    assert_eq!(prepared.key(), prepared.idempotency_key());
+    let Error::Transport(t) = &err else { unreachable!() };
     assert_eq!(t.attempts, 2);
     assert!(t.outcome_unknown());
     assert!(err.to_string().contains("outcome is unknown"), "{err}");
@@ -370,7 +378,7 @@ async fn an_empty_200_answer_to_a_cancel_is_a_decode_error_and_not_replayed() {
         },
     );
     let err = partial(&client, &key).send().await.unwrap_err();
-    let Error::Decode(d) = err.error() else {
+    let Error::Decode(d) = &err else {
         panic!("expected a decode error, got {err:?}")
     };
     assert_eq!(d.status, 200);
@@ -448,7 +456,7 @@ async fn a_refusal_after_an_unknown_attempt_stays_an_error_when_the_payment_does
     let (sb, key) = sandbox().await;
     let direct = client(&sb.base_url_toss());
     let other = direct
-        .cancel_payment(&key, "another refund")
+        .cancel_payment(kr_payments::toss::PaymentKey::new(&key), "another refund")
         .amount(1_000)
         .send()
         .await
@@ -457,7 +465,11 @@ async fn a_refusal_after_an_unknown_attempt_stays_an_error_when_the_payment_does
     let (proxy, client) = proxied(&sb).await;
     proxy.on("POST", CANCEL, 1, Action::ResetBeforeForward);
     let err = partial(&client, &key).send().await.unwrap_err();
-    assert_eq!(err.code(), Some(&ErrorCode::NotMatchesRefundableAmount), "{err:?}");
+    assert_eq!(
+        err.api().map(|e| &e.code),
+        Some(&ErrorCode::NotMatchesRefundableAmount),
+        "{err:?}"
+    );
     assert_eq!(proxy.hits("POST", CANCEL), 2);
     assert!(proxy.hits("GET", LOOKUP) >= 1, "the payment was read before giving up");
     assert_eq!(sb.cancels_applied(&key), 1, "only the other refund");

@@ -125,7 +125,12 @@ async fn virtual_account_refund_sends_the_refund_account() {
         "refund_tel": "010-1234-5678"
     });
     expect_cancel(&server, body.clone(), 200, "vbank_refund").await;
-    let account = RefundAccount::new("주식회사 예시", "88", "56211105948400").phone("010-1234-5678");
+    let account = RefundAccount::new(
+        kr_payments::account::BankCode::new("88"),
+        kr_payments::account::AccountNumber::new("56211105948400"),
+        kr_payments::account::HolderName::new("주식회사 예시"),
+    )
+    .holder_phone(kr_payments::account::PhoneNumber::new("010-1234-5678"));
     let payment = client(&server)
         .refund_virtual_account(ImpUid::new("imp_660318274455"), account, "주문 취소")
         .checksum(25_000)
@@ -158,16 +163,16 @@ async fn every_field_of_the_cancel_body() {
     });
     expect_cancel(&server, body.clone(), 200, "partial").await;
     client(&server)
-        .cancel_payment(ImpUid::new("imp_448280090638"))
+        .cancel_payment(ImpUid::new("imp_448280090638"), "취소")
         .amount(3_000)
         .tax_free(1_000)
         .vat_amount(181)
         .checksum(10_000)
         .reason("한 개 반품")
-        .refund_holder("김하나")
-        .refund_bank("004")
-        .refund_account("12345678901234")
-        .refund_tel("01012345678")
+        .refund_holder(kr_payments::account::HolderName::new("김하나"))
+        .refund_bank(kr_payments::account::BankCode::new("004"))
+        .refund_account_number(kr_payments::account::AccountNumber::new("12345678901234"))
+        .refund_tel(kr_payments::account::PhoneNumber::new("01012345678"))
         .retain_promotion(true)
         .enable_webhook(false)
         .requester(CancelRequester::Customer)
@@ -279,7 +284,7 @@ async fn a_guarded_cancel_is_retried_after_a_503_and_an_unguarded_one_is_not() {
     Mock::given(method("POST"))
         .and(path("/payments/cancel"))
         .and(body_json(
-            json!({ "imp_uid": "imp_448280090638", "amount": 3000, "checksum": 10000 }),
+            json!({ "imp_uid": "imp_448280090638", "amount": 3000, "checksum": 10000, "reason": "취소" }),
         ))
         .respond_with(ResponseTemplate::new(503).set_body_json(fixture("cancelPayment", "unavailable")))
         .up_to_n_times(1)
@@ -290,7 +295,7 @@ async fn a_guarded_cancel_is_retried_after_a_503_and_an_unguarded_one_is_not() {
     Mock::given(method("POST"))
         .and(path("/payments/cancel"))
         .and(body_json(
-            json!({ "imp_uid": "imp_448280090638", "amount": 3000, "checksum": 10000 }),
+            json!({ "imp_uid": "imp_448280090638", "amount": 3000, "checksum": 10000, "reason": "취소" }),
         ))
         .respond_with(ResponseTemplate::new(200).set_body_json(fixture("cancelPayment", "partial")))
         .expect(1)
@@ -299,21 +304,23 @@ async fn a_guarded_cancel_is_retried_after_a_503_and_an_unguarded_one_is_not() {
     // Unguarded: a 503 is final.
     Mock::given(method("POST"))
         .and(path("/payments/cancel"))
-        .and(body_json(json!({ "imp_uid": "imp_448280090638", "amount": 3000 })))
+        .and(body_json(
+            json!({ "imp_uid": "imp_448280090638", "amount": 3000, "reason": "취소" }),
+        ))
         .respond_with(ResponseTemplate::new(503).set_body_json(fixture("cancelPayment", "unavailable")))
         .expect(1)
         .mount(&server)
         .await;
     let client = client(&server);
     let guarded = client
-        .cancel_payment(ImpUid::new("imp_448280090638"))
+        .cancel_payment(ImpUid::new("imp_448280090638"), "취소")
         .partial(3_000, 10_000)
         .send()
         .await
         .unwrap();
     assert_eq!(guarded.cancellable_balance(), Some(7_000));
     let err = client
-        .cancel_payment(ImpUid::new("imp_448280090638"))
+        .cancel_payment(ImpUid::new("imp_448280090638"), "취소")
         .amount(3_000)
         .send()
         .await
@@ -344,7 +351,7 @@ async fn per_call_retry_policy_overrides_the_client() {
         .mount(&server)
         .await;
     let err = client(&server)
-        .cancel_payment(ImpUid::new("imp_448280090638"))
+        .cancel_payment(ImpUid::new("imp_448280090638"), "취소")
         .partial(3_000, 10_000)
         .retry(RetryPolicy::Never)
         .send()
@@ -392,68 +399,159 @@ async fn invalid_requests_are_refused_before_anything_is_sent() {
     let server = server().await;
     let client = client(&server);
     let id = || ImpUid::new("imp_448280090638");
-    let account = || RefundAccount::new("김하나", "88", "56211105948400");
+    let account = || {
+        RefundAccount::new(
+            kr_payments::account::BankCode::new("88"),
+            kr_payments::account::AccountNumber::new("56211105948400"),
+            kr_payments::account::HolderName::new("김하나"),
+        )
+    };
     let cases: Vec<(&str, kr_payments::iamport::CancelRequest<'_>)> = vec![
-        ("imp_uid", client.cancel_payment(ImpUid::new(""))),
-        ("merchant_uid", client.cancel_payment(MerchantUid::new("  "))),
-        ("amount", client.cancel_payment(id()).amount(0)),
-        ("amount", client.cancel_payment(id()).amount(-1_000)),
-        ("checksum", client.cancel_payment(id()).checksum(0)),
+        ("imp_uid", client.cancel_payment(ImpUid::new(""), "취소")),
+        ("merchant_uid", client.cancel_payment(MerchantUid::new("  "), "취소")),
+        ("amount", client.cancel_payment(id(), "취소").amount(0)),
+        ("amount", client.cancel_payment(id(), "취소").amount(-1_000)),
+        ("checksum", client.cancel_payment(id(), "취소").checksum(0)),
         ("checksum", client.partial_cancel(id(), 5_000, 4_999, "반품")),
-        ("tax_free", client.cancel_payment(id()).amount(1_000).tax_free(-1)),
-        ("tax_free", client.cancel_payment(id()).amount(1_000).tax_free(1_001)),
         (
-            "vat_amount",
-            client.cancel_payment(id()).amount(1_000).vat_amount(1_001),
+            "tax_free",
+            client.cancel_payment(id(), "취소").amount(1_000).tax_free(-1),
+        ),
+        (
+            "tax_free",
+            client.cancel_payment(id(), "취소").amount(1_000).tax_free(1_001),
         ),
         (
             "vat_amount",
-            client.cancel_payment(id()).amount(1_000).tax_free(500).vat_amount(501),
-        ),
-        ("tax_free", client.cancel_payment(id()).checksum(1_000).tax_free(1_001)),
-        ("reason", client.cancel_payment(id()).reason("   ")),
-        ("reason", client.cancel_payment(id()).reason("가".repeat(257))),
-        ("refund_bank", client.cancel_payment(id()).refund_holder("김하나")),
-        (
-            "refund_holder",
-            client.cancel_payment(id()).refund_bank("88").refund_account("123"),
+            client.cancel_payment(id(), "취소").amount(1_000).vat_amount(1_001),
         ),
         (
-            "refund_account",
-            client.cancel_payment(id()).refund_holder("김하나").refund_bank("88"),
-        ),
-        ("refund_tel", client.cancel_payment(id()).refund_tel("01012345678")),
-        (
-            "refund_account",
-            client.refund_virtual_account(id(), RefundAccount::new("김하나", "88", "562-111-05948400"), "취소"),
-        ),
-        (
-            "refund_account",
-            client.refund_virtual_account(id(), RefundAccount::new("김하나", "88", "12345678901234567"), "취소"),
+            "vat_amount",
+            client
+                .cancel_payment(id(), "취소")
+                .amount(1_000)
+                .tax_free(500)
+                .vat_amount(501),
         ),
         (
-            "refund_account",
-            client.refund_virtual_account(id(), RefundAccount::new("김하나", "88", ""), "취소"),
+            "tax_free",
+            client.cancel_payment(id(), "취소").checksum(1_000).tax_free(1_001),
         ),
+        ("reason", client.cancel_payment(id(), "   ")),
+        ("reason", client.cancel_payment(id(), "가".repeat(257))),
         (
             "refund_bank",
-            client.refund_virtual_account(id(), RefundAccount::new("김하나", "신한", "123"), "취소"),
-        ),
-        (
-            "refund_bank",
-            client.refund_virtual_account(id(), RefundAccount::new("김하나", "00088", "123"), "취소"),
+            client
+                .cancel_payment(id(), "취소")
+                .refund_holder(kr_payments::account::HolderName::new("김하나")),
         ),
         (
             "refund_holder",
-            client.refund_virtual_account(id(), RefundAccount::new(" ", "88", "123"), "취소"),
+            client
+                .cancel_payment(id(), "취소")
+                .refund_bank(kr_payments::account::BankCode::new("88"))
+                .refund_account_number(kr_payments::account::AccountNumber::new("123")),
+        ),
+        (
+            "refund_account",
+            client
+                .cancel_payment(id(), "취소")
+                .refund_holder(kr_payments::account::HolderName::new("김하나"))
+                .refund_bank(kr_payments::account::BankCode::new("88")),
         ),
         (
             "refund_tel",
-            client.refund_virtual_account(id(), account().phone("010 1234 5678"), "취소"),
+            client
+                .cancel_payment(id(), "취소")
+                .refund_tel(kr_payments::account::PhoneNumber::new("01012345678")),
+        ),
+        (
+            "refund_account",
+            client.refund_virtual_account(
+                id(),
+                RefundAccount::new(
+                    kr_payments::account::BankCode::new("88"),
+                    kr_payments::account::AccountNumber::new("562-111-05948400"),
+                    kr_payments::account::HolderName::new("김하나"),
+                ),
+                "취소",
+            ),
+        ),
+        (
+            "refund_account",
+            client.refund_virtual_account(
+                id(),
+                RefundAccount::new(
+                    kr_payments::account::BankCode::new("88"),
+                    kr_payments::account::AccountNumber::new("12345678901234567"),
+                    kr_payments::account::HolderName::new("김하나"),
+                ),
+                "취소",
+            ),
+        ),
+        (
+            "refund_account",
+            client.refund_virtual_account(
+                id(),
+                RefundAccount::new(
+                    kr_payments::account::BankCode::new("88"),
+                    kr_payments::account::AccountNumber::new(""),
+                    kr_payments::account::HolderName::new("김하나"),
+                ),
+                "취소",
+            ),
+        ),
+        (
+            "refund_bank",
+            client.refund_virtual_account(
+                id(),
+                RefundAccount::new(
+                    kr_payments::account::BankCode::new("신한"),
+                    kr_payments::account::AccountNumber::new("123"),
+                    kr_payments::account::HolderName::new("김하나"),
+                ),
+                "취소",
+            ),
+        ),
+        (
+            "refund_bank",
+            client.refund_virtual_account(
+                id(),
+                RefundAccount::new(
+                    kr_payments::account::BankCode::new("00088"),
+                    kr_payments::account::AccountNumber::new("123"),
+                    kr_payments::account::HolderName::new("김하나"),
+                ),
+                "취소",
+            ),
+        ),
+        (
+            "refund_holder",
+            client.refund_virtual_account(
+                id(),
+                RefundAccount::new(
+                    kr_payments::account::BankCode::new("88"),
+                    kr_payments::account::AccountNumber::new("123"),
+                    kr_payments::account::HolderName::new(" "),
+                ),
+                "취소",
+            ),
         ),
         (
             "refund_tel",
-            client.refund_virtual_account(id(), account().phone("-"), "취소"),
+            client.refund_virtual_account(
+                id(),
+                account().holder_phone(kr_payments::account::PhoneNumber::new("010 1234 5678")),
+                "취소",
+            ),
+        ),
+        (
+            "refund_tel",
+            client.refund_virtual_account(
+                id(),
+                account().holder_phone(kr_payments::account::PhoneNumber::new("-")),
+                "취소",
+            ),
         ),
     ];
     for (field, request) in cases {
@@ -476,7 +574,7 @@ fn zero_amount_is_refused_with_a_reason_that_says_why() {
         .build()
         .unwrap();
     let err = client
-        .cancel_payment(ImpUid::new("imp_1"))
+        .cancel_payment(ImpUid::new("imp_1"), "취소")
         .amount(0)
         .body()
         .unwrap_err();
@@ -501,7 +599,11 @@ fn valid_edge_cases_pass_the_checks() {
     let body = client
         .refund_virtual_account(
             ImpUid::new("imp_1"),
-            RefundAccount::new("김하나", "SH01", "1234567890123456"),
+            RefundAccount::new(
+                kr_payments::account::BankCode::new("SH01"),
+                kr_payments::account::AccountNumber::new("1234567890123456"),
+                kr_payments::account::HolderName::new("김하나"),
+            ),
             "취소",
         )
         .body()

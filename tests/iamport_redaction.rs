@@ -48,7 +48,12 @@ fn build_errors_print_no_credentials() {
 
 #[test]
 fn refund_accounts_print_redacted() {
-    let account = RefundAccount::new(HOLDER, "88", ACCOUNT_NUMBER).phone(PHONE);
+    let account = RefundAccount::new(
+        kr_payments::account::BankCode::new("88"),
+        kr_payments::account::AccountNumber::new(ACCOUNT_NUMBER),
+        kr_payments::account::HolderName::new(HOLDER),
+    )
+    .holder_phone(kr_payments::account::PhoneNumber::new(PHONE));
     let client = Client::builder()
         .imp_key(IMP_KEY)
         .imp_secret(IMP_SECRET)
@@ -149,7 +154,12 @@ async fn trace_logs_hold_no_credentials_token_or_refund_account() {
     client
         .refund_virtual_account(
             ImpUid::new("imp_660318274455"),
-            RefundAccount::new(HOLDER, "88", ACCOUNT_NUMBER).phone(PHONE),
+            RefundAccount::new(
+                kr_payments::account::BankCode::new("88"),
+                kr_payments::account::AccountNumber::new(ACCOUNT_NUMBER),
+                kr_payments::account::HolderName::new(HOLDER),
+            )
+            .holder_phone(kr_payments::account::PhoneNumber::new(PHONE)),
             "주문 취소",
         )
         .checksum(25_000)

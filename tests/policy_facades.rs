@@ -360,7 +360,7 @@ mod portone_v2 {
         );
         let client = Client::builder().secret(SECRET).build().expect("client");
         let cancel = client
-            .full_cancel(PAYMENT, REASON)
+            .full_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), REASON)
             .payment(&p)
             .now(first_second_of_april());
         assert_eq!(cancel.validate(), Ok(()), "an unknown deadline is no reason to refuse");
@@ -377,7 +377,9 @@ mod portone_v2 {
         ];
         for (paid_at, now) in cases {
             let phone = paid(mobile(), "DANAL", paid_at);
-            let mut cancel = client.full_cancel(PAYMENT, REASON).payment(&phone);
+            let mut cancel = client
+                .full_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), REASON)
+                .payment(&phone);
             if let Some(now) = now {
                 cancel = cancel.now(now);
             }
@@ -388,7 +390,7 @@ mod portone_v2 {
         }
         // The same from the merchant's own records.
         let err = client
-            .full_cancel(PAYMENT, REASON)
+            .full_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), REASON)
             .paid(PayMethod::MobilePhone, last_second_of_march())
             .now(first_second_of_april())
             .send()
@@ -409,7 +411,7 @@ mod portone_v2 {
         let phone = paid(mobile(), "DANAL", last_second_of_march());
 
         let outcome = client(&server)
-            .full_cancel(PAYMENT, REASON)
+            .full_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), REASON)
             .payment(&phone)
             .ignore_cancel_deadline()
             .now(first_second_of_april())
@@ -428,7 +430,13 @@ mod portone_v2 {
     fn the_month_boundary_is_kst_both_ways() {
         let client = Client::builder().secret(SECRET).build().expect("client");
         let phone = paid(mobile(), "DANAL", kst(2026, 3, 1, 0, 0, 0));
-        let at = |now| client.full_cancel(PAYMENT, REASON).payment(&phone).now(now).validate();
+        let at = |now| {
+            client
+                .full_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), REASON)
+                .payment(&phone)
+                .now(now)
+                .validate()
+        };
         assert_eq!(
             at(last_second_of_march()),
             Ok(()),
@@ -446,7 +454,7 @@ mod portone_v2 {
         let old_card = paid(card(), "TOSSPAYMENTS", kst(2025, 3, 10, 12, 0, 0));
 
         let outcome = client(&server)
-            .full_cancel(PAYMENT, REASON)
+            .full_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), REASON)
             .payment(&old_card)
             .now(kst(2026, 3, 13, 0, 0, 0))
             .send()
@@ -481,7 +489,7 @@ mod portone_v2 {
         mount_succeeded_cancel(&server).await;
         let recent_card = paid(card(), "TOSSPAYMENTS", kst(2026, 3, 10, 12, 0, 0));
         let outcome = client(&server)
-            .full_cancel(PAYMENT, REASON)
+            .full_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), REASON)
             .payment(&recent_card)
             .now(kst(2026, 4, 10, 0, 0, 0))
             .send()
@@ -497,22 +505,32 @@ mod portone_v2 {
         let now = kst(2026, 4, 1, 12, 0, 0);
         let va = paid(virtual_account(), "NICE_V2", kst(2026, 3, 10, 12, 0, 0));
         let smartro_va = paid(virtual_account(), "SMARTRO_V2", kst(2026, 3, 10, 12, 0, 0));
-        let account = || RefundAccount::new(Bank::Shinhan, "110123456789", "홍길동");
+        let account = || {
+            RefundAccount::new(
+                Bank::Shinhan,
+                kr_payments::account::AccountNumber::new("110123456789"),
+                kr_payments::account::HolderName::new("홍길동"),
+            )
+        };
 
-        let no_account = client.full_cancel(PAYMENT, REASON).payment(&va).now(now).validate();
+        let no_account = client
+            .full_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), REASON)
+            .payment(&va)
+            .now(now)
+            .validate();
         assert_eq!(
             no_account.expect_err("a paid virtual account needs an account").field,
             "refundAccount"
         );
         let from_records = client
-            .full_cancel(PAYMENT, REASON)
+            .full_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), REASON)
             .paid(PayMethod::VirtualAccount, kst(2026, 3, 10, 12, 0, 0))
             .now(now)
             .validate();
         assert_eq!(from_records.expect_err("the same from records").field, "refundAccount");
         assert_eq!(
             client
-                .refund_virtual_account(PAYMENT, REASON, account())
+                .refund_virtual_account(kr_payments::portone_v2::PaymentId::new(PAYMENT), account(), REASON)
                 .payment(&va)
                 .now(now)
                 .validate(),
@@ -520,7 +538,7 @@ mod portone_v2 {
         );
 
         let no_phone = client
-            .refund_virtual_account(PAYMENT, REASON, account())
+            .refund_virtual_account(kr_payments::portone_v2::PaymentId::new(PAYMENT), account(), REASON)
             .payment(&smartro_va)
             .now(now);
         assert_eq!(
@@ -528,7 +546,11 @@ mod portone_v2 {
             "refundAccount.holderPhoneNumber"
         );
         let with_phone = client
-            .refund_virtual_account(PAYMENT, REASON, account().with_holder_phone_number("01012345678"))
+            .refund_virtual_account(
+                kr_payments::portone_v2::PaymentId::new(PAYMENT),
+                account().holder_phone(kr_payments::account::PhoneNumber::new("01012345678")),
+                REASON,
+            )
             .payment(&smartro_va)
             .now(now);
         assert_eq!(with_phone.validate(), Ok(()));
@@ -543,7 +565,7 @@ mod portone_v2 {
         let client = Client::builder().secret(SECRET).build().expect("client");
         let other = paid(card(), "TOSSPAYMENTS", kst(2026, 3, 10, 12, 0, 0));
         let invalid = client
-            .full_cancel("order-someone-else", REASON)
+            .full_cancel(kr_payments::portone_v2::PaymentId::new("order-someone-else"), REASON)
             .payment(&other)
             .validate()
             .expect_err("wrong payment");
@@ -833,7 +855,13 @@ mod iamport {
         let deposited = paid("vbank", "html5_inicis", kst(2026, 3, 10, 12, 0, 0));
         let smartro = paid("vbank", "smartro_v2", kst(2026, 3, 10, 12, 0, 0));
         let waiting = payment(json!("vbank"), "html5_inicis", "ready", 0);
-        let account = || RefundAccount::new("홍길동", "88", "56211105948400");
+        let account = || {
+            RefundAccount::new(
+                kr_payments::account::BankCode::new("88"),
+                kr_payments::account::AccountNumber::new("56211105948400"),
+                kr_payments::account::HolderName::new("홍길동"),
+            )
+        };
         let cancel = || client.full_cancel(ImpUid::new(IMP_UID), REASON).now(now);
         let refund = |a: RefundAccount| client.refund_virtual_account(ImpUid::new(IMP_UID), a, REASON).now(now);
 
@@ -850,7 +878,7 @@ mod iamport {
             .expect_err("Smartro needs refund_tel");
         assert_eq!(no_tel.field, "refund_tel");
         assert!(
-            refund(account().phone("010-1234-5678"))
+            refund(account().holder_phone(kr_payments::account::PhoneNumber::new("010-1234-5678")))
                 .payment(&smartro)
                 .body()
                 .is_ok()
@@ -1045,7 +1073,7 @@ mod toss {
             }
             let err = cancel.send().await.expect_err("refused");
             assert!(err.nothing_sent());
-            let Error::InvalidRequest(invalid) = err.error() else {
+            let Error::InvalidRequest(invalid) = &err else {
                 panic!("expected InvalidRequest, got {err:?}")
             };
             assert_deadline_refusal(invalid);
@@ -1093,7 +1121,7 @@ mod toss {
             "23:59:59 KST on the 31st is still March"
         );
         let err = at(first_second_of_april()).expect_err("00:00:00 KST on the 1st is April");
-        let Error::InvalidRequest(invalid) = err.error() else {
+        let Error::InvalidRequest(invalid) = &err else {
             panic!("expected InvalidRequest, got {err:?}")
         };
         assert_deadline_refusal(invalid);
@@ -1152,7 +1180,14 @@ mod toss {
             json!({ "bank": "88", "accountNumber": "110123456789", "holderName": "김토스" })
         );
         let read_back: RefundReceiveAccount = serde_json::from_value(stored).expect("reads back");
-        assert_eq!(read_back, RefundReceiveAccount::new("88", "110123456789", "김토스"));
+        assert_eq!(
+            read_back,
+            RefundReceiveAccount::new(
+                kr_payments::account::BankCode::new("88"),
+                kr_payments::account::AccountNumber::new("110123456789"),
+                kr_payments::account::HolderName::new("김토스")
+            )
+        );
         let shown = format!("{read_back:?}");
         assert!(!shown.contains("110123456789") && !shown.contains("김토스"), "{shown}");
 

@@ -115,7 +115,10 @@ async fn full_cancel_sends_the_reason_and_the_default_store_only() {
     mount_cancel(&server, 200, fixture("cancelPayment/response/succeeded.json")).await;
 
     let outcome = client(&server)
-        .full_cancel(PAYMENT, "customer changed their mind")
+        .full_cancel(
+            kr_payments::portone_v2::PaymentId::new(PAYMENT),
+            "customer changed their mind",
+        )
         .send()
         .await
         .unwrap();
@@ -131,7 +134,12 @@ async fn partial_cancel_always_sends_the_balance_guard() {
     mount_cancel(&server, 200, fixture("cancelPayment/response/requested.json")).await;
 
     let outcome = client(&server)
-        .partial_cancel(PAYMENT, 3000, 10000, "one of three items returned")
+        .partial_cancel(
+            kr_payments::portone_v2::PaymentId::new(PAYMENT),
+            3000,
+            10000,
+            "one of three items returned",
+        )
         .send()
         .await
         .unwrap();
@@ -151,9 +159,18 @@ async fn virtual_account_refund_sends_the_refund_account() {
     let server = server().await;
     mount_cancel(&server, 200, fixture("cancelPayment/response/failed.json")).await;
 
-    let account = RefundAccount::new(Bank::Kookmin, "94380200123456", "홍길동").with_holder_phone_number("01012345678");
+    let account = RefundAccount::new(
+        Bank::Kookmin,
+        kr_payments::account::AccountNumber::new("94380200123456"),
+        kr_payments::account::HolderName::new("홍길동"),
+    )
+    .holder_phone(kr_payments::account::PhoneNumber::new("01012345678"));
     let outcome = client(&server)
-        .refund_virtual_account(PAYMENT, "order cancelled before shipping", account)
+        .refund_virtual_account(
+            kr_payments::portone_v2::PaymentId::new(PAYMENT),
+            account,
+            "order cancelled before shipping",
+        )
         .send()
         .await
         .unwrap();
@@ -178,14 +195,18 @@ async fn every_setter_reaches_the_wire_and_the_store_id_can_be_overridden() {
     mount_cancel(&server, 200, fixture("cancelPayment/response/succeeded.json")).await;
 
     let outcome = client(&server)
-        .cancel_payment(PAYMENT, "damaged on arrival")
+        .cancel_payment(kr_payments::portone_v2::PaymentId::new(PAYMENT), "damaged on arrival")
         .amount(11000)
         .tax_free_amount(1000)
         .vat_amount(909)
         .requester(CancelRequester::Customer)
         .promotion_discount_retain_option(PromotionDiscountRetainOption::Retain)
         .current_cancellable_amount(25000)
-        .refund_account(RefundAccount::new(Bank::Nonghyup, "1002-345-678901", "김철수"))
+        .refund_account(RefundAccount::new(
+            Bank::Nonghyup,
+            kr_payments::account::AccountNumber::new("1002-345-678901"),
+            kr_payments::account::HolderName::new("김철수"),
+        ))
         .refund_email("refunds@example.com")
         .skip_webhook(true)
         .store_id("store-other-7c2d")
@@ -206,7 +227,11 @@ async fn without_any_store_id_none_is_sent() {
     mount_cancel(&server, 200, fixture("cancelPayment/response/succeeded.json")).await;
     let client = Client::builder().secret(SECRET).base_url(server.uri()).build().unwrap();
 
-    let outcome = client.full_cancel(PAYMENT, "duplicate order").send().await.unwrap();
+    let outcome = client
+        .full_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), "duplicate order")
+        .send()
+        .await
+        .unwrap();
     assert!(outcome.is_succeeded());
 
     let req = only_request(&server).await;
@@ -229,7 +254,11 @@ async fn payment_ids_reach_the_right_path() {
             .mount(&server)
             .await;
 
-        let outcome = client(&server).full_cancel(id, "test").send().await.unwrap();
+        let outcome = client(&server)
+            .full_cancel(kr_payments::portone_v2::PaymentId::new(id), "test")
+            .send()
+            .await
+            .unwrap();
         assert!(outcome.is_succeeded());
 
         let req = only_request(&server).await;
@@ -249,7 +278,12 @@ async fn succeeded_keeps_the_receipt_url_amounts_and_timestamps() {
     mount_cancel(&server, 200, fixture("cancelPayment/response/succeeded.json")).await;
 
     let outcome = client(&server)
-        .partial_cancel(PAYMENT, 3000, 10000, "one of three items returned")
+        .partial_cancel(
+            kr_payments::portone_v2::PaymentId::new(PAYMENT),
+            3000,
+            10000,
+            "one of three items returned",
+        )
         .send()
         .await
         .unwrap();
@@ -282,7 +316,12 @@ async fn an_unknown_cancellation_status_is_kept_not_treated_as_success() {
     mount_cancel(&server, 200, fixture("cancelPayment/response/unrecognized_status.json")).await;
 
     let outcome = client(&server)
-        .partial_cancel(PAYMENT, 3000, 10000, "one of three items returned")
+        .partial_cancel(
+            kr_payments::portone_v2::PaymentId::new(PAYMENT),
+            3000,
+            10000,
+            "one of three items returned",
+        )
         .send()
         .await
         .unwrap();
@@ -320,7 +359,12 @@ async fn a_malformed_answer_names_the_field_whether_the_tag_comes_first_or_last(
             .mount(&server)
             .await;
         let err = client(&server)
-            .partial_cancel(PAYMENT, 3000, 10000, "one of three items returned")
+            .partial_cancel(
+                kr_payments::portone_v2::PaymentId::new(PAYMENT),
+                3000,
+                10000,
+                "one of three items returned",
+            )
             .send()
             .await
             .unwrap_err();
@@ -339,7 +383,12 @@ async fn a_malformed_answer_is_a_decode_error_naming_the_json_path() {
     mount_cancel(&server, 200, body.clone()).await;
 
     let err = client(&server)
-        .partial_cancel(PAYMENT, 3000, 10000, "one of three items returned")
+        .partial_cancel(
+            kr_payments::portone_v2::PaymentId::new(PAYMENT),
+            3000,
+            10000,
+            "one of three items returned",
+        )
         .send()
         .await
         .unwrap_err();
@@ -447,7 +496,10 @@ async fn every_cancel_error_type_decodes_to_its_own_variant_with_its_status() {
         mount_cancel(&server, status, case["body"].clone()).await;
 
         let err = client(&server)
-            .full_cancel(PAYMENT, "customer changed their mind")
+            .full_cancel(
+                kr_payments::portone_v2::PaymentId::new(PAYMENT),
+                "customer changed their mind",
+            )
             .send()
             .await
             .unwrap_err();
@@ -496,7 +548,11 @@ async fn payment_not_found_decodes_to_its_own_variant() {
     let case = fixture("cancelPayment/errors/PAYMENT_NOT_FOUND.json");
     mount_cancel(&server, 404, case["body"].clone()).await;
 
-    let err = client(&server).full_cancel(PAYMENT, "x").send().await.unwrap_err();
+    let err = client(&server)
+        .full_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), "x")
+        .send()
+        .await
+        .unwrap_err();
 
     assert!(
         matches!(err.api(), Some(CancelPaymentError::PaymentNotFound { message: Some(m) }) if m == "no payment with that id"),
@@ -521,7 +577,11 @@ async fn pg_provider_keeps_the_pg_code_and_message_and_its_outcome_is_unknown() 
         .build()
         .unwrap();
 
-    let err = client.full_cancel(PAYMENT, "x").send().await.unwrap_err();
+    let err = client
+        .full_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), "x")
+        .send()
+        .await
+        .unwrap_err();
 
     let Some(CancelPaymentError::PgProvider {
         pg_code, pg_message, ..
@@ -548,7 +608,11 @@ async fn an_unknown_error_type_is_kept_with_its_raw_json() {
     let case = fixture("cancelPayment/errors/unknown_type.json");
     mount_cancel(&server, 409, case["body"].clone()).await;
 
-    let err = client(&server).full_cancel(PAYMENT, "x").send().await.unwrap_err();
+    let err = client(&server)
+        .full_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), "x")
+        .send()
+        .await
+        .unwrap_err();
 
     let Some(CancelPaymentError::Unrecognized(raw)) = err.api() else {
         panic!("expected Unrecognized, got {err:?}")
@@ -570,7 +634,11 @@ async fn an_error_body_that_is_not_json_keeps_status_and_bytes() {
         .mount(&server)
         .await;
 
-    let err = client(&server).full_cancel(PAYMENT, "x").send().await.unwrap_err();
+    let err = client(&server)
+        .full_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), "x")
+        .send()
+        .await
+        .unwrap_err();
 
     let Error::Decode(d) = &err else {
         panic!("expected a decode error, got {err:?}")
@@ -587,29 +655,51 @@ async fn an_error_body_that_is_not_json_keeps_status_and_bytes() {
 async fn preflight_refuses_wrong_refunds_without_sending_anything() {
     let server = server().await;
     let c = client(&server);
-    let acct = || RefundAccount::new(Bank::Shinhan, "110123456789", "이영희");
+    let acct = || {
+        RefundAccount::new(
+            Bank::Shinhan,
+            kr_payments::account::AccountNumber::new("110123456789"),
+            kr_payments::account::HolderName::new("이영희"),
+        )
+    };
     let cases: Vec<(&str, CancelPayment, &str)> = vec![
-        ("blank reason", c.full_cancel(PAYMENT, "  "), "reason"),
-        ("empty payment id", c.full_cancel("", "x"), "paymentId"),
-        ("zero amount", c.cancel_payment(PAYMENT, "x").amount(0), "amount"),
+        (
+            "blank reason",
+            c.full_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), "  "),
+            "reason",
+        ),
+        (
+            "empty payment id",
+            c.full_cancel(kr_payments::portone_v2::PaymentId::new(""), "x"),
+            "paymentId",
+        ),
+        (
+            "zero amount",
+            c.cancel_payment(kr_payments::portone_v2::PaymentId::new(PAYMENT), "x")
+                .amount(0),
+            "amount",
+        ),
         (
             "negative amount",
-            c.cancel_payment(PAYMENT, "x").amount(-1000),
+            c.cancel_payment(kr_payments::portone_v2::PaymentId::new(PAYMENT), "x")
+                .amount(-1000),
             "amount",
         ),
         (
             "negative tax-free",
-            c.cancel_payment(PAYMENT, "x").tax_free_amount(-1),
+            c.cancel_payment(kr_payments::portone_v2::PaymentId::new(PAYMENT), "x")
+                .tax_free_amount(-1),
             "taxFreeAmount",
         ),
         (
             "negative VAT",
-            c.cancel_payment(PAYMENT, "x").vat_amount(-1),
+            c.cancel_payment(kr_payments::portone_v2::PaymentId::new(PAYMENT), "x")
+                .vat_amount(-1),
             "vatAmount",
         ),
         (
             "parts above the amount",
-            c.cancel_payment(PAYMENT, "x")
+            c.cancel_payment(kr_payments::portone_v2::PaymentId::new(PAYMENT), "x")
                 .amount(1000)
                 .tax_free_amount(600)
                 .vat_amount(401),
@@ -617,19 +707,21 @@ async fn preflight_refuses_wrong_refunds_without_sending_anything() {
         ),
         (
             "tax-free alone above the amount",
-            c.cancel_payment(PAYMENT, "x").amount(1000).tax_free_amount(1001),
+            c.cancel_payment(kr_payments::portone_v2::PaymentId::new(PAYMENT), "x")
+                .amount(1000)
+                .tax_free_amount(1001),
             "taxFreeAmount+vatAmount",
         ),
         (
             "parts above the balance of a guarded full cancel",
-            c.full_cancel(PAYMENT, "x")
+            c.full_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), "x")
                 .current_cancellable_amount(500)
                 .vat_amount(501),
             "taxFreeAmount+vatAmount",
         ),
         (
             "parts that overflow",
-            c.cancel_payment(PAYMENT, "x")
+            c.cancel_payment(kr_payments::portone_v2::PaymentId::new(PAYMENT), "x")
                 .amount(1000)
                 .tax_free_amount(i64::MAX)
                 .vat_amount(i64::MAX),
@@ -637,50 +729,85 @@ async fn preflight_refuses_wrong_refunds_without_sending_anything() {
         ),
         (
             "partial above the balance",
-            c.partial_cancel(PAYMENT, 5001, 5000, "x"),
+            c.partial_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), 5001, 5000, "x"),
             "amount",
         ),
         (
             "negative balance",
-            c.full_cancel(PAYMENT, "x").current_cancellable_amount(-1),
+            c.full_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), "x")
+                .current_cancellable_amount(-1),
             "currentCancellableAmount",
         ),
         (
             "zero balance",
-            c.partial_cancel(PAYMENT, 100, 0, "x"),
+            c.partial_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), 100, 0, "x"),
             "currentCancellableAmount",
         ),
         (
             "empty account number",
-            c.refund_virtual_account(PAYMENT, "x", RefundAccount::new(Bank::Shinhan, "", "이영희")),
+            c.refund_virtual_account(
+                kr_payments::portone_v2::PaymentId::new(PAYMENT),
+                RefundAccount::new(
+                    Bank::Shinhan,
+                    kr_payments::account::AccountNumber::new(""),
+                    kr_payments::account::HolderName::new("이영희"),
+                ),
+                "x",
+            ),
             "refundAccount.number",
         ),
         (
             "blank holder name",
-            c.refund_virtual_account(PAYMENT, "x", RefundAccount::new(Bank::Shinhan, "110123456789", " ")),
+            c.refund_virtual_account(
+                kr_payments::portone_v2::PaymentId::new(PAYMENT),
+                RefundAccount::new(
+                    Bank::Shinhan,
+                    kr_payments::account::AccountNumber::new("110123456789"),
+                    kr_payments::account::HolderName::new(" "),
+                ),
+                "x",
+            ),
             "refundAccount.holderName",
         ),
         (
             "hyphenated phone",
-            c.refund_virtual_account(PAYMENT, "x", acct().with_holder_phone_number("010-1234-5678")),
+            c.refund_virtual_account(
+                kr_payments::portone_v2::PaymentId::new(PAYMENT),
+                acct().holder_phone(kr_payments::account::PhoneNumber::new("010-1234-5678")),
+                "x",
+            ),
             "refundAccount.holderPhoneNumber",
         ),
         (
             "letter in phone",
-            c.refund_virtual_account(PAYMENT, "x", acct().with_holder_phone_number("01O12345678")),
+            c.refund_virtual_account(
+                kr_payments::portone_v2::PaymentId::new(PAYMENT),
+                acct().holder_phone(kr_payments::account::PhoneNumber::new("01O12345678")),
+                "x",
+            ),
             "refundAccount.holderPhoneNumber",
         ),
         (
             "empty phone",
-            c.refund_virtual_account(PAYMENT, "x", acct().with_holder_phone_number("")),
+            c.refund_virtual_account(
+                kr_payments::portone_v2::PaymentId::new(PAYMENT),
+                acct().holder_phone(kr_payments::account::PhoneNumber::new("")),
+                "x",
+            ),
             "refundAccount.holderPhoneNumber",
         ),
         (
             "empty refund email",
-            c.full_cancel(PAYMENT, "x").refund_email(""),
+            c.full_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), "x")
+                .refund_email(""),
             "refundEmail",
         ),
-        ("empty store id", c.full_cancel(PAYMENT, "x").store_id(""), "storeId"),
+        (
+            "empty store id",
+            c.full_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), "x")
+                .store_id(""),
+            "storeId",
+        ),
     ];
     for (what, request, field) in cases {
         assert_eq!(request.validate().map_err(|e| e.field), Err(field), "{what}");
@@ -724,12 +851,20 @@ async fn preflight_accepts_the_boundaries() {
     let c = client(&server);
 
     let whole = c
-        .partial_cancel(PAYMENT, 5000, 5000, "the whole balance")
+        .partial_cancel(
+            kr_payments::portone_v2::PaymentId::new(PAYMENT),
+            5000,
+            5000,
+            "the whole balance",
+        )
         .send()
         .await
         .unwrap();
     let parts = c
-        .cancel_payment(PAYMENT, "parts equal to the amount")
+        .cancel_payment(
+            kr_payments::portone_v2::PaymentId::new(PAYMENT),
+            "parts equal to the amount",
+        )
         .amount(1000)
         .tax_free_amount(909)
         .vat_amount(91)
@@ -738,9 +873,13 @@ async fn preflight_accepts_the_boundaries() {
         .unwrap();
     let zero = c
         .refund_virtual_account(
-            PAYMENT,
+            kr_payments::portone_v2::PaymentId::new(PAYMENT),
+            RefundAccount::new(
+                Bank::Toss,
+                kr_payments::account::AccountNumber::new("100012345678"),
+                kr_payments::account::HolderName::new("박지민"),
+            ),
             "zero tax-free",
-            RefundAccount::new(Bank::Toss, "100012345678", "박지민"),
         )
         .tax_free_amount(0)
         .send()
@@ -785,9 +924,11 @@ async fn every_cancel_is_retried_with_the_same_idempotency_key_guarded_or_not() 
             .unwrap();
 
         let request = if guarded {
-            client.partial_cancel(PAYMENT, 3000, 10000, "guarded")
+            client.partial_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), 3000, 10000, "guarded")
         } else {
-            client.cancel_payment(PAYMENT, "unguarded").amount(3000)
+            client
+                .cancel_payment(kr_payments::portone_v2::PaymentId::new(PAYMENT), "unguarded")
+                .amount(3000)
         };
         let key = request.key().to_string();
         let outcome = request.send().await.unwrap();
@@ -835,7 +976,7 @@ async fn a_cancel_that_times_out_ends_by_its_deadline_with_its_key() {
 
     let started = std::time::Instant::now();
     let cancel = client
-        .full_cancel(PAYMENT, "slow PG")
+        .full_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), "slow PG")
         .timeout(Duration::from_millis(400));
     let key = cancel.key().to_string();
     let err = cancel.send().await.unwrap_err();
@@ -892,7 +1033,7 @@ async fn the_secret_never_prints() {
     let builder = Client::builder().secret(SECRET).store_id(STORE).base_url(server.uri());
     let builder_debug = format!("{builder:?}");
     let client = builder.retry(RetryPolicy::Never).build().unwrap();
-    let request = client.full_cancel(PAYMENT, "x");
+    let request = client.full_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), "x");
     let api_err = request.clone().send().await.unwrap_err();
 
     // A connection that is refused: the transport error names the URL, never the headers.
@@ -906,7 +1047,11 @@ async fn the_secret_never_prints() {
         .retry(RetryPolicy::Never)
         .build()
         .unwrap();
-    let transport_err = offline.full_cancel(PAYMENT, "x").send().await.unwrap_err();
+    let transport_err = offline
+        .full_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), "x")
+        .send()
+        .await
+        .unwrap_err();
     assert!(transport_err.nothing_sent(), "{transport_err:?}");
     let build_err = Client::builder().secret(format!("{SECRET}\n")).build().unwrap_err();
 
@@ -928,7 +1073,12 @@ async fn the_secret_never_prints() {
 
 #[test]
 fn a_refund_account_does_not_print_personal_data() {
-    let account = RefundAccount::new(Bank::Kookmin, "94380200123456", "홍길동").with_holder_phone_number("01012345678");
+    let account = RefundAccount::new(
+        Bank::Kookmin,
+        kr_payments::account::AccountNumber::new("94380200123456"),
+        kr_payments::account::HolderName::new("홍길동"),
+    )
+    .holder_phone(kr_payments::account::PhoneNumber::new("01012345678"));
     let printed = format!("{account:?}");
     assert!(!printed.contains("94380200123456"), "{printed}");
     assert!(!printed.contains("홍길동"), "{printed}");
@@ -961,7 +1111,7 @@ async fn a_callers_idempotency_key_outside_portones_characters_is_refused_before
         "환불-2024-0001-line-3".to_string(),
     ] {
         let e = client
-            .partial_cancel(PAYMENT, 3000, 10000, "keyed")
+            .partial_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), 3000, 10000, "keyed")
             .idempotency_key(bad.clone())
             .send()
             .await
@@ -974,7 +1124,7 @@ async fn a_callers_idempotency_key_outside_portones_characters_is_refused_before
     mount_cancel(&server, 200, fixture("cancelPayment/response/succeeded.json")).await;
     let key = "refund-2024-0001_line-3";
     let outcome = client
-        .partial_cancel(PAYMENT, 3000, 10000, "keyed")
+        .partial_cancel(kr_payments::portone_v2::PaymentId::new(PAYMENT), 3000, 10000, "keyed")
         .idempotency_key(key)
         .send()
         .await

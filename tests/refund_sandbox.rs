@@ -140,7 +140,11 @@ async fn virtual_account_refunds_need_an_account_and_smartro_needs_the_phone() {
             &c,
             p,
             &id,
-            &Refund::full("환불").to_account(RefundAccount::new(bank(p), "1234567890", "홍길동")),
+            &Refund::full("환불").to_account(RefundAccount::new(
+                kr_payments::account::BankCode::new(bank(p)),
+                kr_payments::account::AccountNumber::new("1234567890"),
+                kr_payments::account::HolderName::new("홍길동"),
+            )),
         )
         .await
         .unwrap();
@@ -153,7 +157,11 @@ async fn virtual_account_refunds_need_an_account_and_smartro_needs_the_phone() {
                 .provider(p)
                 .pg("smartro"),
         );
-        let account = RefundAccount::new(bank(p), "1234567890", "홍길동");
+        let account = RefundAccount::new(
+            kr_payments::account::BankCode::new(bank(p)),
+            kr_payments::account::AccountNumber::new("1234567890"),
+            kr_payments::account::HolderName::new("홍길동"),
+        );
         assert!(
             refund(&c, p, &id, &Refund::full("환불").to_account(account.clone()))
                 .await
@@ -164,7 +172,8 @@ async fn virtual_account_refunds_need_an_account_and_smartro_needs_the_phone() {
             &c,
             p,
             &id,
-            &Refund::full("환불").to_account(account.holder_phone("01012345678")),
+            &Refund::full("환불")
+                .to_account(account.holder_phone(kr_payments::account::PhoneNumber::new("01012345678"))),
         )
         .await
         .unwrap();

@@ -5,7 +5,7 @@
 mod toss_support;
 
 use kr_payments::Error;
-use kr_payments::toss::{CancelError, CancelStatus, Client, ErrorCode, RefundReceiveAccount, Status};
+use kr_payments::toss::{CancelStatus, Client, ErrorCode, RefundReceiveAccount, Status, TossError};
 use kr_payments::transport::RetryPolicy;
 use serde_json::json;
 use std::time::Duration;
@@ -84,7 +84,7 @@ async fn partial_cancel_sends_the_amount_and_the_balance_guard() {
     let before = payment("get_payment/card_partially_cancelled.json");
 
     let done = client(&server)
-        .partial_cancel(&before, 1_000, "구매자가 다른 품목도 취소를 원함")
+        .partial_cancel(&before, 1_000, before.balance(), "구매자가 다른 품목도 취소를 원함")
         .send()
         .await
         .unwrap();
@@ -112,7 +112,11 @@ async fn virtual_account_refund_sends_the_refund_account() {
     let done = client(&server)
         .refund_virtual_account(
             &before,
-            RefundReceiveAccount::new("20", "1002345678901", "김토스"),
+            RefundReceiveAccount::new(
+                kr_payments::account::BankCode::new("20"),
+                kr_payments::account::AccountNumber::new("1002345678901"),
+                kr_payments::account::HolderName::new("김토스"),
+            ),
             "구매자 변심",
         )
         .send()
@@ -140,12 +144,16 @@ async fn every_option_lands_in_the_body_and_a_given_key_in_the_header() {
     answer_cancel(&server, CARD_KEY, "cancel_payment/partial_cancel_second.json").await;
 
     let done = client(&server)
-        .cancel_payment(CARD_KEY, "reason")
+        .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "reason")
         .amount(1_000)
         .tax_free_amount(500)
         .currency("KRW")
         .refundable_amount(9_000)
-        .refund_receive_account(RefundReceiveAccount::new("88", "11012345678", "홍길동"))
+        .refund_receive_account(RefundReceiveAccount::new(
+            kr_payments::account::BankCode::new("88"),
+            kr_payments::account::AccountNumber::new("11012345678"),
+            kr_payments::account::HolderName::new("홍길동"),
+        ))
         .idempotency_key("order-42-cancel-1")
         .timeout(Duration::from_secs(5))
         .retry(RetryPolicy::Never)
@@ -185,7 +193,7 @@ async fn the_payment_key_is_percent_encoded_in_the_cancel_path() {
         .await;
 
     client(&server)
-        .cancel_payment("tviva/2024 결제?x=1", "r")
+        .cancel_payment(kr_payments::toss::PaymentKey::new("tviva/2024 결제?x=1"), "r")
         .send()
         .await
         .unwrap();
@@ -209,12 +217,19 @@ async fn a_resend_of_a_prepared_cancel_carries_the_same_key_and_body() {
     let before = payment("get_payment/card_partially_cancelled.json");
 
     let cancel = client(&server)
-        .partial_cancel(&before, 1_000, "partial")
+        .partial_cancel(&before, 1_000, before.balance(), "partial")
         .prepare()
         .unwrap();
     let first = cancel.send().await.unwrap_err();
-    assert_eq!(first.idempotency_key(), cancel.idempotency_key());
-    assert_eq!(first.code(), Some(&ErrorCode::FailedMethodHandlingCancel));
+    assert_eq!(
+        cancel.key(),
+        cancel.idempotency_key(),
+        "the prepared cancel keeps the key to resend with"
+    );
+    assert_eq!(
+        first.api().map(|e| &e.code),
+        Some(&ErrorCode::FailedMethodHandlingCancel)
+    );
     assert!(first.is_retryable());
     let second = cancel.send().await.unwrap();
 
@@ -234,8 +249,16 @@ async fn two_logical_cancels_get_two_keys() {
     answer_cancel(&server, CARD_KEY, "cancel_payment/full_cancel_card.json").await;
     let client = client(&server);
 
-    let a = client.cancel_payment(CARD_KEY, "r").send().await.unwrap();
-    let b = client.cancel_payment(CARD_KEY, "r").send().await.unwrap();
+    let a = client
+        .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
+        .send()
+        .await
+        .unwrap();
+    let b = client
+        .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
+        .send()
+        .await
+        .unwrap();
 
     assert_ne!(a.idempotency_key, b.idempotency_key);
     server.verify().await;
@@ -254,7 +277,7 @@ async fn an_automatic_retry_after_a_503_reuses_the_key() {
     answer_cancel(&server, CARD_KEY, "cancel_payment/full_cancel_card.json").await;
 
     let done = client(&server)
-        .cancel_payment(CARD_KEY, "r")
+        .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
         .retry(fast_retry())
         .send()
         .await
@@ -286,7 +309,7 @@ async fn a_timed_out_cancel_is_retried_with_the_same_key() {
 
     // The guarded cancel counts as safe to replay, so the transport retries it even after it may have arrived.
     let done = client(&server)
-        .cancel_payment(CARD_KEY, "r")
+        .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
         .timeout(Duration::from_millis(100))
         .retry(fast_retry())
         .send()
@@ -313,19 +336,20 @@ async fn a_timeout_returns_the_key_so_the_caller_can_resend() {
         .mount(&server)
         .await;
 
-    let err = client(&server)
-        .cancel_payment(CARD_KEY, "r")
+    let cancel = client(&server)
+        .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
         .idempotency_key("stored-key-1")
-        .timeout(Duration::from_millis(50))
-        .send()
-        .await
-        .unwrap_err();
+        .timeout(Duration::from_millis(50));
+    // The key to resend with is on the cancel before it is sent, and goes out on every attempt.
+    assert_eq!(cancel.key(), "stored-key-1");
+    let err = cancel.send().await.unwrap_err();
 
     assert!(err.is_timeout(), "{err}");
     assert!(err.is_retryable());
     assert!(!err.nothing_sent());
-    assert_eq!(err.idempotency_key(), "stored-key-1");
-    assert!(err.to_string().contains("stored-key-1"), "{err}");
+    let sent = requests(&server).await;
+    assert!(!sent.is_empty());
+    assert!(sent.iter().all(|r| idempotency_key(r) == "stored-key-1"));
 }
 
 /// Every code the research notes list for cancels, with the status Toss's table gives it, plus the common ones.
@@ -447,31 +471,32 @@ async fn each_documented_error_code_decodes_to_its_variant() {
             .mount(&server)
             .await;
 
-        let err: CancelError = client
-            .cancel_payment(CARD_KEY, "r")
-            .idempotency_key(format!("key-{wire}"))
-            .send()
-            .await
-            .unwrap_err();
+        let cancel = client
+            .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
+            .idempotency_key(format!("key-{wire}"));
+        assert_eq!(cancel.key(), format!("key-{wire}"));
+        let err: Error<TossError> = cancel.send().await.unwrap_err();
 
-        assert_eq!(err.code(), Some(variant), "{wire}");
+        assert_eq!(err.api().map(|e| &e.code), Some(variant), "{wire}");
         assert!(!variant.is_unrecognized(), "{wire}");
         assert_eq!(variant.as_str(), *wire);
         assert_eq!(err.status(), Some(*status), "{wire}");
-        assert_eq!(err.idempotency_key(), format!("key-{wire}"));
-        assert_eq!(err.error().api().unwrap().message.as_deref(), Some("메시지"));
+        assert_eq!(err.api().unwrap().message.as_deref(), Some("메시지"));
         // A 401, 429 or 5xx, or a refund still in progress, is not Toss's word that nothing was applied.
         let unknown = *status >= 500 || *status == 401 || *status == 429 || variant.outcome_pending();
-        assert_eq!(err.error().outcome_unknown(), unknown, "{wire}");
+        assert_eq!(err.outcome_unknown(), unknown, "{wire}");
         let note = if unknown {
             " (the outcome is unknown: read the payment before trying again)"
         } else {
             ""
         };
-        assert_eq!(
-            err.to_string(),
-            format!("HTTP {status}: {wire}: 메시지{note} (Idempotency-Key key-{wire})")
-        );
+        // Toss cancels return `kr_payments::Error` like every facade call (issue 17), which names no key: the key to
+        // resend with is `CancelPayment::key()`, read before sending, and it is the one that went out.
+        assert_eq!(err.to_string(), format!("HTTP {status}: {wire}: 메시지{note}"));
+        let sent = requests(&server).await;
+        let cancels: Vec<_> = sent.iter().filter(|r| r.method.as_str() == "POST").collect();
+        assert_eq!(cancels.len(), 1, "{wire}");
+        assert_eq!(idempotency_key(cancels[0]), format!("key-{wire}"), "{wire}");
         server.verify().await;
     }
 }
@@ -491,13 +516,27 @@ async fn an_unknown_code_is_kept_and_its_status_decides_retrying() {
         .await;
     let client = client(&server);
 
-    let e500 = client.cancel_payment("p500", "r").send().await.unwrap_err();
-    assert_eq!(e500.code(), Some(&ErrorCode::Unrecognized("BRAND_NEW_FAILURE".into())));
+    let e500 = client
+        .cancel_payment(kr_payments::toss::PaymentKey::new("p500"), "r")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e500.api().map(|e| &e.code),
+        Some(&ErrorCode::Unrecognized("BRAND_NEW_FAILURE".into()))
+    );
     assert!(e500.is_retryable());
 
-    let e400 = client.cancel_payment("p400", "r").send().await.unwrap_err();
-    assert_eq!(e400.code(), Some(&ErrorCode::Unrecognized("BRAND_NEW_REFUSAL".into())));
-    assert_eq!(e400.error().api().unwrap().message, None);
+    let e400 = client
+        .cancel_payment(kr_payments::toss::PaymentKey::new("p400"), "r")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e400.api().map(|e| &e.code),
+        Some(&ErrorCode::Unrecognized("BRAND_NEW_REFUSAL".into()))
+    );
+    assert_eq!(e400.api().unwrap().message, None);
     assert!(!e400.is_retryable());
     server.verify().await;
 }
@@ -548,7 +587,7 @@ async fn each_new_refund_code_over_the_wire() {
             .unwrap();
 
         let err = client
-            .cancel_payment(CARD_KEY, "r")
+            .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
             .amount(1_000)
             .idempotency_key(format!("key-{wire}"))
             .timeout(Duration::from_millis(900))
@@ -556,14 +595,14 @@ async fn each_new_refund_code_over_the_wire() {
             .await
             .unwrap_err();
 
-        let api = err.error().api().unwrap_or_else(|| panic!("{wire}: {err}"));
+        let api = err.api().unwrap_or_else(|| panic!("{wire}: {err}"));
         assert_eq!(api.code.as_str(), wire);
         assert!(!api.code.is_unrecognized(), "{wire}");
         assert_eq!(err.status(), Some(status), "{wire}");
         assert_eq!(err.is_retryable(), retryable, "{wire}: retryable");
         assert_eq!(api.outcome_pending(), pending, "{wire}: outcome pending");
         assert_eq!(
-            err.error().outcome_unknown(),
+            err.outcome_unknown(),
             pending || status >= 500,
             "{wire}: a refund still in progress, or a 5xx, is not a refusal"
         );
@@ -602,7 +641,7 @@ async fn a_403_consecutive_request_is_retryable_but_not_retried_automatically() 
         .await;
 
     let err = client(&server)
-        .cancel_payment(CARD_KEY, "r")
+        .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
         .retry(fast_retry())
         .send()
         .await
@@ -628,11 +667,21 @@ async fn preflight_refusals_send_nothing() {
     let cancelled = payment("cancel_payment/full_cancel_card.json");
     let waiting = payment("get_payment/virtual_account_waiting.json");
     let paid = payment("get_payment/virtual_account_deposited.json");
-    let account = || RefundReceiveAccount::new("20", "1002345678901", "김토스");
+    let account = || {
+        RefundReceiveAccount::new(
+            kr_payments::account::BankCode::new("20"),
+            kr_payments::account::AccountNumber::new("1002345678901"),
+            kr_payments::account::HolderName::new("김토스"),
+        )
+    };
     let with_account = |number: &str, holder: &str| {
         client
-            .cancel_payment(CARD_KEY, "r")
-            .refund_receive_account(RefundReceiveAccount::new("20", number, holder))
+            .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
+            .refund_receive_account(RefundReceiveAccount::new(
+                kr_payments::account::BankCode::new("20"),
+                kr_payments::account::AccountNumber::new(number),
+                kr_payments::account::HolderName::new(holder),
+            ))
     };
     let mut no_partial = fixture("get_payment/card_done.json");
     no_partial["isPartialCancelable"] = false.into();
@@ -642,58 +691,68 @@ async fn preflight_refusals_send_nothing() {
         Refused {
             name: "empty reason",
             field: "cancelReason",
-            cancel: client.cancel_payment(CARD_KEY, ""),
+            cancel: client.cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), ""),
         },
         Refused {
             name: "blank reason",
             field: "cancelReason",
-            cancel: client.cancel_payment(CARD_KEY, "  "),
+            cancel: client.cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "  "),
         },
         Refused {
             name: "reason of 201 characters",
             field: "cancelReason",
-            cancel: client.cancel_payment(CARD_KEY, "가".repeat(201)),
+            cancel: client.cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "가".repeat(201)),
         },
         Refused {
             name: "zero amount",
             field: "cancelAmount",
-            cancel: client.cancel_payment(CARD_KEY, "r").amount(0),
+            cancel: client
+                .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
+                .amount(0),
         },
         Refused {
             name: "negative amount",
             field: "cancelAmount",
-            cancel: client.cancel_payment(CARD_KEY, "r").amount(-1_000),
+            cancel: client
+                .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
+                .amount(-1_000),
         },
         Refused {
             name: "negative tax-free amount",
             field: "taxFreeAmount",
-            cancel: client.cancel_payment(CARD_KEY, "r").tax_free_amount(-1),
+            cancel: client
+                .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
+                .tax_free_amount(-1),
         },
         Refused {
             name: "tax-free above the amount",
             field: "taxFreeAmount",
             cancel: client
-                .cancel_payment(CARD_KEY, "r")
+                .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
                 .amount(1_000)
                 .tax_free_amount(1_001),
         },
         Refused {
             name: "zero refundable amount",
             field: "refundableAmount",
-            cancel: client.cancel_payment(CARD_KEY, "r").refundable_amount(0),
+            cancel: client
+                .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
+                .refundable_amount(0),
         },
         Refused {
             name: "amount above the refundable amount",
             field: "cancelAmount",
             cancel: client
-                .cancel_payment(CARD_KEY, "r")
+                .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
                 .amount(5_001)
                 .refundable_amount(5_000),
         },
         Refused {
             name: "lower-case currency",
             field: "currency",
-            cancel: client.cancel_payment(CARD_KEY, "r").currency("krw"),
+            cancel: client
+                .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
+                .currency("krw"),
         },
         Refused {
             name: "account number with hyphens",
@@ -724,48 +783,62 @@ async fn preflight_refusals_send_nothing() {
             name: "empty bank",
             field: "refundReceiveAccount.bank",
             cancel: client
-                .cancel_payment(CARD_KEY, "r")
-                .refund_receive_account(RefundReceiveAccount::new("", "1234", "김토스")),
+                .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
+                .refund_receive_account(RefundReceiveAccount::new(
+                    kr_payments::account::BankCode::new(""),
+                    kr_payments::account::AccountNumber::new("1234"),
+                    kr_payments::account::HolderName::new("김토스"),
+                )),
         },
         Refused {
             name: "empty idempotency key",
             field: "Idempotency-Key",
-            cancel: client.cancel_payment(CARD_KEY, "r").idempotency_key(""),
+            cancel: client
+                .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
+                .idempotency_key(""),
         },
         Refused {
             name: "idempotency key of 301 characters",
             field: "Idempotency-Key",
-            cancel: client.cancel_payment(CARD_KEY, "r").idempotency_key("k".repeat(301)),
+            cancel: client
+                .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
+                .idempotency_key("k".repeat(301)),
         },
         Refused {
             name: "idempotency key with a space",
             field: "Idempotency-Key",
-            cancel: client.cancel_payment(CARD_KEY, "r").idempotency_key("a b"),
+            cancel: client
+                .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
+                .idempotency_key("a b"),
         },
         Refused {
             name: "non-ASCII idempotency key",
             field: "Idempotency-Key",
-            cancel: client.cancel_payment(CARD_KEY, "r").idempotency_key("취소-1"),
+            cancel: client
+                .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
+                .idempotency_key("취소-1"),
         },
         Refused {
             name: "empty payment key",
             field: "paymentKey",
-            cancel: client.cancel_payment("", "r"),
+            cancel: client.cancel_payment(kr_payments::toss::PaymentKey::new(""), "r"),
         },
         Refused {
             name: "dot-dot payment key",
             field: "paymentKey",
-            cancel: client.cancel_payment("..", "r"),
+            cancel: client.cancel_payment(kr_payments::toss::PaymentKey::new(".."), "r"),
         },
         Refused {
             name: "payment key of 201 characters",
             field: "paymentKey",
-            cancel: client.cancel_payment("p".repeat(201), "r"),
+            cancel: client.cancel_payment(kr_payments::toss::PaymentKey::new("p".repeat(201)), "r"),
         },
         Refused {
             name: "payment key differs from the payment's",
             field: "paymentKey",
-            cancel: client.cancel_payment("another-key", "r").payment(&card),
+            cancel: client
+                .cancel_payment(kr_payments::toss::PaymentKey::new("another-key"), "r")
+                .payment(&card),
         },
         Refused {
             name: "payment already cancelled",
@@ -775,25 +848,25 @@ async fn preflight_refusals_send_nothing() {
         Refused {
             name: "amount above the balance",
             field: "cancelAmount",
-            cancel: client.partial_cancel(&card, 10_001, "r"),
+            cancel: client.partial_cancel(&card, 10_001, card.balance(), "r"),
         },
         Refused {
             name: "refundable amount differs from the payment's balance",
             field: "refundableAmount",
             cancel: client
-                .cancel_payment(CARD_KEY, "r")
+                .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
                 .payment(&card)
                 .refundable_amount(9_000),
         },
         Refused {
             name: "partial cancel Toss does not allow",
             field: "cancelAmount",
-            cancel: client.partial_cancel(&no_partial, 1_000, "r"),
+            cancel: client.partial_cancel(&no_partial, 1_000, no_partial.balance(), "r"),
         },
         Refused {
             name: "partial cancel of a virtual account waiting for its deposit",
             field: "cancelAmount",
-            cancel: client.partial_cancel(&waiting, 5_000, "r"),
+            cancel: client.partial_cancel(&waiting, 5_000, waiting.balance(), "r"),
         },
         Refused {
             name: "paid virtual account without a refund account",
@@ -803,30 +876,30 @@ async fn preflight_refusals_send_nothing() {
         Refused {
             name: "paid virtual account, partial, without a refund account",
             field: "refundReceiveAccount",
-            cancel: client.partial_cancel(&paid, 1_000, "r"),
+            cancel: client.partial_cancel(&paid, 1_000, paid.balance(), "r"),
         },
     ];
 
     for case in cases {
         let prepared = case.cancel.clone().prepare();
         let err = prepared.expect_err(case.name);
-        match err.error() {
+        match &err {
             Error::InvalidRequest(e) => assert_eq!(e.field, case.field, "{}: {e}", case.name),
             other => panic!("{}: {other:?}", case.name),
         }
         assert!(err.nothing_sent(), "{}", case.name);
         assert!(!err.is_retryable(), "{}", case.name);
-        assert!(!err.idempotency_key().is_empty() || case.field == "Idempotency-Key");
+        assert!(!case.cancel.key().is_empty() || case.field == "Idempotency-Key");
 
         let sent = case.cancel.send().await.expect_err(case.name);
-        assert!(matches!(sent.error(), Error::InvalidRequest(_)), "{}", case.name);
+        assert!(matches!(&sent, Error::InvalidRequest(_)), "{}", case.name);
     }
 
     // The same checks let valid neighbours of those cases through.
     let accepted = [
         (
             "reason of 200 characters",
-            client.cancel_payment(CARD_KEY, "가".repeat(200)),
+            client.cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "가".repeat(200)),
         ),
         (
             "account number of 20 digits",
@@ -834,7 +907,9 @@ async fn preflight_refusals_send_nothing() {
         ),
         (
             "idempotency key of 300 characters",
-            client.cancel_payment(CARD_KEY, "r").idempotency_key("k".repeat(300)),
+            client
+                .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
+                .idempotency_key("k".repeat(300)),
         ),
         (
             "full cancel of a waiting virtual account",
@@ -842,7 +917,7 @@ async fn preflight_refusals_send_nothing() {
         ),
         (
             "partial cancel of the whole waiting balance",
-            client.partial_cancel(&waiting, 10_000, "r"),
+            client.partial_cancel(&waiting, 10_000, waiting.balance(), "r"),
         ),
         (
             "paid virtual account with a refund account",
@@ -852,7 +927,10 @@ async fn preflight_refusals_send_nothing() {
             "partial refund of a paid virtual account",
             client.refund_virtual_account(&paid, account(), "r").amount(1),
         ),
-        ("amount equal to the balance", client.partial_cancel(&card, 10_000, "r")),
+        (
+            "amount equal to the balance",
+            client.partial_cancel(&card, 10_000, card.balance(), "r"),
+        ),
     ];
     for (name, cancel) in accepted {
         cancel.prepare().unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -871,7 +949,7 @@ fn a_prepared_cancel_shows_its_key_and_exact_body() {
     let card = payment("get_payment/card_done.json");
 
     let prepared = client
-        .partial_cancel(&card, 2_500, "r")
+        .partial_cancel(&card, 2_500, card.balance(), "r")
         .idempotency_key("k-1")
         .prepare()
         .unwrap();

@@ -140,8 +140,15 @@ async fn the_secret_key_never_appears_in_debug_or_display() {
     let builder = Client::builder().secret_key(SECRET_KEY).base_url(server.uri());
 
     let lookup_error = client.get_payment("gone").await.unwrap_err();
-    let cancel_error = client.cancel_payment("gone", "test").send().await.unwrap_err();
-    let prepared = client.cancel_payment("gone", "test").prepare().unwrap();
+    let cancel_error = client
+        .cancel_payment(kr_payments::toss::PaymentKey::new("gone"), "test")
+        .send()
+        .await
+        .unwrap_err();
+    let prepared = client
+        .cancel_payment(kr_payments::toss::PaymentKey::new("gone"), "test")
+        .prepare()
+        .unwrap();
 
     let printed = [
         format!("{client:?}"),
@@ -194,7 +201,7 @@ async fn timeouts_and_clients_are_configurable() {
 fn errors_and_clients_are_send_sync_static() {
     fn check<T: Send + Sync + 'static>() {}
     check::<Client>();
-    check::<kr_payments::toss::CancelError>();
+    check::<kr_payments::toss::CancelPayment>();
     check::<kr_payments::toss::PreparedCancel>();
     check::<kr_payments::Error<kr_payments::toss::TossError>>();
     check::<kr_payments::toss::webhook::VerifyError>();

@@ -258,7 +258,11 @@ fn the_widget_refund_account_becomes_a_cancel_refund_account() {
 
     assert_eq!(
         waiting.widget_refund_account(),
-        Some(RefundReceiveAccount::new("20", "001012341342", "박토스"))
+        Some(RefundReceiveAccount::new(
+            kr_payments::account::BankCode::new("20"),
+            kr_payments::account::AccountNumber::new("001012341342"),
+            kr_payments::account::HolderName::new("박토스")
+        ))
     );
     assert_eq!(
         payment("get_payment/virtual_account_deposited.json").widget_refund_account(),
@@ -278,7 +282,14 @@ fn debug_hides_the_payment_secret_but_serializing_keeps_it() {
     assert!(printed.contains("order-20220101-0002"));
     assert!(serde_json::to_string(&p).unwrap().contains(secret));
     // The refund account's number and holder are personal data.
-    let account = format!("{:?}", RefundReceiveAccount::new("20", "001012341342", "박토스"));
+    let account = format!(
+        "{:?}",
+        RefundReceiveAccount::new(
+            kr_payments::account::BankCode::new("20"),
+            kr_payments::account::AccountNumber::new("001012341342"),
+            kr_payments::account::HolderName::new("박토스")
+        )
+    );
     assert!(
         !account.contains("001012341342") && !account.contains("박토스"),
         "{account}"
@@ -288,7 +299,15 @@ fn debug_hides_the_payment_secret_but_serializing_keeps_it() {
         .build()
         .unwrap();
     let prepared = client
-        .refund_virtual_account(&p, RefundReceiveAccount::new("20", "001012341342", "박토스"), "r")
+        .refund_virtual_account(
+            &p,
+            RefundReceiveAccount::new(
+                kr_payments::account::BankCode::new("20"),
+                kr_payments::account::AccountNumber::new("001012341342"),
+                kr_payments::account::HolderName::new("박토스"),
+            ),
+            "r",
+        )
         .prepare()
         .unwrap();
     let printed = format!("{prepared:?}");

@@ -89,15 +89,18 @@ async fn a_cancel_sends_its_test_code_beside_its_key() {
     .await;
 
     let err = client(&server)
-        .cancel_payment(CARD_KEY, "test of an in-flight refund")
+        .cancel_payment(
+            kr_payments::toss::PaymentKey::new(CARD_KEY),
+            "test of an in-flight refund",
+        )
         .idempotency_key("coded-cancel-1")
         .test_code("ALREADY_REFUNDING_PAYMENT")
         .send()
         .await
         .unwrap_err();
 
-    assert_eq!(err.code(), Some(&ErrorCode::AlreadyRefundingPayment));
-    assert!(err.error().api().unwrap().outcome_pending());
+    assert_eq!(err.api().map(|e| &e.code), Some(&ErrorCode::AlreadyRefundingPayment));
+    assert!(err.api().unwrap().outcome_pending());
     let sent = requests(&server).await;
     assert_eq!(sent.len(), 1);
     assert_eq!(
@@ -156,8 +159,12 @@ async fn the_client_default_goes_with_every_call_and_a_per_call_code_replaces_it
 
     let lookup = client.get_payment(CARD_KEY).await.unwrap_err();
     assert_eq!(lookup.api().map(|e| &e.code), Some(&ErrorCode::CommonError));
-    let cancel = client.cancel_payment(CARD_KEY, "r").send().await.unwrap_err();
-    assert_eq!(cancel.code(), Some(&ErrorCode::CommonError));
+    let cancel = client
+        .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(cancel.api().map(|e| &e.code), Some(&ErrorCode::CommonError));
     let replaced = client
         .get_payment_by_order_id(ORDER_ID)
         .test_code("NOT_FOUND_PAYMENT")
@@ -206,18 +213,24 @@ async fn a_test_code_with_a_key_that_is_not_a_test_key_sends_nothing() {
         }
 
         let cancel = client
-            .cancel_payment(CARD_KEY, "r")
+            .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
             .test_code("ALREADY_REFUNDING_PAYMENT")
             .send()
             .await
             .unwrap_err();
         assert!(cancel.nothing_sent(), "{key}: {cancel}");
-        match cancel.error() {
+        match &cancel {
             Error::InvalidRequest(invalid) => assert_eq!(invalid.field, "TossPayments-Test-Code"),
             other => panic!("{key}: {other:?}"),
         }
         // `prepare` refuses too, so a prepared cancel with a test code never exists for such a key.
-        assert!(client.cancel_payment(CARD_KEY, "r").test_code("X").prepare().is_err());
+        assert!(
+            client
+                .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
+                .test_code("X")
+                .prepare()
+                .is_err()
+        );
 
         match client_with(&server, key).test_code("NOT_FOUND_PAYMENT").build() {
             Err(BuildError::Invalid { setting, reason }) => {
@@ -249,7 +262,7 @@ async fn a_test_code_that_is_not_an_error_code_sends_nothing() {
             "{code:?}: {err:?}"
         );
         let cancel = client
-            .cancel_payment(CARD_KEY, "r")
+            .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
             .test_code(code)
             .send()
             .await

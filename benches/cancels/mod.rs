@@ -247,7 +247,7 @@ fn toss_facade(base_url: &str) -> Op {
         let (client, before) = (client.clone(), before.clone());
         Box::pin(async move {
             let done = client
-                .partial_cancel(&before, 3_000, "배송 지연 보상")
+                .partial_cancel(&*before, 3_000, before.balance(), "배송 지연 보상")
                 .send()
                 .await
                 .expect("Toss cancel");
@@ -265,7 +265,7 @@ pub fn toss_facade_bare(base_url: &str) -> Op {
         let (client, key) = (client.clone(), key.clone());
         Box::pin(async move {
             let done = client
-                .cancel_payment(key, "배송 지연 보상")
+                .cancel_payment(kr_payments::toss::PaymentKey::new(key), "배송 지연 보상")
                 .amount(3_000)
                 .refundable_amount(balance)
                 .send()
@@ -361,7 +361,12 @@ fn portone_v2_facade(base_url: &str) -> Op {
         let client = client.clone();
         Box::pin(async move {
             let outcome = client
-                .partial_cancel(PORTONE_V2_PAYMENT_ID, 4_000, 69_500, "Second spare cup returned")
+                .partial_cancel(
+                    kr_payments::portone_v2::PaymentId::new(PORTONE_V2_PAYMENT_ID),
+                    4_000,
+                    69_500,
+                    "Second spare cup returned",
+                )
                 .send()
                 .await
                 .expect("PortOne V2 cancel");
@@ -507,13 +512,18 @@ pub fn future_sizes(base_url: &str) -> Vec<(&'static str, usize, usize)> {
         .expect("iamport client");
     let toss = toss_client(base_url);
     let before = toss_payments().0;
-    let v2_cancel = v2.partial_cancel(PORTONE_V2_PAYMENT_ID, 4_000, 69_500, "r");
+    let v2_cancel = v2.partial_cancel(
+        kr_payments::portone_v2::PaymentId::new(PORTONE_V2_PAYMENT_ID),
+        4_000,
+        69_500,
+        "r",
+    );
     let v2_builder = std::mem::size_of_val(&v2_cancel);
     let v2_future = std::mem::size_of_val(&v2_cancel.send());
     let iamport_cancel = iamport.partial_cancel(ImpUid::new(IAMPORT_IMP_UID), 4_000, 89_000, "r");
     let iamport_builder = std::mem::size_of_val(&iamport_cancel);
     let iamport_future = std::mem::size_of_val(&iamport_cancel.send());
-    let toss_cancel = toss.partial_cancel(&before, 3_000, "r");
+    let toss_cancel = toss.partial_cancel(&before, 3_000, before.balance(), "r");
     let toss_builder = std::mem::size_of_val(&toss_cancel);
     let toss_future = std::mem::size_of_val(&toss_cancel.send());
     vec![

@@ -2,7 +2,7 @@
 //!
 //! ```no_run
 //! # async fn demo(client: &kr_payments::iamport::Client) -> Result<(), kr_payments::iamport::Error> {
-//! use kr_payments::iamport::{ImpUid, RefundAccount};
+//! use kr_payments::iamport::{AccountNumber, BankCode, HolderName, ImpUid, PhoneNumber, RefundAccount};
 //!
 //! // 3,000 won of a payment whose balance, in our own records, is 10,000 won.
 //! let payment = client
@@ -12,7 +12,8 @@
 //! assert_eq!(payment.cancellable_balance(), Some(7_000));
 //!
 //! // A virtual account has no card to refund to: the money goes to an account the customer names.
-//! let account = RefundAccount::new("홍길동", "88", "56211105948400").phone("01012345678");
+//! let account = RefundAccount::new(BankCode::new("88"), AccountNumber::new("56211105948400"), HolderName::new("홍길동"))
+//!     .holder_phone(PhoneNumber::new("01012345678"));
 //! client
 //!     .refund_virtual_account(ImpUid::new("imp_210987654321"), account, "order cancelled")
 //!     .checksum(25_000)
@@ -46,10 +47,11 @@
 //!
 //! Given the payment ([`CancelRequest::payment`], or [`CancelRequest::paid`] with its method and payment time),
 //! the cancel is also checked against [`crate::policy`] before sending. A mobile-phone payment from an earlier KST
-//! month is refused (seed 003: a later month allows no full refund) with [`crate::Error::InvalidRequest`] on the
-//! field [`policy::CANCEL_DEADLINE_FIELD`], unless [`CancelRequest::ignore_cancel_deadline`] says your contract
-//! differs. A paid virtual account must name a refund account, with `refund_tel` when the payment's PG is Smartro
-//! (`smartro` or `smartro_v2`; seed 002). The seeds give iamport no soft deadline, so the warnings
+//! month is refused (iamport's refund guide on PortOne's developer site, V1: a later month allows no full refund)
+//! with [`crate::Error::InvalidRequest`] on the field [`policy::CANCEL_DEADLINE_FIELD`], unless
+//! [`CancelRequest::ignore_cancel_deadline`] says your contract differs. A paid virtual account must name a refund
+//! account, with `refund_tel` when the payment's PG is Smartro (`smartro` or `smartro_v2`; iamport's
+//! `POST /payments/cancel` reference). Those two documents give iamport no soft deadline, so the warnings
 //! [`CancelRequest::send_with_warnings`] returns can only say that a hard deadline was ignored.
 //!
 //! Not checked: iamport's spec adds that `smartro_v2` wants `refund_tel` on account-transfer refunds too, but a
@@ -57,9 +59,10 @@
 
 use super::Client;
 use super::error::Error;
-use super::payment::{Payment, PaymentRef, PaymentStatus};
+use super::payment::{ImpUid, MerchantUid, Payment, PaymentRef, PaymentStatus};
 use super::raw::types::{CancelPaymentBody, CancelPaymentBodyExtra};
 use crate::InvalidRequest;
+use crate::account::{AccountNumber, BankCode, HolderName, PhoneNumber};
 use crate::policy::{self, CancelWarning, Deadline};
 use crate::transport::{Call, Replay, RetryPolicy};
 use chrono::{DateTime, Utc};
@@ -73,56 +76,130 @@ pub use super::raw::types::CancelPaymentBodyExtraRequester as CancelRequester;
 /// The longest `reason` iamport takes, in characters.
 pub const MAX_REASON_CHARS: usize = 256;
 
-/// The account a virtual-account payment is refunded to.
+/// The account a virtual-account payment is refunded to, built from one type per part so a swap does not compile:
+/// `RefundAccount::new(BankCode, AccountNumber, HolderName)`, the same order as every provider's.
 ///
-/// * `bank_code` is the refund bank's code **in the payment's PG's own code list**: the same bank has different
-///   codes at different PGs (e.g. `88` for Shinhan at KG Inicis), so it is a string taken as given, never mapped.
-///   At most 4 letters or digits.
-/// * `number` is the account number, digits only (no hyphens), at most 16.
-/// * `holder` is the account holder's name, not blank.
-/// * [`phone`](Self::phone) is the holder's phone number: Smartro (the older module) needs it for every
-///   virtual-account refund; other PGs ignore or accept it. Digits and hyphens, at most 16 characters.
+/// * the [`BankCode`] is the refund bank's code **in the payment's PG's own code list**: the same bank has
+///   different codes at different PGs (e.g. `88` for Shinhan at KG Inicis), so it is taken as given, never mapped.
+///   At most 4 letters or digits (`refund_bank`).
+/// * the [`AccountNumber`] is digits only (no hyphens), at most 16 (`refund_account`).
+/// * the [`HolderName`] is not blank (`refund_holder`).
+/// * [`holder_phone`](Self::holder_phone) is the holder's phone number (`refund_tel`): Smartro (the older module)
+///   needs it for every virtual-account refund; other PGs ignore or accept it. Digits and hyphens, at most 16
+///   characters.
 ///
 /// Prints with the holder, number and phone redacted.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RefundAccount {
-    holder: String,
-    bank_code: String,
-    number: String,
-    phone: Option<String>,
+    bank_code: BankCode,
+    number: AccountNumber,
+    holder: HolderName,
+    phone: Option<PhoneNumber>,
 }
 
 impl RefundAccount {
-    /// An account by holder, PG-specific bank code and number. Checked when the cancel is sent.
-    pub fn new(holder: impl Into<String>, bank_code: impl Into<String>, number: impl Into<String>) -> Self {
+    /// An account by PG-specific bank code, number and holder. Checked when the cancel is sent.
+    pub fn new(bank_code: BankCode, number: AccountNumber, holder: HolderName) -> Self {
         RefundAccount {
-            holder: holder.into(),
-            bank_code: bank_code.into(),
-            number: number.into(),
+            bank_code,
+            number,
+            holder,
             phone: None,
         }
     }
 
     /// The holder's phone number (`refund_tel`); required by Smartro.
-    pub fn phone(mut self, phone: impl Into<String>) -> Self {
-        self.phone = Some(phone.into());
+    pub fn holder_phone(mut self, phone: PhoneNumber) -> Self {
+        self.phone = Some(phone);
         self
     }
 
     /// The PG-specific bank code.
-    pub fn bank_code(&self) -> &str {
+    pub fn bank_code(&self) -> &BankCode {
         &self.bank_code
+    }
+
+    /// The account number.
+    pub fn number(&self) -> &AccountNumber {
+        &self.number
+    }
+
+    /// The holder's name.
+    pub fn holder(&self) -> &HolderName {
+        &self.holder
+    }
+
+    /// The holder's phone number, if given.
+    pub fn phone(&self) -> Option<&PhoneNumber> {
+        self.phone.as_ref()
     }
 }
 
 impl fmt::Debug for RefundAccount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::sensitive::by_name;
         f.debug_struct("RefundAccount")
-            .field("holder", &"<redacted>")
-            .field("bank_code", &self.bank_code)
-            .field("number", &"<redacted>")
-            .field("phone", &self.phone.as_ref().map(|_| "<redacted>"))
+            .field("holder", &by_name("refund_holder", &self.holder))
+            .field("bank_code", &self.bank_code.as_str())
+            .field("number", &by_name("refund_account", &self.number))
+            .field("phone", &by_name("refund_tel", &self.phone))
             .finish()
+    }
+}
+
+/// Which payment a cancel helper cancels: an id ([`ImpUid`], [`MerchantUid`] or a [`PaymentRef`]), or the
+/// [`Payment`] as you read it. Given the payment, the cancel is checked against it before sending
+/// ([`CancelRequest::payment`]), and [`Client::full_cancel`] sends its balance as `checksum`.
+#[derive(Debug, Clone)]
+pub enum CancelTarget<'a> {
+    /// By id.
+    Id(PaymentRef),
+    /// The payment as read: its `imp_uid` (else its `merchant_uid`) is cancelled.
+    Payment(&'a Payment),
+}
+
+impl From<PaymentRef> for CancelTarget<'_> {
+    fn from(id: PaymentRef) -> Self {
+        CancelTarget::Id(id)
+    }
+}
+impl From<ImpUid> for CancelTarget<'_> {
+    fn from(id: ImpUid) -> Self {
+        CancelTarget::Id(id.into())
+    }
+}
+impl From<&ImpUid> for CancelTarget<'_> {
+    fn from(id: &ImpUid) -> Self {
+        CancelTarget::Id(id.clone().into())
+    }
+}
+impl From<MerchantUid> for CancelTarget<'_> {
+    fn from(id: MerchantUid) -> Self {
+        CancelTarget::Id(id.into())
+    }
+}
+impl From<&MerchantUid> for CancelTarget<'_> {
+    fn from(id: &MerchantUid) -> Self {
+        CancelTarget::Id(id.clone().into())
+    }
+}
+impl<'a> From<&'a Payment> for CancelTarget<'a> {
+    fn from(payment: &'a Payment) -> Self {
+        CancelTarget::Payment(payment)
+    }
+}
+
+impl CancelTarget<'_> {
+    fn id(&self) -> PaymentRef {
+        match self {
+            CancelTarget::Id(id) => id.clone(),
+            CancelTarget::Payment(p) => match (&p.imp_uid, &p.merchant_uid) {
+                (Some(imp_uid), _) => PaymentRef::ImpUid(ImpUid::new(imp_uid.clone())),
+                (None, Some(merchant_uid)) => PaymentRef::MerchantUid(MerchantUid::new(merchant_uid.clone())),
+                // Refused before sending, as an empty imp_uid.
+                (None, None) => PaymentRef::ImpUid(ImpUid::new("")),
+            },
+        }
     }
 }
 
@@ -171,7 +248,7 @@ struct KnownPayment {
 
 impl fmt::Debug for CancelRequest<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        use crate::sensitive::by_name;
         f.debug_struct("CancelRequest")
             .field("payment", &self.payment)
             .field("amount", &self.amount)
@@ -179,10 +256,10 @@ impl fmt::Debug for CancelRequest<'_> {
             .field("vat_amount", &self.vat_amount)
             .field("checksum", &self.checksum)
             .field("reason", &self.reason)
-            .field("refund_holder", &redacted(&self.refund_holder))
+            .field("refund_holder", &by_name("refund_holder", &self.refund_holder))
             .field("refund_bank", &self.refund_bank)
-            .field("refund_account", &redacted(&self.refund_account))
-            .field("refund_tel", &redacted(&self.refund_tel))
+            .field("refund_account", &by_name("refund_account", &self.refund_account))
+            .field("refund_tel", &by_name("refund_tel", &self.refund_tel))
             .field("retain_promotion", &self.retain_promotion)
             .field("enable_webhook", &self.enable_webhook)
             .field("requester", &self.requester)
@@ -196,17 +273,23 @@ impl fmt::Debug for CancelRequest<'_> {
 }
 
 impl Client {
-    /// Starts a cancel of `payment`: everything that is left unless [`CancelRequest::amount`] says otherwise.
-    /// Add [`CancelRequest::checksum`] whenever your records know the balance.
-    pub fn cancel_payment(&self, payment: impl Into<PaymentRef>) -> CancelRequest<'_> {
-        CancelRequest {
+    /// Starts a cancel of `target` for `reason`: everything that is left unless [`CancelRequest::amount`] says
+    /// otherwise. Add [`CancelRequest::checksum`] whenever your records know the balance. Given the payment as read,
+    /// the cancel is checked against it ([`CancelRequest::payment`]); nothing else from it is sent.
+    pub fn cancel_payment<'t>(
+        &self,
+        target: impl Into<CancelTarget<'t>>,
+        reason: impl Into<String>,
+    ) -> CancelRequest<'_> {
+        let target = target.into();
+        let request = CancelRequest {
             client: self,
-            payment: payment.into(),
+            payment: target.id(),
             amount: None,
             tax_free: None,
             vat_amount: None,
             checksum: None,
-            reason: None,
+            reason: Some(reason.into()),
             refund_holder: None,
             refund_bank: None,
             refund_account: None,
@@ -220,40 +303,56 @@ impl Client {
             known: None,
             ignore_cancel_deadline: false,
             now: None,
+        };
+        match target {
+            CancelTarget::Payment(payment) => request.payment(payment),
+            CancelTarget::Id(_) => request,
         }
     }
 
-    /// A full cancel of what is left of `payment`, with a reason.
-    pub fn full_cancel(&self, payment: impl Into<PaymentRef>, reason: impl Into<String>) -> CancelRequest<'_> {
-        self.cancel_payment(payment).reason(reason)
+    /// A full cancel of what is left of `target`, with a reason. Given the payment as read, its balance is sent as
+    /// `checksum`, so iamport refuses instead of cancelling when the balance moved; given an id, add
+    /// [`CancelRequest::checksum`] for the same guard (without it the cancel is sent once, never replayed after an
+    /// unknown outcome).
+    pub fn full_cancel<'t>(&self, target: impl Into<CancelTarget<'t>>, reason: impl Into<String>) -> CancelRequest<'_> {
+        let target = target.into();
+        let balance = match &target {
+            CancelTarget::Payment(p) => p.cancellable_balance(),
+            CancelTarget::Id(_) => None,
+        };
+        let request = self.cancel_payment(target, reason);
+        match balance {
+            Some(balance) => request.checksum(balance),
+            None => request,
+        }
     }
 
-    /// A partial cancel of `amount` won, guarded by `balance_before`: what can still be cancelled before this
+    /// A partial cancel of `amount` won, guarded by `expected_balance`: what can still be cancelled before this
     /// cancel, as your records have it (sent as `checksum`). iamport refuses the cancel if its balance differs.
-    pub fn partial_cancel(
+    pub fn partial_cancel<'t>(
         &self,
-        payment: impl Into<PaymentRef>,
+        target: impl Into<CancelTarget<'t>>,
         amount: i64,
-        balance_before: i64,
+        expected_balance: i64,
         reason: impl Into<String>,
     ) -> CancelRequest<'_> {
-        self.cancel_payment(payment)
-            .partial(amount, balance_before)
-            .reason(reason)
+        self.cancel_payment(target, reason).partial(amount, expected_balance)
     }
 
     /// A refund of a virtual-account payment to `account`: in full, unless [`CancelRequest::partial`] says
-    /// otherwise. The refund is registered with the PG and paid out on the next business day (seed 002); the
-    /// store needs the PG's special contract for virtual-account refunds, and Smartro needs the holder's phone
-    /// number ([`RefundAccount::phone`]). These facts are data in [`policy::virtual_account_refund`]; add
-    /// [`CancelRequest::payment`] to have the account and the Smartro phone number checked before sending.
-    pub fn refund_virtual_account(
+    /// otherwise (given the payment as read, its balance is sent as `checksum`, as [`Self::full_cancel`] does).
+    /// iamport registers the refund with the PG, which pays it out the next business day; the store needs the PG's
+    /// special contract for virtual-account refunds, and Smartro needs the holder's phone number
+    /// ([`RefundAccount::holder_phone`]). These facts are data in [`policy::virtual_account_refund`]; add
+    /// [`CancelRequest::payment`] (or pass the payment) to have the account and the Smartro phone number checked
+    /// before sending.
+    pub fn refund_virtual_account<'t>(
         &self,
-        payment: impl Into<PaymentRef>,
+        target: impl Into<CancelTarget<'t>>,
         account: RefundAccount,
         reason: impl Into<String>,
     ) -> CancelRequest<'_> {
-        let mut request = self.cancel_payment(payment).refund_to(account).reason(reason);
+        let mut request = self.full_cancel(target, reason).refund_account(account);
         request.virtual_account = true;
         request
     }
@@ -296,37 +395,44 @@ impl<'a> CancelRequest<'a> {
         self
     }
 
-    /// The refund account holder (`refund_holder`).
-    pub fn refund_holder(mut self, holder: impl Into<String>) -> Self {
-        self.refund_holder = Some(holder.into());
+    /// The refund account holder (`refund_holder`); prefer [`refund_account`](Self::refund_account), which sets
+    /// every part at once.
+    pub fn refund_holder(mut self, holder: HolderName) -> Self {
+        self.refund_holder = Some(holder.into_inner());
         self
     }
 
     /// The refund bank, as the payment's PG codes it (`refund_bank`); see [`RefundAccount`].
-    pub fn refund_bank(mut self, bank_code: impl Into<String>) -> Self {
-        self.refund_bank = Some(bank_code.into());
+    pub fn refund_bank(mut self, bank_code: BankCode) -> Self {
+        self.refund_bank = Some(bank_code.into_inner());
         self
     }
 
-    /// The refund account number, digits only (`refund_account`).
-    pub fn refund_account(mut self, number: impl Into<String>) -> Self {
-        self.refund_account = Some(number.into());
+    /// The refund account number, digits only (`refund_account` on the wire).
+    pub fn refund_account_number(mut self, number: AccountNumber) -> Self {
+        self.refund_account = Some(number.into_inner());
         self
     }
 
     /// The refund account holder's phone number (`refund_tel`); required by Smartro.
-    pub fn refund_tel(mut self, phone: impl Into<String>) -> Self {
-        self.refund_tel = Some(phone.into());
+    pub fn refund_tel(mut self, phone: PhoneNumber) -> Self {
+        self.refund_tel = Some(phone.into_inner());
         self
     }
 
-    /// All refund account fields at once.
-    pub fn refund_to(mut self, account: RefundAccount) -> Self {
-        self.refund_holder = Some(account.holder);
-        self.refund_bank = Some(account.bank_code);
-        self.refund_account = Some(account.number);
-        self.refund_tel = account.phone;
+    /// Where the money goes: every refund account field at once (`refund_bank`, `refund_account`,
+    /// `refund_holder`, `refund_tel`).
+    pub fn refund_account(mut self, account: RefundAccount) -> Self {
+        self.refund_holder = Some(account.holder.into_inner());
+        self.refund_bank = Some(account.bank_code.into_inner());
+        self.refund_account = Some(account.number.into_inner());
+        self.refund_tel = account.phone.map(PhoneNumber::into_inner);
         self
+    }
+
+    /// The same as [`refund_account`](Self::refund_account).
+    pub fn refund_to(self, account: RefundAccount) -> Self {
+        self.refund_account(account)
     }
 
     /// Keep the payment's promotion even if what is left no longer qualifies for it (`retain_promotion`).
@@ -440,8 +546,7 @@ impl<'a> CancelRequest<'a> {
             {
                 return Err(InvalidRequest::new(
                     "refund_account",
-                    "a paid virtual account can only be refunded to a bank account: set refund_holder, refund_bank \
-                     and refund_account (or refund_to)",
+                    "a paid virtual account can only be refunded to a bank account: give a refund_account",
                 ));
             }
             let smartro = known

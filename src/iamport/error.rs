@@ -21,7 +21,10 @@ pub const GET_TOKEN_OPERATION: &str = "getToken";
 ///
 /// It can arrive with HTTP 200 (a refused cancel, an unknown payment on some endpoints) or with an error status (an
 /// invalid or expired token is 401). [`crate::ApiError::status`] keeps which.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// `Debug` and `Display` show the payment in [`response`](Self::response) by its ids and status only: it is the
+/// customer's whole payment (name, phone, card and account numbers).
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct IamportError {
     /// iamport's result code: any value other than 0 (e.g. 1 or -1).
@@ -72,6 +75,17 @@ impl fmt::Display for IamportError {
             write!(f, ": {m}")?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Debug for IamportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IamportError")
+            .field("code", &self.code)
+            .field("message", &self.message)
+            .field("response", &self.response.as_ref().map(crate::sensitive::IdsOnly))
+            .field("operation", &self.operation)
+            .finish()
     }
 }
 

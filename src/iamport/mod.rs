@@ -37,7 +37,8 @@ mod reconcile;
 mod token;
 pub mod webhook;
 
-pub use cancel::{CancelRequest, CancelRequester, Cancelled, RefundAccount};
+pub use crate::account::{AccountNumber, BankCode, HolderName, PhoneNumber};
+pub use cancel::{CancelRequest, CancelRequester, CancelTarget, Cancelled, RefundAccount};
 pub use error::{Error, IamportError};
 pub use payment::{
     CancelHistoryEntry, ImpUid, ListSorting, MerchantUid, Page, PayMethod, Payment, PaymentChannel, PaymentList,
@@ -266,6 +267,7 @@ impl ClientBuilder {
             RawInner {
                 tokens: Some(tokens.clone()),
                 tier: tier.clone(),
+                transport: Some(transport.clone()),
             },
         );
         Ok(Client {
@@ -290,12 +292,13 @@ fn required(value: Option<String>, setting: &'static str) -> Result<String, Buil
     Ok(value)
 }
 
-/// What the generated client carries for its hooks: the shared token manager and the `Tier` header. Prints
-/// redacted.
+/// What the generated client carries for its hooks: the shared token manager, the `Tier` header and the transport
+/// its calls go through. Prints redacted.
 #[derive(Clone, Default)]
 pub struct RawInner {
     tokens: Option<Arc<TokenManager>>,
     tier: Option<HeaderValue>,
+    transport: Option<Transport>,
 }
 
 impl fmt::Debug for RawInner {
@@ -340,21 +343,31 @@ impl progenitor_client::ClientHooks<RawInner> for raw::Client {
         request: reqwest::Request,
         info: &progenitor_client::OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let Some(tokens) = self
+        let Some(transport) = &self.inner.transport else {
+            return self.client.execute(request).await;
+        };
+        const NEVER_REPLAYED: crate::raw_call::RawReplay = crate::raw_call::RawReplay::Never(
+            "a generated iamport call that changes something is never replayed: iamport takes no idempotency key",
+        );
+        let tokens = self
             .inner
             .tokens
             .as_ref()
-            .filter(|_| info.operation_id != RAW_GET_TOKEN)
-        else {
-            return self.client.execute(request).await;
+            .filter(|_| info.operation_id != RAW_GET_TOKEN);
+        // A read refused with 401 is sent once more with a new token, as the facade's reads are; a call that changes
+        // something is not (the 401 may come from a proxy after iamport applied it).
+        let again = match tokens {
+            Some(_) if request.method() == reqwest::Method::GET => request.try_clone(),
+            _ => None,
         };
         let sent = request.headers().get(reqwest::header::AUTHORIZATION).cloned();
-        let again = request.try_clone();
-        let resp = self.client.execute(request).await?;
+        let resp = crate::raw_call::exec(transport, request, info.operation_id, NEVER_REPLAYED, None).await?;
+        let (Some(tokens), Some(mut again)) = (tokens, again) else {
+            return Ok(resp);
+        };
         if resp.status() != reqwest::StatusCode::UNAUTHORIZED {
             return Ok(resp);
         }
-        let Some(mut again) = again else { return Ok(resp) };
         // Drop the token that was refused (only if it is still the cached one), then send once more with a new one.
         if let Ok(current) = tokens.token().await
             && Some(current.bearer.header()) == sent
@@ -364,7 +377,7 @@ impl progenitor_client::ClientHooks<RawInner> for raw::Client {
         match tokens.token().await {
             Ok(token) => {
                 transport::authorize(again.headers_mut(), &token.bearer);
-                self.client.execute(again).await
+                crate::raw_call::exec(transport, again, info.operation_id, NEVER_REPLAYED, None).await
             }
             Err(_) => Ok(resp),
         }

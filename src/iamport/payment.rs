@@ -41,63 +41,7 @@ pub use types::PaymentChannel;
 /// A payment's status: `ready`, `paid`, `cancelled`, `failed`, or a value kept as sent.
 pub use types::PaymentStatus;
 
-macro_rules! id_type {
-    ($(#[$doc:meta])* $name:ident, $wire:literal) => {
-        $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(transparent)]
-        pub struct $name(String);
-
-        impl $name {
-            /// Wraps an id. An empty id is refused when a call is made, before anything is sent.
-            pub fn new(id: impl Into<String>) -> Self {
-                $name(id.into())
-            }
-            /// The id as iamport knows it.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-            /// The id, unwrapped.
-            pub fn into_inner(self) -> String {
-                self.0
-            }
-            /// The id, after the checks every call makes before sending: not blank, no control characters.
-            pub(crate) fn checked(&self) -> Result<&str, InvalidRequest> {
-                crate::transport::check_id($wire, &self.0).map(|()| self.0.as_str())
-            }
-
-            /// The id as one path segment: also never `.` or `..`.
-            pub(crate) fn segment(&self) -> Result<String, InvalidRequest> {
-                crate::transport::path_segment($wire, &self.0)
-            }
-        }
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{}({:?})", stringify!($name), self.0)
-            }
-        }
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-        impl From<String> for $name {
-            fn from(id: String) -> Self {
-                $name(id)
-            }
-        }
-        impl From<&str> for $name {
-            fn from(id: &str) -> Self {
-                $name(id.to_string())
-            }
-        }
-        impl AsRef<str> for $name {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
-    };
-}
+use crate::ids::id_type;
 
 id_type!(
     /// iamport's id of a payment (`imp_uid`, e.g. `imp_123456789012`).
@@ -337,9 +281,10 @@ impl types::PaymentAnnotation {
 /// | `samsung`, `ssgpay`, `lpay`, `payco`, `tosspay`, `applepay` | [`EasyPay`](policy::PayMethod::EasyPay) |
 /// | `kakaopay`, `point`, anything else, or none | [`Unknown`](policy::PayMethod::Unknown) |
 ///
-/// `kakaopay` is `Unknown` because the seeds tell KakaoPay card from KakaoPay money and this value does not say
-/// which was used; `point` does not name what the points were. The iamport rules come from seeds 002 and 003
-/// only, which name neither NaverPay nor PayPal, so those two (and every easy pay) still answer `Unknown` in
+/// `kakaopay` is `Unknown` because iamport's documents tell KakaoPay card from KakaoPay money and this value does
+/// not say which was used; `point` does not name what the points were. The iamport rules come from its
+/// `POST /payments/cancel` reference and its refund guide (PortOne's developer site, V1) only, which name neither
+/// NaverPay nor PayPal, so those two (and every easy pay) still answer `Unknown` in
 /// [`policy`]: the mapping says what the method is, the policy says what is known about it.
 pub fn policy_method(pay_method: Option<&PayMethod>) -> policy::PayMethod {
     use policy::PayMethod as M;

@@ -67,7 +67,9 @@ impl fmt::Display for ParseError {
 impl std::error::Error for ParseError {}
 
 /// Why a notification was not confirmed by iamport.
-#[derive(Debug)]
+///
+/// `Debug` and `Display` name the payment a variant carries by its ids and status only, never its personal fields:
+/// a forged notification must not put a customer's data into the merchant's error log.
 #[non_exhaustive]
 pub enum VerifyError {
     /// The payment could not be fetched (unknown `imp_uid`, credentials, network): nothing is confirmed.
@@ -94,6 +96,33 @@ pub enum VerifyError {
         /// The payment as iamport has it.
         payment: Box<Payment>,
     },
+}
+
+impl fmt::Debug for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ids = |payment: &Payment| crate::sensitive::ids_of(payment);
+        match self {
+            VerifyError::Fetch(e) => f.debug_tuple("Fetch").field(e).finish(),
+            VerifyError::MerchantUidMismatch { notified, payment } => f
+                .debug_struct("MerchantUidMismatch")
+                .field("notified", notified)
+                .field("payment", &format_args!("{}", ids(payment)))
+                .finish(),
+            VerifyError::StatusMismatch { notified, payment } => f
+                .debug_struct("StatusMismatch")
+                .field("notified", notified)
+                .field("payment", &format_args!("{}", ids(payment)))
+                .finish(),
+            VerifyError::UnknownCancellation {
+                cancellation_id,
+                payment,
+            } => f
+                .debug_struct("UnknownCancellation")
+                .field("cancellation_id", cancellation_id)
+                .field("payment", &format_args!("{}", ids(payment)))
+                .finish(),
+        }
+    }
 }
 
 impl fmt::Display for VerifyError {

@@ -33,7 +33,6 @@
 //! than the issuer's usual year) it is sent, and [`CancelOutcome::warnings`] says so. A paid virtual account must
 //! name a [`RefundAccount`], with the holder's phone number when the PG is Smartro.
 
-use super::Client;
 use super::error::CancelPaymentError;
 use super::payment::{Payment, PaymentExt, PaymentStatus};
 use super::raw::types::{
@@ -41,6 +40,8 @@ use super::raw::types::{
     PromotionDiscountRetainOption, Trigger,
 };
 use super::reconcile::{Expectation, Settled};
+use super::{Client, PaymentId};
+use crate::account::{AccountNumber, HolderName, PhoneNumber};
 use crate::error::{Error, InvalidRequest};
 use crate::policy::{self, CancelWarning, Deadline};
 use crate::transport::{Replay, RetryPolicy, encode_segment, path_segment};
@@ -49,16 +50,49 @@ use reqwest::header::{HeaderName, HeaderValue};
 use std::fmt;
 use std::time::Duration;
 
+/// Which payment a cancel helper cancels: its [`PaymentId`], or the [`Payment`] as you read it. Given the payment,
+/// the cancel is checked against it before sending ([`CancelPayment::payment`]), and [`Client::full_cancel`] sends its
+/// balance as `currentCancellableAmount`.
+#[derive(Debug, Clone)]
+pub enum CancelTarget<'a> {
+    /// By the merchant's payment id.
+    Id(PaymentId),
+    /// The payment as read: its `id` is cancelled.
+    Payment(&'a Payment),
+}
+
+impl From<PaymentId> for CancelTarget<'_> {
+    fn from(id: PaymentId) -> Self {
+        CancelTarget::Id(id)
+    }
+}
+impl From<&PaymentId> for CancelTarget<'_> {
+    fn from(id: &PaymentId) -> Self {
+        CancelTarget::Id(id.clone())
+    }
+}
+impl<'a> From<&'a Payment> for CancelTarget<'a> {
+    fn from(payment: &'a Payment) -> Self {
+        CancelTarget::Payment(payment)
+    }
+}
+
 impl Client {
-    /// Starts a cancel of `payment_id` (the merchant's own payment id, as sent when paying) for `reason`.
+    /// Starts a cancel of `target` for `reason`.
     ///
-    /// With no other setting this cancels the whole balance. Prefer the helpers, which say what they do:
-    /// [`full_cancel`](Self::full_cancel), [`partial_cancel`](Self::partial_cancel),
-    /// [`refund_virtual_account`](Self::refund_virtual_account).
-    pub fn cancel_payment(&self, payment_id: impl Into<String>, reason: impl Into<String>) -> CancelPayment {
-        CancelPayment {
+    /// With no other setting this cancels the whole balance, unguarded. Prefer the helpers, which say what they
+    /// do: [`full_cancel`](Self::full_cancel), [`partial_cancel`](Self::partial_cancel),
+    /// [`refund_virtual_account`](Self::refund_virtual_account). Given the payment as read, the cancel is checked
+    /// against it ([`CancelPayment::payment`]); nothing else from it is sent.
+    pub fn cancel_payment<'t>(&self, target: impl Into<CancelTarget<'t>>, reason: impl Into<String>) -> CancelPayment {
+        let target = target.into();
+        let payment_id = match &target {
+            CancelTarget::Id(id) => id.as_str().to_string(),
+            CancelTarget::Payment(p) => p.id().unwrap_or_default().to_string(),
+        };
+        let request = CancelPayment {
             client: self.clone(),
-            payment_id: payment_id.into(),
+            payment_id,
             reason: reason.into(),
             amount: None,
             tax_free_amount: None,
@@ -76,37 +110,52 @@ impl Client {
             known: None,
             ignore_cancel_deadline: false,
             now: None,
+        };
+        match target {
+            CancelTarget::Payment(payment) => request.payment(payment),
+            CancelTarget::Id(_) => request,
         }
     }
 
-    /// Starts a cancel of everything left on the payment. Only `reason` (and the store id) is sent.
+    /// Starts a cancel of everything left on the payment.
     ///
-    /// This is not retried after a timeout unless you add the balance guard with
-    /// [`CancelPayment::current_cancellable_amount`]: without it the outcome of a timed-out attempt is unknown and
-    /// the error says so.
-    pub fn full_cancel(&self, payment_id: impl Into<String>, reason: impl Into<String>) -> CancelPayment {
-        self.cancel_payment(payment_id, reason)
+    /// Given the payment as read, its balance is sent as `currentCancellableAmount`, so PortOne refuses instead of
+    /// cancelling when the balance moved. Given an id, add [`CancelPayment::current_cancellable_amount`] for the
+    /// same guard; without it only `reason` (and the store id) is sent, and the `Idempotency-Key` alone keeps a
+    /// retry from cancelling twice.
+    pub fn full_cancel<'t>(&self, target: impl Into<CancelTarget<'t>>, reason: impl Into<String>) -> CancelPayment {
+        let target = target.into();
+        let balance = match &target {
+            CancelTarget::Payment(p) => p.cancellable_amount(),
+            CancelTarget::Id(_) => None,
+        };
+        let request = self.cancel_payment(target, reason);
+        match balance {
+            Some(balance) => request.current_cancellable_amount(balance),
+            None => request,
+        }
     }
 
-    /// Starts a cancel of `amount` won out of a balance you state as `current_cancellable_amount` (what is left
-    /// before this cancel, e.g. from [`PaymentExt::cancellable_amount`]).
+    /// Starts a cancel of `amount` won out of a balance you state as `expected_balance` (what is left before this
+    /// cancel, e.g. from [`PaymentExt::cancellable_amount`]), sent as `currentCancellableAmount`.
     ///
     /// Both are always sent, so PortOne refuses (`CANCELLABLE_AMOUNT_CONSISTENCY_BROKEN`) instead of cancelling
     /// when the balance is not what you think, and a retry cannot refund twice. Refused before sending: an amount
     /// that is not positive, or larger than the stated balance.
-    pub fn partial_cancel(
+    pub fn partial_cancel<'t>(
         &self,
-        payment_id: impl Into<String>,
+        target: impl Into<CancelTarget<'t>>,
         amount: i64,
-        current_cancellable_amount: i64,
+        expected_balance: i64,
         reason: impl Into<String>,
     ) -> CancelPayment {
-        self.cancel_payment(payment_id, reason)
+        self.cancel_payment(target, reason)
             .amount(amount)
-            .current_cancellable_amount(current_cancellable_amount)
+            .current_cancellable_amount(expected_balance)
     }
 
-    /// Starts a refund of a virtual-account payment into `account`. Add [`CancelPayment::amount`] and
+    /// Starts a refund of a virtual-account payment into `account`: everything left (guarded by the payment's
+    /// balance when given the payment, as [`Self::full_cancel`]), or add [`CancelPayment::amount`] and
     /// [`CancelPayment::current_cancellable_amount`] for a partial refund.
     ///
     /// A virtual account only receives money, so the refund needs an account to send it to. What the provider
@@ -114,26 +163,29 @@ impl Client {
     ///
     /// * the store needs the PG's special contract for virtual-account refunds; Toss is the exception and needs
     ///   none (it keeps the original transaction's fee);
-    /// * Smartro virtual accounts also need [`RefundAccount::holder_phone_number`];
+    /// * Smartro virtual accounts also need [`RefundAccount::holder_phone`];
     /// * each refund costs a 300 won transfer fee on top of the payment fee, charged to the store (so refunding
     ///   10,000 won costs the store 10,300), the original payment's fees are not returned, and the refund takes one
     ///   to two business days to arrive; there is no cancel deadline.
     ///
-    /// These facts are data in [`policy::virtual_account_refund`] (seed 000, 결제 취소 정책 › 가상계좌 환불). Add
-    /// [`CancelPayment::payment`] to have the account, and the Smartro phone number, checked before sending.
-    pub fn refund_virtual_account(
+    /// These facts are data in [`policy::virtual_account_refund`] (PortOne's guide to cancels, "결제취소(환불) 연동하기", on
+    /// its developer site). Pass the payment (or add
+    /// [`CancelPayment::payment`]) to have the account, and the Smartro phone number, checked before sending.
+    pub fn refund_virtual_account<'t>(
         &self,
-        payment_id: impl Into<String>,
-        reason: impl Into<String>,
+        target: impl Into<CancelTarget<'t>>,
         account: RefundAccount,
+        reason: impl Into<String>,
     ) -> CancelPayment {
-        self.cancel_payment(payment_id, reason).refund_account(account)
+        self.full_cancel(target, reason).refund_account(account)
     }
 }
 
 /// A cancel request (`POST /payments/{paymentId}/cancel`). Start one with [`Client::cancel_payment`] or a helper,
 /// set what you need, then [`send`](Self::send) it. Fields you do not set are left out of the JSON.
-#[derive(Debug, Clone)]
+///
+/// `Debug` hides the refund account and the refund email.
+#[derive(Clone)]
 #[must_use = "nothing is cancelled until `send` is awaited"]
 pub struct CancelPayment {
     client: Client,
@@ -157,7 +209,39 @@ pub struct CancelPayment {
     now: Option<DateTime<Utc>>,
 }
 
-const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+impl fmt::Debug for CancelPayment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelPayment")
+            .field("client", &self.client)
+            .field("payment_id", &self.payment_id)
+            .field("reason", &self.reason)
+            .field("amount", &self.amount)
+            .field("tax_free_amount", &self.tax_free_amount)
+            .field("vat_amount", &self.vat_amount)
+            .field("requester", &self.requester)
+            .field(
+                "promotion_discount_retain_option",
+                &self.promotion_discount_retain_option,
+            )
+            .field("current_cancellable_amount", &self.current_cancellable_amount)
+            .field("refund_account", &self.refund_account)
+            .field(
+                "refund_email",
+                &crate::sensitive::by_name("refundEmail", &self.refund_email),
+            )
+            .field("skip_webhook", &self.skip_webhook)
+            .field("store_id", &self.store_id)
+            .field("idempotency_key", &self.idempotency_key)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .field("known", &self.known)
+            .field("ignore_cancel_deadline", &self.ignore_cancel_deadline)
+            .field("now", &self.now)
+            .finish()
+    }
+}
+
+pub(super) const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 /// The shortest and longest `Idempotency-Key` PortOne takes, in characters.
 pub const IDEMPOTENCY_KEY_CHARS: std::ops::RangeInclusive<usize> = 16..=256;
 
@@ -347,7 +431,7 @@ impl CancelPayment {
                 }
                 Some(account)
                     if known.smartro
-                        && account.holder_phone_number.is_none()
+                        && account.holder_phone.is_none()
                         && rules.holder_phone == policy::HolderPhoneRule::RequiredWhenPgIsSmartro =>
                 {
                     return Err(InvalidRequest::new(
@@ -582,7 +666,8 @@ fn check_idempotency_key(key: &str) -> Result<(), InvalidRequest> {
     Ok(())
 }
 
-/// The account a refund is sent to (`refundAccount`).
+/// The account a refund is sent to (`refundAccount`), built from one type per part so a swap does not compile:
+/// `RefundAccount::new(Bank, AccountNumber, HolderName)`, the same order as every provider's.
 ///
 /// Written by hand rather than re-exporting the generated body type so that its `Debug` never prints the account
 /// number, the holder's name or phone number into a log, and so it can check itself before anything is sent.
@@ -591,28 +676,28 @@ pub struct RefundAccount {
     /// The bank (`bank`).
     pub bank: Bank,
     /// The account number (`number`). Must not be empty.
-    pub number: String,
+    pub number: AccountNumber,
     /// The account holder's name (`holderName`). Must not be empty.
-    pub holder_name: String,
+    pub holder_name: HolderName,
     /// The holder's phone number, digits only (`holderPhoneNumber`). PortOne needs it for Smartro virtual
     /// accounts.
-    pub holder_phone_number: Option<String>,
+    pub holder_phone: Option<PhoneNumber>,
 }
 
 impl RefundAccount {
     /// An account without a phone number.
-    pub fn new(bank: Bank, number: impl Into<String>, holder_name: impl Into<String>) -> Self {
+    pub fn new(bank: Bank, number: AccountNumber, holder_name: HolderName) -> Self {
         RefundAccount {
             bank,
-            number: number.into(),
-            holder_name: holder_name.into(),
-            holder_phone_number: None,
+            number,
+            holder_name,
+            holder_phone: None,
         }
     }
 
     /// Adds the holder's phone number, digits only (e.g. `01012345678`).
-    pub fn with_holder_phone_number(mut self, phone: impl Into<String>) -> Self {
-        self.holder_phone_number = Some(phone.into());
+    pub fn holder_phone(mut self, phone: PhoneNumber) -> Self {
+        self.holder_phone = Some(phone);
         self
     }
 
@@ -623,14 +708,14 @@ impl RefundAccount {
     /// Hyphens are refused rather than stripped: PortOne does not document that it accepts them, and a refund
     /// should not depend on a guess.
     pub fn validate(&self) -> Result<(), InvalidRequest> {
-        if self.number.trim().is_empty() {
+        if self.number.expose().trim().is_empty() {
             return Err(InvalidRequest::new("refundAccount.number", "is empty"));
         }
-        if self.holder_name.trim().is_empty() {
+        if self.holder_name.expose().trim().is_empty() {
             return Err(InvalidRequest::new("refundAccount.holderName", "is empty"));
         }
-        if let Some(phone) = &self.holder_phone_number
-            && (phone.is_empty() || !phone.bytes().all(|b| b.is_ascii_digit()))
+        if let Some(phone) = &self.holder_phone
+            && (phone.expose().is_empty() || !phone.expose().bytes().all(|b| b.is_ascii_digit()))
         {
             return Err(InvalidRequest::new(
                 "refundAccount.holderPhoneNumber",
@@ -643,28 +728,22 @@ impl RefundAccount {
     fn to_wire(&self) -> CancelPaymentBodyRefundAccount {
         CancelPaymentBodyRefundAccount {
             bank: self.bank.clone(),
-            holder_name: self.holder_name.clone(),
-            holder_phone_number: self.holder_phone_number.clone(),
-            number: self.number.clone(),
+            holder_name: self.holder_name.expose().to_string(),
+            holder_phone_number: self.holder_phone.as_ref().map(|p| p.expose().to_string()),
+            number: self.number.expose().to_string(),
         }
     }
 }
 
 impl fmt::Debug for RefundAccount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The last four digits are enough to tell accounts apart when reading a log.
-        let tail: String = {
-            let chars: Vec<char> = self.number.chars().collect();
-            chars[chars.len().saturating_sub(4)..].iter().collect()
-        };
+        use crate::sensitive::by_name;
+        // The number's last four digits (when it is long enough to keep the rest hidden) tell accounts apart.
         f.debug_struct("RefundAccount")
             .field("bank", &self.bank)
-            .field("number", &format_args!("****{tail}"))
-            .field("holder_name", &"<redacted>")
-            .field(
-                "holder_phone_number",
-                &self.holder_phone_number.as_ref().map(|_| "<redacted>"),
-            )
+            .field("number", &by_name("number", &self.number))
+            .field("holder_name", &by_name("holderName", &self.holder_name))
+            .field("holder_phone", &by_name("holderPhoneNumber", &self.holder_phone))
             .finish()
     }
 }
@@ -868,13 +947,24 @@ pub struct Cancellation {
     pub(super) reconciled: bool,
 }
 
-/// A cancellation whose status this crate does not know.
-#[derive(Debug, Clone, PartialEq)]
+/// A cancellation whose status this crate does not know. `Debug` prints its raw JSON with personal data hidden.
+#[derive(Clone, PartialEq)]
 pub struct UnrecognizedCancellation {
     status: String,
     raw: serde_json::Value,
     common: Option<Cancellation>,
     warnings: Vec<CancelWarning>,
+}
+
+impl fmt::Debug for UnrecognizedCancellation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnrecognizedCancellation")
+            .field("status", &self.status)
+            .field("raw", &crate::sensitive::Json(&self.raw))
+            .field("common", &self.common)
+            .field("warnings", &self.warnings)
+            .finish()
+    }
 }
 
 /// The fields every known status shares: read from an unknown status on a best-effort basis, and used to point a

@@ -92,7 +92,7 @@ fn pinpoint_decode<P: serde::de::DeserializeOwned>(mut d: DecodeError) -> Decode
             (outer, inner) if inner.starts_with('[') => format!("{outer}{inner}"),
             (outer, inner) => format!("{outer}.{inner}"),
         };
-        d.message = e.into_inner().to_string();
+        d.message = crate::sensitive::decode_message(&d.path, e.into_inner().to_string());
     }
     d
 }

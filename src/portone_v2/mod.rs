@@ -1,7 +1,7 @@
 //! PortOne V2 (`api.portone.io`).
 //!
 //! ```no_run
-//! use kr_payments::portone_v2::{CancelOutcome, Client, PaymentExt};
+//! use kr_payments::portone_v2::{CancelOutcome, Client, PaymentExt, PaymentId};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let client = Client::builder().secret("your-api-secret").build()?;
@@ -10,7 +10,7 @@
 //! // `currentCancellableAmount`: if anything was refunded in between, PortOne refuses instead of refunding twice.
 //! let payment = client.get_payment("order-0001").send().await?;
 //! let balance = payment.cancellable_amount().unwrap_or(0);
-//! match client.partial_cancel("order-0001", 3_000, balance, "one item returned").send().await? {
+//! match client.partial_cancel(PaymentId::new("order-0001"), 3_000, balance, "one item returned").send().await? {
 //!     CancelOutcome::Succeeded(c) => println!("refunded {} won, receipt {:?}", c.total_amount, c.receipt_url),
 //!     CancelOutcome::Requested(c) => println!("{} is pending: wait for the webhook or poll", c.id),
 //!     CancelOutcome::Failed(c) => println!("{} failed: nothing was refunded", c.id),
@@ -34,7 +34,8 @@ pub mod raw;
 mod reconcile;
 pub mod webhook;
 
-pub use cancel::{CancelOutcome, CancelPayment, Cancellation, RefundAccount, UnrecognizedCancellation};
+pub use crate::account::{AccountNumber, HolderName, PhoneNumber};
+pub use cancel::{CancelOutcome, CancelPayment, CancelTarget, Cancellation, RefundAccount, UnrecognizedCancellation};
 pub use error::{
     CancelPaymentError, GetAllPaymentsByCursorError, GetAllPaymentsError, GetPaymentError, GetPaymentsError,
 };
@@ -45,6 +46,12 @@ use crate::transport::{self, BuildError, Call, Credential, Options, RetryPolicy,
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
+
+crate::ids::id_type!(
+    /// The merchant's id of a payment (`paymentId`), chosen when the payment was requested.
+    PaymentId,
+    "paymentId"
+);
 
 /// Where PortOne V2 lives.
 pub const DEFAULT_BASE_URL: &str = "https://api.portone.io";
@@ -196,7 +203,11 @@ impl ClientBuilder {
         let raw = raw::Client::new_with_client(
             &transport.base_url,
             transport.http.clone(),
-            RawInner { auth: auth.clone() },
+            RawInner {
+                auth: auth.clone(),
+                transport: transport.clone(),
+                store_id: self.store_id.clone(),
+            },
         );
         Ok(Client {
             shared: Arc::new(Shared {
@@ -209,15 +220,79 @@ impl ClientBuilder {
     }
 }
 
-/// What the generated client carries for its hooks: the credential. Prints redacted.
+/// What the generated client carries for its hooks: the credential, the transport its calls go through and the
+/// default store id. Prints redacted.
 #[derive(Clone)]
 pub struct RawInner {
     auth: Credential,
+    transport: Transport,
+    store_id: Option<String>,
 }
 
 impl fmt::Debug for RawInner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("RawInner { auth: <redacted> }")
+        f.write_str("RawInner { auth: <redacted>, .. }")
+    }
+}
+
+/// The operations (progenitor's snake-case ids) that take `storeId` as a query parameter, and those that take it
+/// at the top of their JSON body: a raw call that leaves it out gets the client's default, as the facade's calls
+/// do. A unit test checks both lists against `openapi/portone-v2.json`.
+pub(crate) const STORE_ID_IN_QUERY: &[&str] = &[
+    "close_virtual_account",
+    "cancel_cash_receipt_by_payment_id",
+    "delete_billing_key",
+    "get_billing_key_info",
+    "get_cash_receipt_by_payment_id",
+    "get_identity_verification",
+    "get_payment",
+    "get_payment_schedule",
+    "get_payment_transactions",
+    "resend_identity_verification",
+];
+pub(crate) const STORE_ID_IN_BODY: &[&str] = &[
+    "apply_escrow_logistics",
+    "cancel_payment",
+    "capture_payment",
+    "confirm_billing_key",
+    "confirm_billing_key_issue_and_pay",
+    "confirm_escrow",
+    "confirm_identity_verification",
+    "confirm_payment",
+    "create_payment_session",
+    "issue_billing_key",
+    "issue_cash_receipt",
+    "modify_escrow_logistics",
+    "pay_instantly",
+    "pay_with_billing_key",
+    "pre_register_payment",
+    "register_store_receipt",
+    "resend_webhook",
+    "revoke_payment_schedules",
+    "send_identity_verification",
+    "stop_payment_cancellation",
+];
+
+/// Adds the client's default `storeId` to a raw request of an operation that takes one and was not given one.
+fn default_store_id(request: &mut reqwest::Request, operation: &str, store_id: &str) {
+    if STORE_ID_IN_QUERY.contains(&operation) {
+        if !request.url().query_pairs().any(|(k, _)| k == "storeId") {
+            request.url_mut().query_pairs_mut().append_pair("storeId", store_id);
+        }
+    } else if STORE_ID_IN_BODY.contains(&operation) {
+        let Some(bytes) = request.body().and_then(reqwest::Body::as_bytes) else {
+            return;
+        };
+        let Ok(serde_json::Value::Object(mut body)) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+            return;
+        };
+        if body.contains_key("storeId") {
+            return;
+        }
+        body.insert("storeId".into(), serde_json::Value::String(store_id.to_string()));
+        if let Ok(bytes) = serde_json::to_vec(&body) {
+            *request.body_mut() = Some(reqwest::Body::from(bytes));
+        }
     }
 }
 
@@ -225,8 +300,12 @@ impl progenitor_client::ClientHooks<RawInner> for raw::Client {
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,
-        _info: &progenitor_client::OperationInfo,
+        info: &progenitor_client::OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
+        if let Some(store_id) = &self.inner.store_id {
+            default_store_id(request, info.operation_id, store_id);
+        }
+        let mutating = request.method() != reqwest::Method::GET && request.method() != reqwest::Method::HEAD;
         let headers = request.headers_mut();
         transport::strip_generated_headers(headers);
         transport::authorize(headers, &self.inner.auth);
@@ -234,6 +313,94 @@ impl progenitor_client::ClientHooks<RawInner> for raw::Client {
             reqwest::header::USER_AGENT,
             reqwest::header::HeaderValue::from_static(transport::USER_AGENT),
         );
+        // One key per raw call, the same on every attempt: PortOne answers a replay with the first answer.
+        if mutating && !headers.contains_key(cancel::IDEMPOTENCY_KEY) {
+            let key = format!("\"{}\"", uuid::Uuid::new_v4());
+            if let Ok(value) = reqwest::header::HeaderValue::from_str(&key) {
+                headers.insert(cancel::IDEMPOTENCY_KEY, value);
+            }
+        }
         Ok(())
+    }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        info: &progenitor_client::OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        crate::raw_call::exec(
+            &self.inner.transport,
+            request,
+            info.operation_id,
+            crate::raw_call::RawReplay::Keyed,
+            Some(reconcile::is_pending),
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// progenitor's operation ids are the spec's, in snake case.
+    fn snake(id: &str) -> String {
+        let mut out = String::new();
+        for c in id.chars() {
+            if c.is_ascii_uppercase() {
+                out.push('_');
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_store_id_lists_are_the_specs() {
+        let spec: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/portone-v2.json")).unwrap(),
+        )
+        .unwrap();
+        fn follow<'a>(spec: &'a serde_json::Value, mut v: &'a serde_json::Value) -> &'a serde_json::Value {
+            while let Some(r) = v.get("$ref").and_then(|r| r.as_str()) {
+                let name = r.rsplit('/').next().unwrap();
+                let kind = if r.contains("/parameters/") {
+                    "parameters"
+                } else {
+                    "schemas"
+                };
+                v = &spec["components"][kind][name];
+            }
+            v
+        }
+        let resolve = |v| follow(&spec, v);
+        let (mut query, mut body) = (Vec::new(), Vec::new());
+        for item in spec["paths"].as_object().unwrap().values() {
+            for (method, op) in item.as_object().unwrap() {
+                if !["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                    continue;
+                }
+                let id = snake(op["operationId"].as_str().unwrap());
+                for p in op["parameters"].as_array().into_iter().flatten() {
+                    let p = resolve(p);
+                    if p["name"] == "storeId" && p["in"] == "query" {
+                        query.push(id.clone());
+                    }
+                }
+                let schema = resolve(&op["requestBody"]["content"]["application/json"]["schema"]);
+                if schema["properties"].get("storeId").is_some() {
+                    body.push(id.clone());
+                }
+            }
+        }
+        query.sort();
+        body.sort();
+        let sorted = |l: &[&str]| {
+            let mut v: Vec<String> = l.iter().map(|s| s.to_string()).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(sorted(super::STORE_ID_IN_QUERY), query);
+        assert_eq!(sorted(super::STORE_ID_IN_BODY), body);
     }
 }

@@ -589,8 +589,9 @@ impl std::error::Error for VerifyError {
 /// A decoded webhook of the `2024-04-25` format: `{ "type", "timestamp", "data" }`.
 ///
 /// Fields this module does not know are ignored. Serializing an event gives back the wire format
-/// (for [`Event::Unrecognized`], the JSON exactly as received).
-#[derive(Debug, Clone, PartialEq)]
+/// (for [`Event::Unrecognized`], the JSON exactly as received). `Debug` prints an unrecognized event's body with
+/// personal data and secrets hidden ([`crate::sensitive`]).
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Event {
     /// A `Transaction.*` event about one payment.
@@ -604,6 +605,20 @@ pub enum Event {
         /// The whole body.
         raw: serde_json::Value,
     },
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Transaction(tx) => f.debug_tuple("Transaction").field(tx).finish(),
+            Event::BillingKey(bk) => f.debug_tuple("BillingKey").field(bk).finish(),
+            Event::Unrecognized { event_type, raw } => f
+                .debug_struct("Unrecognized")
+                .field("event_type", event_type)
+                .field("raw", &crate::sensitive::Json(raw))
+                .finish(),
+        }
+    }
 }
 
 impl Event {
@@ -888,8 +903,9 @@ pub struct BillingKeyEvent {
     pub data: BillingKeyData,
 }
 
-/// The `data` of a `BillingKey.*` event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The `data` of a `BillingKey.*` event. `Debug` shows the billing key's length only: it charges the customer's
+/// card.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct BillingKeyData {
@@ -899,6 +915,18 @@ pub struct BillingKeyData {
     pub store_id: Option<String>,
     /// The billing key PortOne issued.
     pub billing_key: String,
+}
+
+impl fmt::Debug for BillingKeyData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BillingKeyData")
+            .field("store_id", &self.store_id)
+            .field(
+                "billing_key",
+                &crate::sensitive::by_name("billingKey", &self.billing_key),
+            )
+            .finish()
+    }
 }
 
 /// What a `BillingKey.*` event reports.

@@ -124,28 +124,12 @@ pub const DEFAULT_TOSS_SECRET_KEY: &str = "test_sk_sandbox";
 /// Toss's window for consecutive cancels of one payment ([`SandboxBuilder::toss_cancel_interval`]).
 pub const TOSS_CANCEL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// The API a seeded payment belongs to. A payment is visible only through its own provider's API.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Provider {
-    /// PortOne V2 (`{base}/portone-v2`).
-    PortOneV2,
-    /// iamport, also called PortOne V1 (`{base}/iamport`).
-    Iamport,
-    /// Toss core API (tosspayments) (`{base}/toss`).
-    Toss,
-}
+/// The API a seeded payment belongs to (the crate's one [`crate::Provider`]). A payment is visible only through its
+/// own provider's API.
+pub use crate::Provider;
 
+// The sandbox's own spellings of a provider: seed files and URL prefixes.
 impl Provider {
-    /// The spelling used in seed files and URL prefixes: `portone-v2`, `iamport`, `toss`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::PortOneV2 => "portone-v2",
-            Provider::Iamport => "iamport",
-            Provider::Toss => "toss",
-        }
-    }
-
     fn parse(s: &str) -> Option<Provider> {
         match s.to_ascii_lowercase().replace('_', "-").as_str() {
             "portone-v2" | "portonev2" | "v2" => Some(Provider::PortOneV2),
@@ -157,12 +141,6 @@ impl Provider {
 
     fn prefix(self) -> String {
         format!("/{}", self.as_str())
-    }
-}
-
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -2,16 +2,16 @@
 //!
 //! ```no_run
 //! # async fn demo(client: kr_payments::toss::Client) -> Result<(), Box<dyn std::error::Error>> {
-//! use kr_payments::toss::RefundReceiveAccount;
+//! use kr_payments::toss::{AccountNumber, BankCode, HolderName, RefundAccount};
 //!
 //! let payment = client.get_payment("tgen_20240101abcd").await?;
 //!
 //! // The three cases of Toss's cancel guide, each checked against the payment before anything is sent:
 //! let full = client.full_cancel(&payment, "customer changed their mind");
-//! let part = client.partial_cancel(&payment, 1_000, "one item returned");
+//! let part = client.partial_cancel(&payment, 1_000, payment.balance(), "one item returned");
 //! let refund = client.refund_virtual_account(
 //!     &payment,
-//!     RefundReceiveAccount::new("20", "1002345678901", "김토스"),
+//!     RefundAccount::new(BankCode::new("20"), AccountNumber::new("1002345678901"), HolderName::new("김토스")),
 //!     "customer changed their mind",
 //! );
 //! # let _ = (full, refund);
@@ -22,7 +22,7 @@
 //! let done = match cancel.send().await {
 //!     Ok(done) => done,
 //!     Err(e) if e.is_timeout() || e.is_retryable() => cancel.send().await?,
-//!     Err(e) => return Err(e.into()),
+//!     Err(e) => return Err(format!("{e} (Idempotency-Key {})", cancel.key()).into()),
 //! };
 //! println!("refunded, balance {} (key {})", done.payment.balance(), done.idempotency_key);
 //! # Ok(()) }
@@ -31,10 +31,10 @@
 //! # The idempotency key
 //! Toss remembers a request's answer under its `Idempotency-Key` for 15 days (per secret key, URL and method)
 //! and answers a repeat with the first answer instead of acting again. Each [`CancelPayment`] gets one key: yours
-//! ([`CancelPayment::idempotency_key`]) or a fresh UUID v4, chosen once in [`CancelPayment::prepare`]. Automatic
-//! retries and every [`PreparedCancel::send`] reuse it, and both [`Cancelled`] and [`CancelError`] hand it back,
-//! so a caller that must resend later (another process, after a restart) can store it and pass it again. Use a
-//! new key only for a new logical cancel, and only after re-reading the payment.
+//! ([`CancelPayment::idempotency_key`]) or a fresh UUID v4, chosen when the cancel is started. Automatic retries
+//! and every [`PreparedCancel::send`] reuse it; [`CancelPayment::key`], [`PreparedCancel::key`] and [`Cancelled`]
+//! hand it back, so a caller that must resend later (another process, after a restart) can store it and pass it
+//! again. Use a new key only for a new logical cancel, and only after re-reading the payment.
 //!
 //! Because of the key, a Toss cancel is safe to replay, and the client's [`RetryPolicy`] retries it after a
 //! timeout, a dropped connection, 429 or 5xx like a read.
@@ -67,11 +67,12 @@
 //! Toss needs no special contract for virtual-account refunds, and the original payment's fees are not returned
 //! ([`policy::virtual_account_refund`]). A paid virtual account can only be refunded to a bank account; the one a
 //! customer typed into the payment widget is readable from the payment for 30 minutes only, so keep it from the
-//! confirm answer ([`Payment::widget_refund_account`], whose [`RefundReceiveAccount`] serializes for storage).
+//! confirm answer ([`Payment::widget_refund_account`], whose [`RefundAccount`] serializes for storage).
 
 use super::payment::{Payment, Status};
 use super::raw::types as wire;
-use super::{Client, ErrorCode, TossError, path_segment};
+use super::{Client, PaymentKey, TossError, path_segment};
+use crate::account::{AccountNumber, BankCode, HolderName};
 use crate::error::{Error, InvalidRequest};
 use crate::policy::{self, CancelWarning};
 use crate::transport::{Call, Replay, RetryPolicy};
@@ -88,37 +89,42 @@ const MAX_ACCOUNT_NUMBER_DIGITS: usize = 20;
 const MAX_HOLDER_NAME_CHARS: usize = 60;
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 300;
 
-/// Where Toss sends the money back when a paid virtual-account payment is cancelled.
+/// Where Toss sends the money back when a paid virtual-account payment is cancelled (`refundReceiveAccount`), built
+/// from one type per part so a swap does not compile: `RefundAccount::new(BankCode, AccountNumber, HolderName)`, the
+/// same order as every provider's.
 ///
 /// `Debug` hides the account number and the holder's name. Serde reads and writes the fields under the cancel
 /// request's names (`bank`, `accountNumber`, `holderName`), so an account taken from the confirm answer
 /// ([`Payment::widget_refund_account`]) can be stored with the order and read back for a refund.
 #[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct RefundReceiveAccount {
+pub struct RefundAccount {
     /// Toss's code of the bank or securities company (e.g. `20`; Toss's bank-code table lists them).
-    pub bank: String,
+    pub bank: BankCode,
     /// The account number, digits only (no hyphens), at most 20.
-    pub account_number: String,
+    pub account_number: AccountNumber,
     /// The account holder's name, at most 60 characters.
-    pub holder_name: String,
+    pub holder_name: HolderName,
 }
 
-impl RefundReceiveAccount {
+/// The name Toss's API gives a [`RefundAccount`].
+pub type RefundReceiveAccount = RefundAccount;
+
+impl RefundAccount {
     /// A refund account from its bank code, number and holder.
-    pub fn new(bank: impl Into<String>, account_number: impl Into<String>, holder_name: impl Into<String>) -> Self {
-        RefundReceiveAccount {
-            bank: bank.into(),
-            account_number: account_number.into(),
-            holder_name: holder_name.into(),
+    pub fn new(bank: BankCode, account_number: AccountNumber, holder_name: HolderName) -> Self {
+        RefundAccount {
+            bank,
+            account_number,
+            holder_name,
         }
     }
 
     fn validate(&self) -> Result<(), InvalidRequest> {
-        if self.bank.trim().is_empty() {
+        if self.bank.as_str().trim().is_empty() {
             return Err(InvalidRequest::new("refundReceiveAccount.bank", "is empty"));
         }
-        let number = &self.account_number;
+        let number = self.account_number.expose();
         if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
             return Err(InvalidRequest::new(
                 "refundReceiveAccount.accountNumber",
@@ -131,10 +137,11 @@ impl RefundReceiveAccount {
                 format!("has {} digits; at most {MAX_ACCOUNT_NUMBER_DIGITS}", number.len()),
             ));
         }
-        if self.holder_name.trim().is_empty() {
+        let holder = self.holder_name.expose();
+        if holder.trim().is_empty() {
             return Err(InvalidRequest::new("refundReceiveAccount.holderName", "is empty"));
         }
-        let chars = self.holder_name.chars().count();
+        let chars = holder.chars().count();
         if chars > MAX_HOLDER_NAME_CHARS {
             return Err(InvalidRequest::new(
                 "refundReceiveAccount.holderName",
@@ -145,76 +152,133 @@ impl RefundReceiveAccount {
     }
 }
 
-impl fmt::Debug for RefundReceiveAccount {
+impl fmt::Debug for RefundAccount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::sensitive::by_name;
         f.debug_struct("RefundReceiveAccount")
-            .field("bank", &self.bank)
-            .field("account_number", &"<redacted>")
-            .field("holder_name", &"<redacted>")
+            .field("bank", &self.bank.as_str())
+            .field("account_number", &by_name("accountNumber", &self.account_number))
+            .field("holder_name", &by_name("holderName", &self.holder_name))
             .finish()
     }
 }
 
-impl From<RefundReceiveAccount> for wire::RefundReceiveAccount {
-    fn from(a: RefundReceiveAccount) -> Self {
+impl From<RefundAccount> for wire::RefundReceiveAccount {
+    fn from(a: RefundAccount) -> Self {
         wire::RefundReceiveAccount {
-            bank: a.bank,
-            account_number: a.account_number,
-            holder_name: a.holder_name,
+            bank: a.bank.into_inner(),
+            account_number: a.account_number.into_inner(),
+            holder_name: a.holder_name.into_inner(),
         }
     }
 }
 
+/// Which payment a cancel helper cancels: its [`PaymentKey`], or the [`Payment`] as you read it. Given the payment,
+/// the cancel is checked against it before sending ([`CancelPayment::payment`]), and [`Client::full_cancel`] sends
+/// its balance as `refundableAmount`.
+#[derive(Debug, Clone)]
+pub enum CancelTarget<'a> {
+    /// By Toss's payment key.
+    Id(PaymentKey),
+    /// The payment as read: its `paymentKey` is cancelled.
+    Payment(&'a Payment),
+}
+
+impl From<PaymentKey> for CancelTarget<'_> {
+    fn from(id: PaymentKey) -> Self {
+        CancelTarget::Id(id)
+    }
+}
+impl From<&PaymentKey> for CancelTarget<'_> {
+    fn from(id: &PaymentKey) -> Self {
+        CancelTarget::Id(id.clone())
+    }
+}
+impl<'a> From<&'a Payment> for CancelTarget<'a> {
+    fn from(payment: &'a Payment) -> Self {
+        CancelTarget::Payment(payment)
+    }
+}
+
 impl Client {
-    /// Starts a cancel of `payment_key` (`POST /v1/payments/{paymentKey}/cancel`): the whole remaining balance
-    /// unless [`CancelPayment::amount`] says otherwise. Nothing is sent until [`CancelPayment::send`] or
-    /// [`PreparedCancel::send`].
-    pub fn cancel_payment(&self, payment_key: impl Into<String>, reason: impl Into<String>) -> CancelPayment {
-        CancelPayment {
+    /// Starts a cancel of `target` (`POST /v1/payments/{paymentKey}/cancel`) for `reason`: the whole remaining
+    /// balance unless [`CancelPayment::amount`] says otherwise. Given the payment as read, the cancel is checked
+    /// against it ([`CancelPayment::payment`]); nothing else from it is sent. Nothing is sent until
+    /// [`CancelPayment::send`] or [`PreparedCancel::send`].
+    pub fn cancel_payment<'t>(&self, target: impl Into<CancelTarget<'t>>, reason: impl Into<String>) -> CancelPayment {
+        let target = target.into();
+        let payment_key = match &target {
+            CancelTarget::Id(key) => key.as_str().to_string(),
+            CancelTarget::Payment(p) => p.payment_key().to_string(),
+        };
+        let request = CancelPayment {
             client: self.clone(),
-            payment_key: payment_key.into(),
+            payment_key,
             reason: reason.into(),
             amount: None,
             tax_free_amount: None,
             currency: None,
             refund_receive_account: None,
             refundable_amount: None,
-            idempotency_key: None,
+            idempotency_key: uuid::Uuid::new_v4().to_string(),
             payment: None,
             timeout: None,
             retry: None,
             ignore_cancel_deadline: false,
             now: None,
             test_code: None,
+        };
+        match target {
+            CancelTarget::Payment(payment) => request.payment(payment),
+            CancelTarget::Id(_) => request,
         }
     }
 
-    /// Cancels everything left of `payment`, checked against it before sending, with its balance sent as
-    /// `refundableAmount` so Toss refuses (`NOT_MATCHES_REFUNDABLE_AMOUNT`) if someone else cancelled in between.
+    /// Cancels everything left of `target`. Given the payment as read, the cancel is checked against it before
+    /// sending and its balance is sent as `refundableAmount`, so Toss refuses (`NOT_MATCHES_REFUNDABLE_AMOUNT`) if
+    /// someone else cancelled in between; given a key, add [`CancelPayment::refundable_amount`] for the same guard.
+    /// Either way the `Idempotency-Key` keeps a resend from cancelling twice.
     ///
-    /// For a virtual account that has been paid into, add [`CancelPayment::refund_receive_account`] or use
+    /// For a virtual account that has been paid into, add [`CancelPayment::refund_account`] or use
     /// [`Self::refund_virtual_account`]; before the deposit, this closes the account.
-    pub fn full_cancel(&self, payment: &Payment, reason: impl Into<String>) -> CancelPayment {
-        self.cancel_payment(payment.payment_key(), reason)
-            .payment(payment)
-            .refundable_amount(payment.balance())
+    pub fn full_cancel<'t>(&self, target: impl Into<CancelTarget<'t>>, reason: impl Into<String>) -> CancelPayment {
+        let target = target.into();
+        let balance = match &target {
+            CancelTarget::Payment(p) => Some(p.balance()),
+            CancelTarget::Id(_) => None,
+        };
+        let request = self.cancel_payment(target, reason);
+        match balance {
+            Some(balance) => request.refundable_amount(balance),
+            None => request,
+        }
     }
 
-    /// Cancels `amount` won of `payment`, checked against it before sending (the balance, whether a partial cancel
-    /// is possible), with its balance sent as `refundableAmount` so a stale read cannot refund more than intended.
-    pub fn partial_cancel(&self, payment: &Payment, amount: i64, reason: impl Into<String>) -> CancelPayment {
-        self.full_cancel(payment, reason).amount(amount)
+    /// Cancels `amount` won out of a balance you state as `expected_balance` (what is left before this cancel),
+    /// sent as `refundableAmount`, so a stale read cannot refund more than intended. Given the payment as read, the
+    /// cancel is also checked against it (the balance must be `expected_balance`, a partial cancel must be
+    /// possible).
+    pub fn partial_cancel<'t>(
+        &self,
+        target: impl Into<CancelTarget<'t>>,
+        amount: i64,
+        expected_balance: i64,
+        reason: impl Into<String>,
+    ) -> CancelPayment {
+        self.cancel_payment(target, reason)
+            .amount(amount)
+            .refundable_amount(expected_balance)
     }
 
     /// Refunds a paid virtual-account payment to `account`: everything left, or [`CancelPayment::amount`] won.
-    /// Checked against `payment` and guarded by `refundableAmount` like [`Self::full_cancel`].
-    pub fn refund_virtual_account(
+    /// Checked and guarded like [`Self::full_cancel`].
+    pub fn refund_virtual_account<'t>(
         &self,
-        payment: &Payment,
-        account: RefundReceiveAccount,
+        target: impl Into<CancelTarget<'t>>,
+        account: RefundAccount,
         reason: impl Into<String>,
     ) -> CancelPayment {
-        self.full_cancel(payment, reason).refund_receive_account(account)
+        self.full_cancel(target, reason).refund_account(account)
     }
 }
 
@@ -229,9 +293,9 @@ pub struct CancelPayment {
     amount: Option<i64>,
     tax_free_amount: Option<i64>,
     currency: Option<String>,
-    refund_receive_account: Option<RefundReceiveAccount>,
+    refund_receive_account: Option<RefundAccount>,
     refundable_amount: Option<i64>,
-    idempotency_key: Option<String>,
+    idempotency_key: String,
     payment: Option<Box<Payment>>,
     timeout: Option<Duration>,
     retry: Option<RetryPolicy>,
@@ -271,9 +335,14 @@ impl CancelPayment {
 
     /// Where to send the money of a paid virtual-account payment (`refundReceiveAccount`). Not needed, and not
     /// used, before the customer has paid in.
-    pub fn refund_receive_account(mut self, account: RefundReceiveAccount) -> Self {
+    pub fn refund_account(mut self, account: RefundAccount) -> Self {
         self.refund_receive_account = Some(account);
         self
+    }
+
+    /// The same as [`refund_account`](Self::refund_account), under Toss's name for it.
+    pub fn refund_receive_account(self, account: RefundAccount) -> Self {
+        self.refund_account(account)
     }
 
     /// The balance you expect the payment to have before this cancel (`refundableAmount`). Toss refuses the cancel
@@ -284,10 +353,16 @@ impl CancelPayment {
     }
 
     /// Your own `Idempotency-Key` (at most 300 printable ASCII characters), e.g. one stored from an earlier
-    /// attempt. Without it, [`Self::prepare`] generates a UUID v4.
+    /// attempt, instead of the UUID v4 generated when the cancel was started.
     pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
-        self.idempotency_key = Some(key.into());
+        self.idempotency_key = key.into();
         self
+    }
+
+    /// The `Idempotency-Key` every attempt of this cancel carries. Keep it with the refund: sending the same
+    /// cancel again with it (within Toss's 15 days) returns this cancel's outcome rather than cancelling again.
+    pub fn key(&self) -> &str {
+        &self.idempotency_key
     }
 
     /// The payment as you read it earlier, so the cancel can be checked against it before anything is sent (see
@@ -335,60 +410,52 @@ impl CancelPayment {
         policy::preflight(&payment.cancel_deadline(), now, self.ignore_cancel_deadline)
     }
 
-    /// Checks the cancel, fixes its idempotency key and body, and returns it ready to send as often as needed.
+    /// Checks the cancel, fixes its body, and returns it ready to send as often as needed with the same
+    /// idempotency key ([`Self::key`]).
     ///
     /// # Errors
-    /// A [`CancelError`] wrapping [`Error::InvalidRequest`] for any check in the
-    /// [module docs](self#checks-before-sending), or a hard cancel deadline that has passed
-    /// ([module docs](self#deadlines)). It carries the idempotency key that would have been used.
-    pub fn prepare(self) -> Result<PreparedCancel, CancelError> {
-        let key = match self.idempotency_key {
-            Some(ref k) => k.clone(),
-            None => uuid::Uuid::new_v4().to_string(),
-        };
-        let checked = self
-            .check(&key)
-            .and_then(|(path, header)| self.check_policy().map(|warnings| (path, header, warnings)))
-            .and_then(|checked| Ok((checked, self.client.test_code_for(self.test_code.as_deref())?)));
-        match checked {
-            Ok(((path, header, warnings), test_code)) => Ok(PreparedCancel {
-                expect: super::reconcile::Expectation {
-                    payment_key: self.payment_key.clone(),
-                    amount: self.amount,
-                    guard: self.refundable_amount,
-                    known: self.payment.as_ref().map(|p| (p.balance(), p.cancels().len())),
-                    reason: self.reason.clone(),
-                },
-                client: self.client,
-                payment_key: self.payment_key,
-                path,
-                body: wire::CancelPaymentRequest {
-                    cancel_reason: self.reason,
-                    cancel_amount: self.amount,
-                    tax_free_amount: self.tax_free_amount,
-                    currency: self.currency,
-                    refund_receive_account: self.refund_receive_account.map(Into::into),
-                    refundable_amount: self.refundable_amount,
-                },
-                idempotency_key: key,
-                header,
-                timeout: self.timeout,
-                retry: self.retry,
-                warnings,
-                test_code,
-            }),
-            Err(invalid) => Err(CancelError {
-                idempotency_key: key,
-                error: Error::InvalidRequest(invalid),
-            }),
-        }
+    /// [`Error::InvalidRequest`] for any check in the [module docs](self#checks-before-sending), or a hard cancel
+    /// deadline that has passed ([module docs](self#deadlines)). Nothing is sent; [`Self::key`] is the key that
+    /// would have been used.
+    pub fn prepare(self) -> Result<PreparedCancel, Error<TossError>> {
+        let key = self.idempotency_key.clone();
+        let (path, header) = self.check(&key)?;
+        let warnings = self.check_policy()?;
+        let test_code = self.client.test_code_for(self.test_code.as_deref())?;
+        Ok(PreparedCancel {
+            expect: super::reconcile::Expectation {
+                payment_key: self.payment_key.clone(),
+                amount: self.amount,
+                guard: self.refundable_amount,
+                known: self.payment.as_ref().map(|p| (p.balance(), p.cancels().len())),
+                reason: self.reason.clone(),
+            },
+            client: self.client,
+            payment_key: self.payment_key,
+            path,
+            body: wire::CancelPaymentRequest {
+                cancel_reason: self.reason,
+                cancel_amount: self.amount,
+                tax_free_amount: self.tax_free_amount,
+                currency: self.currency,
+                refund_receive_account: self.refund_receive_account.map(Into::into),
+                refundable_amount: self.refundable_amount,
+            },
+            idempotency_key: key,
+            header,
+            timeout: self.timeout,
+            retry: self.retry,
+            warnings,
+            test_code,
+        })
     }
 
-    /// Prepares and sends the cancel once (with automatic retries per the retry policy).
+    /// Prepares and sends the cancel once (with automatic retries per the retry policy). Read [`Self::key`] first
+    /// to keep the key for a later resend.
     ///
     /// # Errors
     /// As [`Self::prepare`] and [`PreparedCancel::send`].
-    pub async fn send(self) -> Result<Cancelled, CancelError> {
+    pub async fn send(self) -> Result<Cancelled, Error<TossError>> {
         self.prepare()?.send().await
     }
 
@@ -589,10 +656,10 @@ impl fmt::Debug for PreparedCancel {
             .field("refundable_amount", &body.refundable_amount)
             .field(
                 "refund_receive_account",
-                &body.refund_receive_account.as_ref().map(|a| RefundReceiveAccount {
-                    bank: a.bank.clone(),
-                    account_number: String::new(),
-                    holder_name: String::new(),
+                &body.refund_receive_account.as_ref().map(|a| RefundAccount {
+                    bank: BankCode::new(a.bank.clone()),
+                    account_number: AccountNumber::new(String::new()),
+                    holder_name: HolderName::new(String::new()),
                 }),
             )
             .field("timeout", &self.timeout)
@@ -626,14 +693,20 @@ impl PreparedCancel {
         &self.warnings
     }
 
+    /// The `Idempotency-Key` every send of this cancel carries (the same as [`Self::idempotency_key`]).
+    pub fn key(&self) -> &str {
+        &self.idempotency_key
+    }
+
     /// Sends the cancel. Safe to call again after any failure: the same key and body go out, and Toss answers a
     /// cancel it already made with that first result.
     ///
     /// # Errors
-    /// A [`CancelError`] with the idempotency key and the [`Error`]: [`Error::Api`] with Toss's
-    /// [`ErrorCode`] and HTTP status; [`Error::Transport`] when no answer came (after a timeout the refund may have
-    /// happened: send again, or read the payment); [`Error::Decode`] for an answer that is not a Payment.
-    pub async fn send(&self) -> Result<Cancelled, CancelError> {
+    /// [`Error::Api`] with Toss's [`ErrorCode`](super::ErrorCode) and HTTP status ([`Error::is_retryable`] reads the code);
+    /// [`Error::Transport`] when no answer came (after a timeout the refund may have happened: send again, or read
+    /// the payment); [`Error::Decode`] for an answer that is not a Payment; [`Error::Inconsistent`] and
+    /// [`Error::Unverified`] as the other providers'. The key to resend with is [`Self::key`].
+    pub async fn send(&self) -> Result<Cancelled, Error<TossError>> {
         let mut call = Call::new(
             "cancelPayment",
             reqwest::Method::POST,
@@ -651,18 +724,13 @@ impl PreparedCancel {
         call.retry_unauthorized = true;
         call.timeout = self.timeout;
         call.retry = self.retry.clone();
-        match super::reconcile::send_cancel(&self.client, call, &self.expect).await {
-            Ok(settled) => Ok(Cancelled {
-                payment: settled.payment,
-                idempotency_key: self.idempotency_key.clone(),
-                warnings: self.warnings.clone(),
-                reconciled: settled.after_unknown,
-            }),
-            Err(error) => Err(CancelError {
-                idempotency_key: self.idempotency_key.clone(),
-                error,
-            }),
-        }
+        let settled = super::reconcile::send_cancel(&self.client, call, &self.expect).await?;
+        Ok(Cancelled {
+            payment: settled.payment,
+            idempotency_key: self.idempotency_key.clone(),
+            warnings: self.warnings.clone(),
+            reconciled: settled.after_unknown,
+        })
     }
 }
 
@@ -702,79 +770,5 @@ impl Cancelled {
     /// `IN_PROGRESS`, an aborted one, or an answer that shows no cancel.
     pub fn is_done(&self) -> bool {
         self.payment.latest_cancel_outcome() == crate::refund::RefundStatus::Succeeded
-    }
-}
-
-/// Why a cancel failed, with the `Idempotency-Key` it used (or would have used), so it can be sent again safely.
-#[derive(Debug)]
-pub struct CancelError {
-    idempotency_key: String,
-    error: Error<TossError>,
-}
-
-impl CancelError {
-    /// The `Idempotency-Key` of the cancel. Send the same cancel again with it
-    /// ([`PreparedCancel::send`], or [`CancelPayment::idempotency_key`] from another process) and Toss cannot
-    /// refund twice.
-    pub fn idempotency_key(&self) -> &str {
-        &self.idempotency_key
-    }
-
-    /// The error itself.
-    pub fn error(&self) -> &Error<TossError> {
-        &self.error
-    }
-
-    /// The error itself, by value.
-    pub fn into_error(self) -> Error<TossError> {
-        self.error
-    }
-
-    /// Toss's error code, if Toss answered with one.
-    pub fn code(&self) -> Option<&ErrorCode> {
-        self.error.api().map(|e| &e.code)
-    }
-
-    /// The HTTP status of Toss's answer, when one arrived.
-    pub fn status(&self) -> Option<u16> {
-        self.error.status()
-    }
-
-    /// Whether the cancel was refused before sending (so certainly nothing happened).
-    pub fn nothing_sent(&self) -> bool {
-        self.error.nothing_sent()
-    }
-
-    /// Whether the call timed out: the cancel may or may not have happened. Send it again with the same key.
-    pub fn is_timeout(&self) -> bool {
-        self.error.is_timeout()
-    }
-
-    /// Whether sending the same cancel again (same key) later may succeed. A known Toss code decides
-    /// ([`ErrorCode::is_retryable`]); for an unrecognized code, HTTP 429 and 5xx are retryable; without an answer,
-    /// timeouts and connection failures are.
-    pub fn is_retryable(&self) -> bool {
-        match &self.error {
-            Error::Api(api) if !api.error.code.is_unrecognized() => api.error.code.is_retryable(),
-            other => other.is_retryable(),
-        }
-    }
-}
-
-impl fmt::Display for CancelError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (Idempotency-Key {})", self.error, self.idempotency_key)
-    }
-}
-
-impl std::error::Error for CancelError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.error)
-    }
-}
-
-impl From<CancelError> for Error<TossError> {
-    fn from(e: CancelError) -> Self {
-        e.error
     }
 }

@@ -173,7 +173,7 @@ impl ErrorCode {
     /// Send a cancel again only with the **same** `Idempotency-Key` ([`crate::toss::PreparedCancel::send`] does);
     /// with a new key, re-read the payment first. Codes that describe the request or the payment
     /// (`ALREADY_CANCELED_PAYMENT`, `NOT_MATCHES_REFUNDABLE_AMOUNT`, ...) are never retryable, nor is an
-    /// unrecognized code (see [`crate::toss::CancelError::is_retryable`] for how the HTTP status decides then).
+    /// unrecognized code (then [`crate::Error::is_retryable`] goes by the HTTP status).
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
@@ -279,6 +279,10 @@ impl TossError {
 impl crate::error::ApiErrorBody for TossError {
     fn code(&self) -> &str {
         self.code.as_str()
+    }
+    /// A known code decides ([`ErrorCode::is_retryable`]); an unrecognized one leaves it to the HTTP status.
+    fn retryable(&self) -> Option<bool> {
+        (!self.code.is_unrecognized()).then(|| self.code.is_retryable())
     }
     fn message(&self) -> Option<&str> {
         self.message.as_deref().filter(|m| !m.is_empty())

@@ -7,7 +7,7 @@
 //! let client = Client::builder().secret_key("test_sk_...").build()?;
 //! let payment = client.get_payment("tgen_20240101abcd").await?;
 //! // Refund 3,000 won of it. The cancel carries an Idempotency-Key, so a resend cannot refund twice.
-//! let done = client.partial_cancel(&payment, 3_000, "one item returned").send().await?;
+//! let done = client.partial_cancel(&payment, 3_000, payment.balance(), "one item returned").send().await?;
 //! println!("balance now {} (key {})", done.payment.balance(), done.idempotency_key);
 //! # Ok(()) }
 //! ```
@@ -51,7 +51,8 @@ pub mod raw;
 mod reconcile;
 pub mod webhook;
 
-pub use cancel::{CancelError, CancelPayment, Cancelled, PreparedCancel, RefundReceiveAccount};
+pub use crate::account::{AccountNumber, BankCode, HolderName};
+pub use cancel::{CancelPayment, CancelTarget, Cancelled, PreparedCancel, RefundAccount, RefundReceiveAccount};
 pub use error::{ErrorCode, TossError};
 pub use payment::{
     AccountType, Cancel, CancelStatus, CardOwnerType, CardType, CashReceiptType, Method, Payment, Status,
@@ -64,6 +65,12 @@ use reqwest::header::{HeaderName, HeaderValue};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
+
+crate::ids::id_type!(
+    /// Toss's key of a payment (`paymentKey`), given when the payment was approved.
+    PaymentKey,
+    "paymentKey"
+);
 
 /// Where the Toss API lives.
 pub const DEFAULT_BASE_URL: &str = "https://api.tosspayments.com";
@@ -357,6 +364,7 @@ impl ClientBuilder {
             RawInner {
                 auth: auth.clone(),
                 test_code: test_code.clone(),
+                transport: transport.clone(),
             },
         );
         Ok(Client {
@@ -371,11 +379,13 @@ impl ClientBuilder {
     }
 }
 
-/// What the generated client carries for its hooks: the credential (prints redacted) and the client's test code.
+/// What the generated client carries for its hooks: the credential (prints redacted), the client's test code and
+/// the transport its calls go through.
 #[derive(Clone)]
 pub struct RawInner {
     auth: Credential,
     test_code: Option<HeaderValue>,
+    transport: Transport,
 }
 
 impl fmt::Debug for RawInner {
@@ -393,6 +403,7 @@ impl progenitor_client::ClientHooks<RawInner> for raw::Client {
         request: &mut reqwest::Request,
         _info: &progenitor_client::OperationInfo,
     ) -> Result<(), progenitor_client::Error<E>> {
+        let mutating = request.method() != reqwest::Method::GET && request.method() != reqwest::Method::HEAD;
         let headers = request.headers_mut();
         transport::strip_generated_headers(headers);
         transport::authorize(headers, &self.inner.auth);
@@ -405,6 +416,30 @@ impl progenitor_client::ClientHooks<RawInner> for raw::Client {
             reqwest::header::USER_AGENT,
             reqwest::header::HeaderValue::from_static(transport::USER_AGENT),
         );
+        // One key per raw call, the same on every attempt: Toss answers a replay with the first answer.
+        if mutating
+            && !headers.contains_key(RAW_IDEMPOTENCY_KEY)
+            && let Ok(value) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+        {
+            headers.insert(RAW_IDEMPOTENCY_KEY, value);
+        }
         Ok(())
     }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        info: &progenitor_client::OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        crate::raw_call::exec(
+            &self.inner.transport,
+            request,
+            info.operation_id,
+            crate::raw_call::RawReplay::Keyed,
+            Some(reconcile::is_pending),
+        )
+        .await
+    }
 }
+
+const RAW_IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");

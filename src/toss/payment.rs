@@ -84,7 +84,8 @@ pub use wire::PaymentType;
 /// payment is what Toss said (its `secret` too, so it can still verify a webhook or pay a refund).
 ///
 /// `Debug` prints the typed fields only, never the JSON, and hides the payment's `secret` (the value a
-/// `DEPOSIT_CALLBACK` webhook must repeat) and the customer's account and personal data.
+/// `DEPOSIT_CALLBACK` webhook must repeat), its `metadata` and the customer's account and personal data (the table
+/// in [`crate::sensitive`]).
 #[derive(Clone)]
 pub struct Payment {
     typed: wire::Payment,
@@ -122,32 +123,10 @@ impl<'de> serde::Deserialize<'de> for Payment {
 }
 
 impl fmt::Debug for Payment {
-    /// The typed fields but the `secret` and the customer's personal and account data (virtual-account number,
-    /// holder and depositor names, refund account, card number, phone number), which print as `<redacted>`.
+    /// The generated payment's `Debug` (the typed fields; the JSON is not printed): the `secret`, `metadata` and
+    /// the customer's personal and account data print as [`crate::sensitive`] says.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fn hide(value: &mut Option<String>) {
-            if value.is_some() {
-                *value = Some("<redacted>".into());
-            }
-        }
-        let mut shown = self.typed.clone();
-        hide(&mut shown.secret);
-        if let Some(va) = shown.virtual_account.as_mut() {
-            hide(&mut va.account_number);
-            hide(&mut va.customer_name);
-            hide(&mut va.depositor_name);
-            if let Some(refund) = va.refund_receive_account.as_mut() {
-                hide(&mut refund.account_number);
-                hide(&mut refund.holder_name);
-            }
-        }
-        if let Some(card) = shown.card.as_mut() {
-            hide(&mut card.number);
-        }
-        if let Some(phone) = shown.mobile_phone.as_mut() {
-            hide(&mut phone.customer_mobile_phone);
-        }
-        f.debug_tuple("Payment").field(&shown).finish()
+        f.debug_tuple("Payment").field(&self.typed).finish()
     }
 }
 
@@ -329,11 +308,11 @@ impl Payment {
     /// account: store it as the personal data it is.
     pub fn widget_refund_account(&self) -> Option<RefundReceiveAccount> {
         let account = self.typed.virtual_account.as_ref()?.refund_receive_account.as_ref()?;
-        Some(RefundReceiveAccount {
-            bank: account.bank_code.clone()?,
-            account_number: account.account_number.clone()?,
-            holder_name: account.holder_name.clone()?,
-        })
+        Some(RefundReceiveAccount::new(
+            crate::account::BankCode::new(account.bank_code.clone()?),
+            crate::account::AccountNumber::new(account.account_number.clone()?),
+            crate::account::HolderName::new(account.holder_name.clone()?),
+        ))
     }
 
     /// When the payment was approved (`approvedAt`), the time its cancel deadline counts from; `None` when Toss

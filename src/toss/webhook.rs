@@ -66,8 +66,9 @@ use serde_json::Value;
 use std::fmt;
 use subtle::ConstantTimeEq as _;
 
-/// A webhook delivery, decoded.
-#[derive(Debug, Clone)]
+/// A webhook delivery, decoded. `Debug` hides personal data and secrets, in an unrecognized event's body too
+/// ([`crate::sensitive`]).
+#[derive(Clone)]
 #[non_exhaustive]
 pub enum Event {
     /// `PAYMENT_STATUS_CHANGED`: a payment changed status. Unsigned: confirm with [`Event::verify_by_refetch`].
@@ -85,6 +86,22 @@ pub enum Event {
         /// The whole body.
         raw: Value,
     },
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::PaymentStatusChanged(e) => f.debug_tuple("PaymentStatusChanged").field(e).finish(),
+            Event::DepositCallback(e) => f.debug_tuple("DepositCallback").field(e).finish(),
+            Event::CancelStatusChanged(e) => f.debug_tuple("CancelStatusChanged").field(e).finish(),
+            Event::BillingDeleted(e) => f.debug_tuple("BillingDeleted").field(e).finish(),
+            Event::Unrecognized { event_type, raw } => f
+                .debug_struct("Unrecognized")
+                .field("event_type", event_type)
+                .field("raw", &crate::sensitive::Json(raw))
+                .finish(),
+        }
+    }
 }
 
 /// `PAYMENT_STATUS_CHANGED`.
@@ -125,7 +142,10 @@ impl fmt::Debug for BillingDeleted {
         f.debug_struct("BillingDeleted")
             .field("created_at", &self.created_at)
             .field("reason", &self.reason)
-            .field("billing_key", &"<redacted>")
+            .field(
+                "billing_key",
+                &crate::sensitive::by_name("billingKey", &self.billing_key),
+            )
             .finish()
     }
 }
@@ -166,7 +186,7 @@ impl fmt::Debug for DepositCallback {
             .field("status", &self.status)
             .field("order_id", &self.order_id)
             .field("transaction_key", &self.transaction_key)
-            .field("secret", &"<redacted>")
+            .field("secret", &crate::sensitive::by_name("secret", &self.secret))
             .finish()
     }
 }
@@ -397,7 +417,11 @@ impl Event {
 }
 
 fn decode<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ParseError> {
-    serde_path_to_error::deserialize(value).map_err(|e| ParseError::new(e.path().to_string(), e.inner().to_string()))
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = crate::sensitive::decode_message(&path, e.inner().to_string());
+        ParseError::new(path, message)
+    })
 }
 
 fn parse_local_time(raw: &str) -> Option<DateTime<FixedOffset>> {
