@@ -14,484 +14,52 @@
 //! calling concurrently) and prints the median latency ratio and the throughput ratio. Targets: latency ≤ 1.05×,
 //! throughput ≥ 0.95×.
 
+mod cancels;
 mod support;
 
+use cancels::{Decode, PROVIDERS, Provider};
 use criterion::{Criterion, Throughput};
-use kr_payments::iamport::raw::types as iamport_wire;
-use kr_payments::portone_v2::raw::types as v2;
-use kr_payments::toss::raw::types as toss_wire;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, USER_AGENT};
-use serde::Serialize;
-use std::hint::black_box;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{Concurrent, Op, Samples, Sequential, Server};
 
-const PORTONE_V2_PAYMENT: &[u8] = include_bytes!("fixtures/portone_v2_payment_partial_cancelled.json");
-const TOSS_PAYMENT: &[u8] = include_bytes!("fixtures/toss_payment_several_cancels.json");
-const IAMPORT_PAYMENT: &[u8] = include_bytes!("fixtures/iamport_payment.json");
-
-const UA: &str = concat!("kr-payments/", env!("CARGO_PKG_VERSION"));
 const CONCURRENCY: usize = 64;
-
-/// A `reqwest::Client` like the one the facades build for themselves.
-fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(kr_payments::transport::DEFAULT_CONNECT_TIMEOUT)
-        .build()
-        .expect("reqwest client")
-}
 
 /// One provider's pair of calls.
 struct Pair {
     provider: &'static str,
     facade: Op,
     baseline: Op,
-    /// Diagnostic variants, timed with the two above in the sequential table only.
+    /// Diagnostic variants, timed with the two above in the same rounds.
     diagnostics: Vec<(&'static str, Op)>,
-    /// The route both calls hit, to compare what they sent.
-    route: (&'static str, &'static str),
 }
 
-/// How a baseline reads the answer.
-#[derive(Clone, Copy, PartialEq)]
-enum Decode {
-    /// `serde_json::from_slice`, no timeout: the plain hand-written call.
-    Plain,
-    /// How the facades read before: a per-call timeout and a path-tracking decode (serde_path_to_error) of every
-    /// body; for iamport the envelope read twice, first with `response` built as a `serde_json::Value`.
-    PathEveryTime,
-    /// What the facades do now: a per-call timeout and a plain decode (the path-tracking one only after a failure,
-    /// which never happens here); for iamport the first pass skips `response` instead of building a Value.
-    LikeFacade,
-}
-
-/// The diagnostic rows every provider gets.
-fn decode_diagnostics(make: impl Fn(Decode) -> Op) -> Vec<(&'static str, Op)> {
-    vec![
+async fn pair(server: &Server, provider: Provider) -> Pair {
+    let url = server.url();
+    let facade = provider.facade(&url).await;
+    let baseline = provider.baseline(&url, Decode::Plain);
+    cancels::check_same_request(server, provider, &facade, &baseline).await;
+    let mut diagnostics = vec![
         (
-            "baseline + path-tracking decode and timeout",
-            make(Decode::PathEveryTime),
+            "baseline + per-call timeout",
+            provider.baseline(&url, Decode::WithTimeout),
         ),
-        ("baseline + the facade's decode and timeout", make(Decode::LikeFacade)),
-    ]
-}
-
-/// The facades' `decode_json`: a decode that tracks the JSON path for its error message.
-fn decode_with_path<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> T {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let v = serde_path_to_error::deserialize(&mut de).expect("decodes");
-    de.end().expect("no trailing data");
-    v
-}
-
-fn decode<T: serde::de::DeserializeOwned>(how: Decode, bytes: &[u8]) -> T {
-    match how {
-        Decode::Plain | Decode::LikeFacade => serde_json::from_slice(bytes).expect("decodes"),
-        Decode::PathEveryTime => decode_with_path(bytes),
+        (
+            "baseline + timeout + JSON text kept (RawValue, then typed from it)",
+            provider.baseline(&url, Decode::KeepingRaw),
+        ),
+    ];
+    if provider == Provider::Toss {
+        diagnostics.push((
+            "facade without .payment(..) pre-checks",
+            cancels::toss_facade_bare(&url),
+        ));
     }
-}
-
-fn with_timeout(how: Decode, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-    match how {
-        Decode::Plain => rb,
-        Decode::PathEveryTime | Decode::LikeFacade => rb.timeout(kr_payments::transport::DEFAULT_TIMEOUT),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Toss: POST /v1/payments/{paymentKey}/cancel with Basic auth and an Idempotency-Key; answers the Payment.
-
-/// The payment before the cancel (the fixture without its last cancel) and the answer (the fixture).
-fn toss_payments() -> (kr_payments::toss::Payment, Vec<u8>) {
-    let mut before: serde_json::Value = serde_json::from_slice(TOSS_PAYMENT).expect("JSON");
-    let last = before["cancels"]
-        .as_array_mut()
-        .expect("cancels")
-        .pop()
-        .expect("a cancel");
-    let amount = last["cancelAmount"].as_i64().expect("amount");
-    before["balanceAmount"] = (before["balanceAmount"].as_i64().expect("balance") + amount).into();
-    let before = serde_json::from_value(before).expect("Toss payment");
-    (before, TOSS_PAYMENT.to_vec())
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TossCancelBody<'a> {
-    cancel_reason: &'a str,
-    cancel_amount: i64,
-    refundable_amount: i64,
-}
-
-fn toss_baseline(server: &Server, secret: &str, before: &kr_payments::toss::Payment, how: Decode) -> Op {
-    let http = http_client();
-    let base = server.url();
-    use base64::Engine as _;
-    let auth = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{secret}:"))
-    );
-    let auth = Arc::new(HeaderValue::from_str(&auth).expect("header"));
-    let (payment_key, balance) = (before.payment_key.clone(), before.balance_amount);
-    Arc::new(move || {
-        let (http, base, auth, key) = (http.clone(), base.clone(), auth.clone(), payment_key.clone());
-        Box::pin(async move {
-            let body = serde_json::to_vec(&TossCancelBody {
-                cancel_reason: "배송 지연 보상",
-                cancel_amount: 3_000,
-                refundable_amount: balance,
-            })
-            .expect("body");
-            let rb = http
-                .post(format!("{base}/v1/payments/{key}/cancel"))
-                .header(AUTHORIZATION, (*auth).clone())
-                .header("idempotency-key", uuid::Uuid::new_v4().to_string())
-                .header(USER_AGENT, UA)
-                .header(ACCEPT, "application/json")
-                .header(CONTENT_TYPE, "application/json")
-                .body(body);
-            let resp = with_timeout(how, rb).send().await.expect("send");
-            assert!(resp.status().is_success());
-            let bytes = resp.bytes().await.expect("body");
-            let payment: toss_wire::Payment = decode(how, &bytes);
-            black_box(payment);
-        })
-    })
-}
-
-fn toss_pair(server: &Server) -> Pair {
-    let (before, _) = toss_payments();
-    let secret = "test_sk_bench0000000000000000";
-    let client = kr_payments::toss::Client::builder()
-        .secret_key(secret)
-        .base_url(server.url())
-        .http_client(http_client())
-        .build()
-        .expect("Toss client");
-    let before = Arc::new(before);
-    let facade: Op = {
-        let (client, before) = (client.clone(), before.clone());
-        Arc::new(move || {
-            let (client, before) = (client.clone(), before.clone());
-            Box::pin(async move {
-                let done = client
-                    .partial_cancel(&*before, 3_000, before.balance(), "배송 지연 보상")
-                    .send()
-                    .await
-                    .expect("Toss cancel");
-                black_box(done);
-            })
-        })
-    };
-    let baseline = toss_baseline(server, secret, &before, Decode::Plain);
-    let mut diagnostics = decode_diagnostics(|how| toss_baseline(server, secret, &before, how));
-    // Without `.payment(..)`: no copy of the payment and no checks against it, the same body and key.
-    let (key, balance) = (before.payment_key.clone(), before.balance_amount);
-    let bare: Op = Arc::new(move || {
-        let (client, key) = (client.clone(), key.clone());
-        Box::pin(async move {
-            let done = client
-                .cancel_payment(kr_payments::toss::PaymentKey::new(key), "배송 지연 보상")
-                .amount(3_000)
-                .refundable_amount(balance)
-                .send()
-                .await
-                .expect("Toss cancel");
-            black_box(done);
-        })
-    });
-    diagnostics.push(("facade without .payment(..) pre-checks", bare));
     Pair {
-        provider: "Toss",
+        provider: provider.label(),
         facade,
         baseline,
         diagnostics,
-        route: ("POST", "/v1/payments/"),
     }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// PortOne V2: POST /payments/{paymentId}/cancel with `Authorization: PortOne <secret>`; answers the cancellation.
-
-fn portone_v2_cancel_response() -> Vec<u8> {
-    let payment: serde_json::Value = serde_json::from_slice(PORTONE_V2_PAYMENT).expect("JSON");
-    let last = payment["cancellations"]
-        .as_array()
-        .and_then(|c| c.last())
-        .expect("a cancellation")
-        .clone();
-    serde_json::to_vec(&serde_json::json!({ "cancellation": last })).expect("serializes")
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct PortOneCancelBody<'a> {
-    store_id: &'a str,
-    reason: &'a str,
-    amount: i64,
-    current_cancellable_amount: i64,
-}
-
-const PORTONE_V2_STORE: &str = "store-4b8d2e6f-1c9a-4e37-a5d0-8f2b6c4e9a13";
-const PORTONE_V2_PAYMENT_ID: &str = "order-20240915-48213";
-
-fn portone_v2_baseline(server: &Server, secret: &str, how: Decode) -> Op {
-    let http = http_client();
-    let base = server.url();
-    let auth = Arc::new(HeaderValue::from_str(&format!("PortOne {secret}")).expect("header"));
-    Arc::new(move || {
-        let (http, base, auth) = (http.clone(), base.clone(), auth.clone());
-        Box::pin(async move {
-            let body = serde_json::to_vec(&PortOneCancelBody {
-                store_id: PORTONE_V2_STORE,
-                reason: "Second spare cup returned",
-                amount: 4_000,
-                current_cancellable_amount: 69_500,
-            })
-            .expect("body");
-            let rb = http
-                .post(format!("{base}/payments/{PORTONE_V2_PAYMENT_ID}/cancel"))
-                .header(AUTHORIZATION, (*auth).clone())
-                .header(USER_AGENT, UA)
-                .header(ACCEPT, "application/json")
-                .header(CONTENT_TYPE, "application/json")
-                .body(body);
-            let resp = with_timeout(how, rb).send().await.expect("send");
-            assert!(resp.status().is_success());
-            let bytes = resp.bytes().await.expect("body");
-            let answer: v2::CancelPaymentResponse = decode(how, &bytes);
-            assert!(matches!(answer.cancellation, v2::PaymentCancellation::Succeeded { .. }));
-            black_box(answer);
-        })
-    })
-}
-
-fn portone_v2_pair(server: &Server) -> Pair {
-    let secret = "portone-bench-secret-0000000000000000000000";
-    let (store, payment_id) = (PORTONE_V2_STORE, PORTONE_V2_PAYMENT_ID);
-    let client = kr_payments::portone_v2::Client::builder()
-        .secret(secret)
-        .store_id(store)
-        .base_url(server.url())
-        .http_client(http_client())
-        .build()
-        .expect("PortOne V2 client");
-    let facade: Op = Arc::new(move || {
-        let client = client.clone();
-        Box::pin(async move {
-            let outcome = client
-                .partial_cancel(
-                    kr_payments::portone_v2::PaymentId::new(payment_id),
-                    4_000,
-                    69_500,
-                    "Second spare cup returned",
-                )
-                .send()
-                .await
-                .expect("PortOne V2 cancel");
-            assert!(outcome.is_succeeded());
-            black_box(&outcome);
-        })
-    });
-    let baseline = portone_v2_baseline(server, secret, Decode::Plain);
-    let diagnostics = decode_diagnostics(|how| portone_v2_baseline(server, secret, how));
-    Pair {
-        provider: "PortOne V2",
-        facade,
-        baseline,
-        diagnostics,
-        route: ("POST", "/payments/order-"),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// iamport: POST /payments/cancel with `Authorization: Bearer <token>`; answers `{code, message, response}`.
-
-const IAMPORT_TOKEN: &str = "9f2c1e7ab04d4e53b8c6a1d2e3f40516a7b8c9d0";
-
-fn iamport_token_response() -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({
-        "code": 0,
-        "message": null,
-        "response": { "access_token": IAMPORT_TOKEN, "now": 1_726_367_400, "expired_at": 1_726_369_200 },
-    }))
-    .expect("serializes")
-}
-
-fn iamport_cancel_response() -> Vec<u8> {
-    let mut p: serde_json::Value = serde_json::from_slice(IAMPORT_PAYMENT).expect("JSON");
-    p["cancel_amount"] = 4_000.into();
-    p["cancelled_at"] = 1_726_450_000.into();
-    p["cancel_reason"] = "예비 찻잔 1개 반품".into();
-    p["cancel_history"] = serde_json::json!([{
-        "pg_tid": "StdpayCARDINIpayTest20240916115000000001",
-        "amount": 4000,
-        "cancelled_at": 1_726_450_000,
-        "reason": "예비 찻잔 1개 반품",
-        "cancellation_id": "cancel-00001",
-        "receipt_url": "https://iniweb.inicis.com/receipt/cancel/00001",
-    }]);
-    p["cancel_receipt_urls"] = serde_json::json!(["https://iniweb.inicis.com/receipt/cancel/00001"]);
-    serde_json::to_vec(&serde_json::json!({ "code": 0, "message": null, "response": p })).expect("serializes")
-}
-
-#[derive(Serialize)]
-struct IamportCancelBody<'a> {
-    imp_uid: &'a str,
-    amount: i64,
-    checksum: i64,
-    reason: &'a str,
-}
-
-/// The facade reads iamport's envelope twice: the head (with `response` as a `Value`) to tell success from an
-/// error, then the whole envelope typed, so a decode error names the full path.
-#[derive(serde::Deserialize)]
-#[allow(dead_code)]
-struct IamportHead {
-    code: Option<i64>,
-    message: Option<String>,
-    #[serde(default)]
-    response: Option<serde_json::Value>,
-}
-
-/// The facade's head: `response` skipped without being built (it is only needed when `code` is not 0).
-#[derive(serde::Deserialize)]
-#[allow(dead_code)]
-struct IamportHeadSkip {
-    code: Option<i64>,
-    message: Option<String>,
-    #[serde(default)]
-    response: Option<serde::de::IgnoredAny>,
-}
-
-#[derive(serde::Deserialize)]
-struct IamportEnvelope<T> {
-    response: Option<T>,
-}
-
-fn iamport_baseline(server: &Server, imp_uid: &'static str, how: Decode) -> Op {
-    let http = http_client();
-    let base = server.url();
-    // The hand-written side holds a token it fetched earlier, too.
-    let auth = Arc::new(HeaderValue::from_str(&format!("Bearer {IAMPORT_TOKEN}")).expect("header"));
-    Arc::new(move || {
-        let (http, base, auth) = (http.clone(), base.clone(), auth.clone());
-        Box::pin(async move {
-            let body = serde_json::to_vec(&IamportCancelBody {
-                imp_uid,
-                amount: 4_000,
-                checksum: 89_000,
-                reason: "예비 찻잔 1개 반품",
-            })
-            .expect("body");
-            let rb = http
-                .post(format!("{base}/payments/cancel"))
-                .header(AUTHORIZATION, (*auth).clone())
-                .header(USER_AGENT, UA)
-                .header(ACCEPT, "application/json")
-                .header(CONTENT_TYPE, "application/json")
-                .body(body);
-            let resp = with_timeout(how, rb).send().await.expect("send");
-            assert!(resp.status().is_success());
-            let bytes = resp.bytes().await.expect("body");
-            let payment = match how {
-                Decode::Plain => {
-                    let answer: iamport_wire::PaymentResponse = serde_json::from_slice(&bytes).expect("decode");
-                    assert_eq!(answer.code, Some(0));
-                    answer.response
-                }
-                Decode::PathEveryTime => {
-                    let head: IamportHead = decode_with_path(&bytes);
-                    assert_eq!(head.code, Some(0));
-                    let envelope: IamportEnvelope<iamport_wire::PaymentAnnotation> = decode_with_path(&bytes);
-                    envelope.response
-                }
-                Decode::LikeFacade => {
-                    let head: IamportHeadSkip = serde_json::from_slice(&bytes).expect("decode");
-                    assert_eq!(head.code, Some(0));
-                    let envelope: IamportEnvelope<iamport_wire::PaymentAnnotation> =
-                        serde_json::from_slice(&bytes).expect("decode");
-                    envelope.response
-                }
-            };
-            black_box(payment.expect("a payment"));
-        })
-    })
-}
-
-async fn iamport_pair(server: &Server) -> Pair {
-    use kr_payments::iamport::ImpUid;
-    let client = kr_payments::iamport::Client::builder()
-        .imp_key("imp_apikey_bench")
-        .imp_secret("imp_secret_bench_0000000000000000000000")
-        .base_url(server.url())
-        .http_client(http_client())
-        .build()
-        .expect("iamport client");
-    let imp_uid = "imp_448280090638";
-    // Warm: the token is fetched once, before anything is timed.
-    client
-        .partial_cancel(ImpUid::new(imp_uid), 4_000, 89_000, "예비 찻잔 1개 반품")
-        .send()
-        .await
-        .expect("iamport cancel");
-    let facade: Op = Arc::new(move || {
-        let client = client.clone();
-        Box::pin(async move {
-            let payment = client
-                .partial_cancel(ImpUid::new(imp_uid), 4_000, 89_000, "예비 찻잔 1개 반품")
-                .send()
-                .await
-                .expect("iamport cancel");
-            black_box(payment);
-        })
-    });
-    let baseline = iamport_baseline(server, imp_uid, Decode::Plain);
-    let diagnostics = decode_diagnostics(|how| iamport_baseline(server, imp_uid, how));
-    Pair {
-        provider: "iamport",
-        facade,
-        baseline,
-        diagnostics,
-        route: ("POST", "/payments/cancel"),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-
-async fn start_server() -> Server {
-    let (_, toss_answer) = toss_payments();
-    Server::builder()
-        .route("POST", "/v1/payments/", 200, &toss_answer)
-        .route("POST", "/payments/order-", 200, &portone_v2_cancel_response())
-        .route("POST", "/users/getToken", 200, &iamport_token_response())
-        .route("POST", "/payments/cancel", 200, &iamport_cancel_response())
-        .start()
-        .await
-}
-
-/// Sends one facade call and one baseline call and stops the bench unless the server saw the same request.
-async fn check_same_request(server: &Server, pair: &Pair) {
-    let (method, route) = pair.route;
-    server.set_recording(true);
-    (pair.facade)().await;
-    let facade = server.take_last(method, route).expect("facade request recorded");
-    (pair.baseline)().await;
-    let baseline = server.take_last(method, route).expect("baseline request recorded");
-    server.set_recording(false);
-    let json = |b: &[u8]| serde_json::from_slice::<serde_json::Value>(b).expect("JSON body");
-    assert_eq!(facade.method, baseline.method, "{}: method", pair.provider);
-    assert_eq!(facade.path, baseline.path, "{}: path", pair.provider);
-    assert_eq!(json(&facade.body), json(&baseline.body), "{}: body", pair.provider);
-    assert_eq!(facade.body.len(), baseline.body.len(), "{}: body length", pair.provider);
-    let mut fh = facade.headers.clone();
-    let mut bh = baseline.headers.clone();
-    // A fresh UUID v4 per call on both sides: compare presence and length, not the value.
-    let fk = fh.remove("idempotency-key").map(|k| k.len());
-    let bk = bh.remove("idempotency-key").map(|k| k.len());
-    assert_eq!(fk, bk, "{}: Idempotency-Key", pair.provider);
-    assert_eq!(fh, bh, "{}: headers", pair.provider);
 }
 
 struct Row {
@@ -578,14 +146,10 @@ fn main() {
         .expect("tokio runtime");
     let full = support::full_run();
     let (server, pairs) = rt.block_on(async {
-        let server = start_server().await;
-        let pairs = vec![
-            portone_v2_pair(&server),
-            iamport_pair(&server).await,
-            toss_pair(&server),
-        ];
-        for pair in &pairs {
-            check_same_request(&server, pair).await;
+        let server = cancels::routes().start().await;
+        let mut pairs = Vec::new();
+        for provider in PROVIDERS {
+            pairs.push(pair(&server, provider).await);
         }
         (server, pairs)
     });

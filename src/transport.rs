@@ -589,6 +589,16 @@ impl Transport {
         let deadline = self.deadline_for(call);
         let budget = deadline.saturating_duration_since(started);
         let per_attempt = self.attempt_timeout.unwrap_or(budget * 3 / 4).max(MIN_ATTEMPT);
+        // The URL is built once and shared by every attempt, like the headers and the body.
+        let Some(url) = self.url(call) else {
+            let failure = Failure {
+                kind: TransportErrorKind::Other,
+                sent: false,
+                status: None,
+                source: None,
+            };
+            return finish(Err(failure), 1, None, false, started);
+        };
         let mut attempt = 0u32;
         // Whether an attempt before the current one may have been applied without a definitive answer.
         let mut earlier_unknown = false;
@@ -597,7 +607,7 @@ impl Transport {
             attempt += 1;
             let remaining = deadline.saturating_duration_since(Instant::now());
             let outcome = self
-                .attempt(call, attempt, per_attempt.min(remaining).max(MIN_ATTEMPT))
+                .attempt(call, &url, attempt, per_attempt.min(remaining).max(MIN_ATTEMPT))
                 .await;
             let (ctx, sent) = match &outcome {
                 Ok(resp) => {
@@ -672,7 +682,8 @@ impl Transport {
                         "retrying"
                     );
                     earlier_unknown |= sent;
-                    tokio::time::sleep(d).await;
+                    // Boxed: the wait is the cold path, and kept inline it would enlarge every call's future.
+                    Box::pin(tokio::time::sleep(d)).await;
                 }
                 None => {
                     let refused = unsafe_reason.filter(|_| could_retry(policy, attempt));
@@ -691,7 +702,31 @@ impl Transport {
         }
     }
 
-    async fn attempt(&self, call: &Call, attempt: u32, timeout: Duration) -> AttemptResult {
+    /// The call's URL: the base URL, the filled path and the query.
+    fn url(&self, call: &Call) -> Option<reqwest::Url> {
+        let mut url = reqwest::Url::parse(&format!("{}{}", self.base_url, call.path)).ok()?;
+        if !call.query.is_empty() {
+            // The same encoding as `RequestBuilder::query` (application/x-www-form-urlencoded pairs).
+            url.query_pairs_mut()
+                .extend_pairs(call.query.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        Some(url)
+    }
+
+    /// One attempt's request. Built straight as a `reqwest::Request`: the call's header map is cloned once into
+    /// it (a `RequestBuilder` would copy it again entry by entry), and the body is the call's `Bytes`, shared.
+    fn request(&self, call: &Call, url: &reqwest::Url, timeout: Duration) -> reqwest::Request {
+        let mut req = reqwest::Request::new(call.method.clone(), url.clone());
+        *req.headers_mut() = call.headers.clone();
+        if let Some(body) = &call.body {
+            *req.body_mut() = Some(reqwest::Body::from(body.clone()));
+        }
+        // reqwest's own per-request timeout covers the headers and the body.
+        *req.timeout_mut() = Some(timeout);
+        req
+    }
+
+    async fn attempt(&self, call: &Call, url: &reqwest::Url, attempt: u32, timeout: Duration) -> AttemptResult {
         let span = tracing::info_span!(
             "kr_payments.request",
             provider = self.provider,
@@ -704,31 +739,15 @@ impl Transport {
         );
         let _enter = span.enter();
         let started = Instant::now();
-        let url = match reqwest::Url::parse(&format!("{}{}", self.base_url, call.path)) {
-            Ok(url) => url,
-            Err(_) => {
-                return Err(Failure {
-                    kind: TransportErrorKind::Other,
-                    sent: false,
-                    status: None,
-                    source: None,
-                });
-            }
-        };
-        let mut req = self.http.request(call.method.clone(), url.clone()).timeout(timeout);
-        if !call.query.is_empty() {
-            req = req.query(&call.query);
+        if let Some(body) = &call.body
+            && tracing::enabled!(tracing::Level::TRACE)
+        {
+            tracing::trace!(body = %redacted_body(body), "request body");
         }
-        if let Some(body) = &call.body {
-            if tracing::enabled!(tracing::Level::TRACE) {
-                tracing::trace!(body = %redacted_body(body), "request body");
-            }
-            req = req.body(body.clone());
-        }
-        req = req.headers(call.headers.clone());
+        let req = self.request(call, url, timeout);
         drop(_enter);
         let sent_at = SystemTime::now();
-        let result = self.exchange(req, &url, attempt, sent_at, call.mutating()).await;
+        let result = self.exchange(req, url, attempt, sent_at, call.mutating()).await;
         let _enter = span.enter();
         span.record("latency_ms", started.elapsed().as_millis() as u64);
         match result {
@@ -752,7 +771,7 @@ impl Transport {
     /// Sends one request and reads its whole answer, within the size limit; a redirect is a failure.
     async fn exchange(
         &self,
-        req: reqwest::RequestBuilder,
+        req: reqwest::Request,
         url: &reqwest::Url,
         attempt: u32,
         sent_at: SystemTime,
@@ -768,10 +787,11 @@ impl Transport {
                 source: Some(e),
             }
         };
-        let mut resp = req.send().await.map_err(failed)?;
+        let mut resp = self.http.execute(req).await.map_err(failed)?;
         let status = resp.status();
         let headers = std::mem::take(resp.headers_mut());
-        let moved = resp.url().origin() != url.origin() || resp.url().path() != url.path();
+        // The same URL back is the usual answer; comparing origins builds two `Origin`s, so only when it differs.
+        let moved = resp.url() != url && (resp.url().origin() != url.origin() || resp.url().path() != url.path());
         if status.is_redirection() || moved {
             if moved {
                 tracing::warn!(

@@ -91,8 +91,8 @@ impl fmt::Debug for IamportError {
 
 impl std::error::Error for IamportError {}
 
-/// The envelope without its payload: enough to tell success from failure before decoding the payload. `response`
-/// is skipped, not built (serde passes over an unknown field without allocating).
+/// The envelope without its payload: enough to tell success from failure. `response` is skipped, not built (serde
+/// passes over an unknown field without allocating).
 #[derive(Deserialize)]
 struct Head {
     code: Option<i64>,
@@ -106,10 +106,12 @@ struct FailedPayload {
     response: Option<serde_json::Value>,
 }
 
-/// The envelope of a successful call, decoded from the whole body so decode errors name the full JSON path
-/// (`response.amount`, not `amount`).
+/// The whole envelope in one pass: `code`, `message` and the payload typed. Decoded from the whole body so decode
+/// errors name the full JSON path (`response.amount`, not `amount`).
 #[derive(Deserialize)]
 struct Envelope<T> {
+    code: Option<i64>,
+    message: Option<String>,
     response: Option<T>,
 }
 
@@ -119,15 +121,25 @@ struct Envelope<T> {
 /// A non-2xx body that is not an envelope (a proxy's HTML page, an empty 401) is a [`DecodeError`] with the
 /// status and the raw body. A 2xx envelope without `code`, or with `code` 0 and no `response`, is a decode error
 /// too: success is never assumed.
+///
+/// The usual answer (a success whose payload fits `T`) is read in one pass over the body, `code` and payload
+/// together. Only when that pass fails is the envelope read again, head first, so that a failed call whose
+/// payload does not fit `T` is still its typed error, and an undecodable success names the field at fault.
 pub(crate) fn decode_envelope<T: DeserializeOwned>(operation: &'static str, resp: &Response) -> Result<T, Error> {
     let status = resp.status.as_u16();
     let unreadable = |e: DecodeError| scrub(operation, e.for_mutation(resp.mutating));
-    let head: Head = decode_json(status, &resp.body).map_err(unreadable)?;
+    let (code, message, response) = match serde_json::from_slice::<Envelope<T>>(&resp.body) {
+        Ok(envelope) => (envelope.code, envelope.message, Ok(envelope.response)),
+        Err(_) => {
+            let head: Head = decode_json(status, &resp.body).map_err(unreadable)?;
+            (head.code, head.message, Err(()))
+        }
+    };
     let success = resp.status.is_success();
-    match head.code {
+    match code {
         Some(0) if success => {}
         Some(code) => {
-            let mut error = IamportError::new(operation, code, head.message);
+            let mut error = IamportError::new(operation, code, message);
             if operation != GET_TOKEN_OPERATION {
                 error.response = serde_json::from_slice::<FailedPayload>(&resp.body)
                     .ok()
@@ -145,8 +157,16 @@ pub(crate) fn decode_envelope<T: DeserializeOwned>(operation: &'static str, resp
             .into());
         }
     }
-    let envelope: Envelope<T> = crate::lossless::decode(status, &resp.body).map_err(unreadable)?;
-    envelope.response.ok_or_else(|| {
+    let response = match response {
+        Ok(response) => response,
+        // The head is fine and says success, so the payload is what does not fit: name the field.
+        Err(()) => {
+            crate::lossless::decode::<Envelope<T>>(status, &resp.body)
+                .map_err(unreadable)?
+                .response
+        }
+    };
+    response.ok_or_else(|| {
         crate::Error::Decode(unreadable(DecodeError::new(
             status,
             "response",

@@ -142,7 +142,8 @@ impl Client {
             }
         })?;
         transport::authorize(&mut call.headers, &token.bearer);
-        match self.shared.transport.execute(&call).await {
+        // Boxed: the replay after a 401 is the cold path, and would otherwise enlarge every call's future.
+        match Box::pin(self.shared.transport.execute(&call)).await {
             Ok(mut again) => {
                 again.earlier_unknown |= earlier_unknown;
                 Ok(again)

@@ -109,7 +109,8 @@ pub(super) async fn send_cancel(client: &Client, mut call: Call, expect: &Expect
     if !(unknown && guarded) || error.nothing_sent() {
         return Err(error);
     }
-    let Some(read) = read_payment(client, expect, deadline, retry).await else {
+    // Boxed: the read that settles an outcome is the cold path; inline, it would double every cancel's future.
+    let Some(read) = Box::pin(read_payment(client, expect, deadline, retry)).await else {
         return Err(error.with_delivery(Delivery::Unknown));
     };
     let since_ms = transport::start_on_server_ms(started, &read.1).saturating_sub(transport::CLOCK_TOLERANCE_MS);

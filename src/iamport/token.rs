@@ -192,7 +192,8 @@ impl TokenManager {
                 return Ok(c.token.clone());
             }
         }
-        let outcome = self.fetch().await;
+        // Boxed: fetching is the cold path, and inline it would put a whole request in every call's future.
+        let outcome = Box::pin(self.fetch()).await;
         let mut state = self.state.write().await;
         state.fetches += 1;
         match outcome {

@@ -44,7 +44,7 @@ use super::{Client, PaymentId};
 use crate::account::{AccountNumber, HolderName, PhoneNumber};
 use crate::error::{Error, InvalidRequest};
 use crate::policy::{self, CancelWarning, Deadline};
-use crate::transport::{Replay, RetryPolicy, path_segment};
+use crate::transport::{Replay, RetryPolicy, encode_segment, path_segment};
 use chrono::{DateTime, Utc};
 use reqwest::header::{HeaderName, HeaderValue};
 use std::fmt;
@@ -576,12 +576,13 @@ impl CancelPayment {
     /// * [`Error::Unverified`] when an attempt's outcome was unknown and the payment shows a cancel that fits this
     ///   one which the crate cannot prove is this request's.
     pub async fn send(self) -> Result<CancelOutcome, Error<CancelPaymentError>> {
-        self.send_keeping_raw().await.map(|(outcome, _)| outcome)
+        self.send_settled().await.map(|(outcome, _)| outcome)
     }
 
     fn call(&self) -> Result<crate::transport::Call, InvalidRequest> {
         self.validate()?;
-        let path = format!("/payments/{}/cancel", path_segment("paymentId", &self.payment_id)?);
+        // `validate` has checked the id as a path segment.
+        let path = format!("/payments/{}/cancel", encode_segment(&self.payment_id));
         let mut call = self
             .client
             .call(
@@ -620,24 +621,23 @@ impl CancelPayment {
 
     /// Like [`Self::send`], also returning the `cancellation` object exactly as PortOne sent it (for the
     /// provider-neutral outcome).
-    pub(crate) async fn send_keeping_raw(
-        mut self,
-    ) -> Result<(CancelOutcome, crate::RawJson), Error<CancelPaymentError>> {
+    pub(crate) async fn send_keeping_raw(self) -> Result<(CancelOutcome, crate::RawJson), Error<CancelPaymentError>> {
+        let (outcome, body) = self.send_settled().await?;
+        Ok((outcome, super::reconcile::raw_cancellation(&body)))
+    }
+
+    /// Sends the cancel; the outcome and the answer's body.
+    async fn send_settled(mut self) -> Result<(CancelOutcome, bytes::Bytes), Error<CancelPaymentError>> {
         // One clock reading for the check that may refuse and for the warnings the outcome carries.
         self.now.get_or_insert_with(Utc::now);
         let call = self.call()?;
         let warnings = self.check_policy()?;
         let Settled {
-            cancellation,
-            raw,
+            outcome,
+            body,
             after_unknown,
         } = super::reconcile::send_cancel(&self.client, call, &self.payment_id, &self.expectation()).await?;
-        Ok((
-            CancelOutcome::from(cancellation)
-                .with_warnings(warnings)
-                .reconciled(after_unknown),
-            raw,
-        ))
+        Ok((outcome.with_warnings(warnings).reconciled(after_unknown), body))
     }
 }
 

@@ -19,7 +19,6 @@ use super::Client;
 use super::cancel::CancelOutcome;
 use super::error::{CancelPaymentError, GetPaymentError, from_response};
 use super::payment::{Payment, PaymentExt};
-use super::raw::types::PaymentCancellation;
 use crate::RawJson;
 use crate::error::{ApiError, Delivery, Error, InconsistentAnswer, Unverified, decode_json};
 use crate::transport::{self, Call, Response, encode_segment};
@@ -57,9 +56,10 @@ impl Expectation {
 
 /// A cancel PortOne answered with a cancellation that fits the request.
 pub(super) struct Settled {
-    pub cancellation: PaymentCancellation,
-    /// The `cancellation` object exactly as PortOne sent it.
-    pub raw: RawJson,
+    /// The cancellation, checked against the request.
+    pub outcome: CancelOutcome,
+    /// The answer as received, for [`raw_cancellation`].
+    pub body: bytes::Bytes,
     /// Whether an earlier attempt's outcome was unknown, so this answer is PortOne's answer for the same key.
     pub after_unknown: bool,
 }
@@ -68,6 +68,15 @@ pub(super) struct Settled {
 #[derive(serde::Deserialize)]
 struct RawAnswer {
     cancellation: RawJson,
+}
+
+/// The `cancellation` object of a settled answer exactly as PortOne sent it. Read on demand, by the callers that
+/// keep it (the provider-neutral refund), rather than on every cancel: the answer already decoded as a
+/// cancellation, so reading its text cannot fail.
+pub(super) fn raw_cancellation(body: &[u8]) -> RawJson {
+    serde_json::from_slice::<RawAnswer>(body)
+        .map(|a| a.cancellation)
+        .unwrap_or_default()
 }
 
 /// Whether this answer is PortOne saying it is still working on a request with the same key.
@@ -113,7 +122,12 @@ pub(super) async fn send_cancel(
     if !explained_by_an_applied_attempt(&error) {
         return Err(error.with_delivery(Delivery::Refused));
     }
-    match find_fitting_cancel(client, payment_id, expect, started, deadline, &call).await {
+    // Boxed: the read that settles an outcome is the cold path; inline, it would double every cancel's future.
+    match Box::pin(find_fitting_cancel(
+        client, payment_id, expect, started, deadline, &call,
+    ))
+    .await
+    {
         Some(Found::Nothing) => Err(error.with_delivery(Delivery::Refused)),
         Some(Found::Candidate(evidence)) => Err(Error::Unverified(Unverified {
             operation: call.operation,
@@ -134,10 +148,8 @@ fn settle_answer(response: &Response, expect: &Expectation) -> Result<Settled, E
     let typed = decode_json::<super::raw::types::CancelPaymentResponse>(status, &response.body)
         .map_err(|e| Error::Decode(e.for_mutation(true)))
         .map_err(super::error::pinpoint::<super::cancel::CommonFields, _>)?;
-    let raw = decode_json::<RawAnswer>(status, &response.body)
-        .map_err(|e| Error::Decode(e.for_mutation(true)))?
-        .cancellation;
-    if let Err(reason) = check(&typed.cancellation, expect) {
+    let outcome = CancelOutcome::from(typed.cancellation);
+    if let Err(reason) = check(&outcome, expect) {
         return Err(Error::Inconsistent(InconsistentAnswer {
             operation: "cancelPayment",
             status,
@@ -146,8 +158,8 @@ fn settle_answer(response: &Response, expect: &Expectation) -> Result<Settled, E
         }));
     }
     Ok(Settled {
-        cancellation: typed.cancellation,
-        raw,
+        outcome,
+        body: response.body.clone(),
         after_unknown: response.earlier_unknown,
     })
 }
@@ -164,9 +176,8 @@ fn settle_answer(response: &Response, expect: &Expectation) -> Result<Settled, E
 ///
 /// # Errors
 /// What does not fit, in PortOne's terms.
-pub(super) fn check(cancellation: &PaymentCancellation, expect: &Expectation) -> Result<(), String> {
-    let outcome = CancelOutcome::from(cancellation.clone());
-    let c = match &outcome {
+pub(super) fn check(outcome: &CancelOutcome, expect: &Expectation) -> Result<(), String> {
+    let c = match outcome {
         CancelOutcome::Succeeded(c) | CancelOutcome::Requested(c) => c,
         _ => return Ok(()),
     };
@@ -313,14 +324,17 @@ impl CancelOutcome {
 
 #[cfg(test)]
 mod tests {
+    use super::super::raw::types::PaymentCancellation;
     use super::*;
 
-    fn cancellation(status: &str, total: i64) -> PaymentCancellation {
-        serde_json::from_value(serde_json::json!({
-            "status": status, "id": "c-1", "totalAmount": total, "taxFreeAmount": 0, "vatAmount": 0,
-            "reason": "r", "requestedAt": "2026-01-01T00:00:00Z", "cancelledAt": "2026-01-01T00:00:01Z"
-        }))
-        .unwrap()
+    fn cancellation(status: &str, total: i64) -> CancelOutcome {
+        CancelOutcome::from(
+            serde_json::from_value::<PaymentCancellation>(serde_json::json!({
+                "status": status, "id": "c-1", "totalAmount": total, "taxFreeAmount": 0, "vatAmount": 0,
+                "reason": "r", "requestedAt": "2026-01-01T00:00:00Z", "cancelledAt": "2026-01-01T00:00:01Z"
+            }))
+            .unwrap(),
+        )
     }
 
     fn expect(amount: Option<i64>, guard: Option<i64>) -> Expectation {

@@ -124,7 +124,8 @@ pub(super) async fn send_cancel(
         // The same request met a refusal its first attempt would have met too.
         return Err(error.with_delivery(Delivery::Refused));
     }
-    match find_fitting_cancel(client, expect, started, deadline, &call).await {
+    // Boxed: the read that settles an outcome is the cold path; inline, it would double every cancel's future.
+    match Box::pin(find_fitting_cancel(client, expect, started, deadline, &call)).await {
         Some(None) => Err(error.with_delivery(Delivery::Refused)),
         Some(Some(evidence)) => Err(Error::Unverified(Unverified {
             operation: call.operation,

@@ -3,10 +3,12 @@
 //! * `cargo xtask regen [--from DIR] [--check] [--api NAME]` rebuilds `openapi/*.json` from the upstream specs.
 //! * `cargo xtask coverage` checks that every operation of every normalized spec got a generated method.
 //! * `cargo xtask build-cost` measures what the crate costs to build, per provider feature.
+//! * `cargo xtask instructions` counts instructions per cancel call, facade and hand-written, under callgrind.
 
 mod build_cost;
 mod coverage;
 mod diff;
+mod instructions;
 mod normalize;
 mod regen;
 mod sources;
@@ -20,9 +22,10 @@ fn main() -> ExitCode {
         Some("regen") => regen::run(&args[1..]),
         Some("coverage") => coverage::run(&args[1..]),
         Some("build-cost") => build_cost::run(&args[1..]),
+        Some("instructions") => instructions::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage:\n  cargo xtask regen [--from DIR] [--check] [--api portone-v2|iamport-v1|toss-v1]\n  cargo xtask coverage\n  cargo xtask build-cost [--debug|--release]"
+                "usage:\n  cargo xtask regen [--from DIR] [--check] [--api portone-v2|iamport-v1|toss-v1]\n  cargo xtask coverage\n  cargo xtask build-cost [--debug|--release]\n  cargo xtask instructions [--calls N] [--keep]"
             );
             return ExitCode::from(2);
         }

@@ -1,0 +1,136 @@
+//! `cargo xtask instructions [--calls N] [--keep]`: instructions per cancel call, facade and hand-written, counted
+//! by callgrind (`valgrind --tool=callgrind`, Debian package `valgrind`).
+//!
+//! Builds the `per_call` bench (release, all features), starts its loopback server in a process of its own (not
+//! counted), then runs the client side under callgrind twice per provider and side: with 20 and with 20 + N calls
+//! after the same warm-up. The difference divided by N is the work of one call, start-up excluded. Callgrind
+//! counts instructions executed, whatever else runs on the machine, so two runs agree to within a few
+//! instructions per call. `--keep` leaves the callgrind files in `target/callgrind/` for `callgrind_annotate`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+const PROVIDERS: [(&str, &str); 3] = [("portone-v2", "PortOne V2"), ("iamport", "iamport"), ("toss", "Toss")];
+const BASE_CALLS: usize = 20;
+/// Target: the facade at most 5% above the hand-written call.
+const TARGET: f64 = 1.05;
+
+/// Builds the bench and returns its executable.
+fn build_bench(root: &Path) -> Result<PathBuf, crate::Error> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(root)
+        .args([
+            "bench",
+            "--no-run",
+            "--all-features",
+            "--bench",
+            "per_call",
+            "--message-format=json",
+        ])
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !out.status.success() {
+        return Err("building the per_call bench failed".into());
+    }
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let is_bench = msg["target"]["name"] == "per_call" && msg["reason"] == "compiler-artifact";
+        if let (true, Some(exe)) = (is_bench, msg["executable"].as_str()) {
+            return Ok(PathBuf::from(exe));
+        }
+    }
+    Err("cargo did not name the per_call executable".into())
+}
+
+/// Instructions callgrind counted for one client run.
+fn count(exe: &Path, out_dir: &Path, url: &str, provider: &str, side: &str, calls: usize) -> Result<u64, crate::Error> {
+    let out_file = out_dir.join(format!("{provider}-{side}-{calls}.callgrind"));
+    let out = Command::new("valgrind")
+        .arg("--tool=callgrind")
+        .arg(format!("--callgrind-out-file={}", out_file.display()))
+        .arg(exe)
+        .args(["--client", url, provider, side, &calls.to_string()])
+        .output()?;
+    let log = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return Err(format!("{provider} {side} under callgrind failed:\n{log}").into());
+    }
+    // `==1234== Collected : 123456789`
+    log.lines()
+        .find_map(|l| l.split_once("Collected :").and_then(|(_, n)| n.trim().parse().ok()))
+        .ok_or_else(|| format!("no instruction count in callgrind's output:\n{log}").into())
+}
+
+pub fn run(args: &[String]) -> Result<ExitCode, crate::Error> {
+    let calls = match args.iter().position(|a| a == "--calls") {
+        Some(i) => args
+            .get(i + 1)
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| *n > 0)
+            .ok_or("--calls takes a positive number")?,
+        None => 200,
+    };
+    let keep = args.iter().any(|a| a == "--keep");
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        return Err("valgrind is not installed (apt-get install valgrind)".into());
+    }
+    let root = crate::project_root();
+    let exe = build_bench(&root)?;
+    let out_dir = root.join("target/callgrind");
+    std::fs::create_dir_all(&out_dir)?;
+
+    let mut server = Command::new(&exe)
+        .arg("--serve")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut url = String::new();
+    if let Some(stdout) = server.stdout.take() {
+        BufReader::new(stdout).read_line(&mut url)?;
+    }
+    let url = url.trim().to_string();
+    let result = (|| -> Result<bool, crate::Error> {
+        if url.is_empty() {
+            return Err("the per_call server did not start".into());
+        }
+        println!(
+            "instructions per call, counted by callgrind ({BASE_CALLS} and {} calls after the warm-up)\n",
+            BASE_CALLS + calls
+        );
+        println!("| provider | facade | raw | facade ÷ raw |\n|---|---:|---:|---:|");
+        let mut ok = true;
+        for (provider, label) in PROVIDERS {
+            let mut per_call = Vec::new();
+            for side in ["facade", "raw"] {
+                let low = count(&exe, &out_dir, &url, provider, side, BASE_CALLS)?;
+                let high = count(&exe, &out_dir, &url, provider, side, BASE_CALLS + calls)?;
+                per_call.push(high.saturating_sub(low) as f64 / calls as f64);
+            }
+            let ratio = per_call[0] / per_call[1];
+            let flag = if ratio <= TARGET { "" } else { " (missed)" };
+            println!(
+                "| {label} | {:.1}k | {:.1}k | {ratio:.3}×{flag} |",
+                per_call[0] / 1000.0,
+                per_call[1] / 1000.0
+            );
+            ok &= ratio <= TARGET;
+        }
+        println!("\ntarget: facade ÷ raw ≤ {TARGET:.2}×");
+        Ok(ok)
+    })();
+    // Closing its stdin stops the server.
+    drop(server.stdin.take());
+    let _ = server.wait();
+    if !keep {
+        for entry in std::fs::read_dir(&out_dir)?.flatten() {
+            if entry.path().extension().is_some_and(|e| e == "callgrind") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+    Ok(if result? { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
