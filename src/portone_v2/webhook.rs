@@ -49,9 +49,16 @@
 //! # assert_eq!(handle(&verifier, &http::HeaderMap::new(), b"{}"), http::StatusCode::BAD_REQUEST);
 //! ```
 //!
-//! With axum (not a dependency of this module), take the body as `Bytes` so nothing re-encodes it:
+//! With axum (not a dependency of this module; compiled here when the crate's `sandbox` feature brings it), take
+//! the body as `Bytes` so nothing re-encodes it:
 //!
-//! ```ignore
+//! ```
+//! # #[cfg(feature = "sandbox")]
+//! # mod with_axum {
+//! # use kr_payments::portone_v2::webhook::Verifier;
+//! # fn handle(_: &Verifier, _: &http::HeaderMap, _: &[u8]) -> http::StatusCode { http::StatusCode::OK }
+//! use axum::extract::State;
+//!
 //! async fn portone_webhook(
 //!     State(verifier): State<Verifier>,
 //!     headers: axum::http::HeaderMap,
@@ -59,6 +66,13 @@
 //! ) -> axum::http::StatusCode {
 //!     handle(&verifier, &headers, &body)
 //! }
+//!
+//! pub fn routes(verifier: Verifier) -> axum::Router {
+//!     axum::Router::new()
+//!         .route("/webhooks/portone", axum::routing::post(portone_webhook))
+//!         .with_state(verifier)
+//! }
+//! # }
 //! ```
 //!
 //! Frameworks that expose headers as name/value strings can use [`Verifier::verify_pairs`]
