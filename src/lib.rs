@@ -29,6 +29,7 @@ mod ids;
 mod lossless;
 #[cfg(any(feature = "portone-v2", feature = "iamport", feature = "toss"))]
 mod open_enum;
+pub mod payment_view;
 pub mod policy;
 mod provider;
 #[cfg(any(feature = "portone-v2", feature = "iamport", feature = "toss"))]
@@ -51,6 +52,7 @@ pub use error::{ApiError, ApiErrorBody, Delivery, Error, InvalidRequest};
 /// The `http` crate the webhook verifiers take headers from (`http::HeaderMap`), re-exported so a merchant's code
 /// names the same version without adding it by hand.
 pub use http;
+pub use payment_view::PaymentView;
 pub use provider::Provider;
 pub use raw_json::RawJson;
 
