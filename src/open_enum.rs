@@ -12,6 +12,7 @@
 //! `Unrecognized`), so a known value is matched without allocating.
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor, value::MapAccessDeserializer};
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -48,17 +49,17 @@ impl<'de, T: TaggedUnion> Visitor<'de> for TaggedVisitor<T> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
         let mut object = serde_json::Map::new();
-        match map.next_key_seed(FirstKey(T::TAG))? {
-            Some(FirstKeyIs::Tag) => {
+        match map.next_key_seed(KeyText)? {
+            Some(key) if key == T::TAG => {
                 let tag: serde_json::Value = map.next_value()?;
                 if let Some(known) = tag.as_str().filter(|t| T::is_known(t)) {
                     return T::decode_known(known, MapAccessDeserializer::new(NoSecondTag { map, tag: T::TAG }));
                 }
                 object.insert(T::TAG.to_string(), tag);
             }
-            Some(FirstKeyIs::Other(key)) => {
+            Some(key) => {
                 let value = map.next_value()?;
-                object.insert(key, value);
+                object.insert(key.into_owned(), value);
             }
             None => {}
         }
@@ -101,10 +102,9 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for NoSecondTag<A> {
         use serde::de::value::{BorrowedStrDeserializer, StringDeserializer};
         match self.map.next_key_seed(KeyText)? {
             None => Ok(None),
-            Some(KeyIs::Borrowed(key)) if key == self.tag => Err(duplicate(key)),
-            Some(KeyIs::Owned(key)) if key == self.tag => Err(duplicate(&key)),
-            Some(KeyIs::Borrowed(key)) => seed.deserialize(BorrowedStrDeserializer::new(key)).map(Some),
-            Some(KeyIs::Owned(key)) => seed.deserialize(StringDeserializer::new(key)).map(Some),
+            Some(key) if key == self.tag => Err(duplicate(self.tag)),
+            Some(Cow::Borrowed(key)) => seed.deserialize(BorrowedStrDeserializer::new(key)).map(Some),
+            Some(Cow::Owned(key)) => seed.deserialize(StringDeserializer::new(key)).map(Some),
         }
     }
 
@@ -117,79 +117,35 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for NoSecondTag<A> {
     }
 }
 
-/// A map key as the parser has it: borrowed from the input when it has no escapes.
+/// A map key as the parser has it: borrowed from the input when it has no escapes, so telling the tag apart
+/// allocates nothing.
 struct KeyText;
 
-enum KeyIs<'de> {
-    Borrowed(&'de str),
-    Owned(String),
-}
-
 impl<'de> DeserializeSeed<'de> for KeyText {
-    type Value = KeyIs<'de>;
+    type Value = Cow<'de, str>;
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<KeyIs<'de>, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Cow<'de, str>, D::Error> {
         deserializer.deserialize_str(self)
     }
 }
 
 impl<'de> Visitor<'de> for KeyText {
-    type Value = KeyIs<'de>;
+    type Value = Cow<'de, str>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a property name")
     }
 
-    fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<KeyIs<'de>, E> {
-        Ok(KeyIs::Borrowed(key))
+    fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Borrowed(key))
     }
 
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<KeyIs<'de>, E> {
-        Ok(KeyIs::Owned(key.to_owned()))
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(key.to_owned()))
     }
 
-    fn visit_string<E: de::Error>(self, key: String) -> Result<KeyIs<'de>, E> {
-        Ok(KeyIs::Owned(key))
-    }
-}
-
-/// Reads a map key, telling the tag apart without allocating for it.
-struct FirstKey(&'static str);
-
-enum FirstKeyIs {
-    Tag,
-    Other(String),
-}
-
-impl<'de> DeserializeSeed<'de> for FirstKey {
-    type Value = FirstKeyIs;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<FirstKeyIs, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl Visitor<'_> for FirstKey {
-    type Value = FirstKeyIs;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a property name")
-    }
-
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<FirstKeyIs, E> {
-        Ok(if key == self.0 {
-            FirstKeyIs::Tag
-        } else {
-            FirstKeyIs::Other(key.to_owned())
-        })
-    }
-
-    fn visit_string<E: de::Error>(self, key: String) -> Result<FirstKeyIs, E> {
-        Ok(if key == self.0 {
-            FirstKeyIs::Tag
-        } else {
-            FirstKeyIs::Other(key)
-        })
+    fn visit_string<E: de::Error>(self, key: String) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(key))
     }
 }
 
