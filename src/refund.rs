@@ -535,44 +535,25 @@ pub trait Refunds {
     ) -> BoxFuture<'a, Result<RefundOutcome, RefundError>>;
 }
 
-impl<T: Refunds + ?Sized> Refunds for &T {
-    fn provider(&self) -> Provider {
-        (**self).provider()
-    }
-    fn refund<'a>(
-        &'a self,
-        payment_id: &'a str,
-        refund: &'a Refund,
-    ) -> BoxFuture<'a, Result<RefundOutcome, RefundError>> {
-        (**self).refund(payment_id, refund)
-    }
+/// A reference, a box or an `Arc` of a client refunds through it.
+macro_rules! forward_refunds {
+    ($($wrapper:ty),+) => {$(
+        impl<T: Refunds + ?Sized> Refunds for $wrapper {
+            fn provider(&self) -> Provider {
+                (**self).provider()
+            }
+            fn refund<'a>(
+                &'a self,
+                payment_id: &'a str,
+                refund: &'a Refund,
+            ) -> BoxFuture<'a, Result<RefundOutcome, RefundError>> {
+                (**self).refund(payment_id, refund)
+            }
+        }
+    )+};
 }
 
-impl<T: Refunds + ?Sized> Refunds for Box<T> {
-    fn provider(&self) -> Provider {
-        (**self).provider()
-    }
-    fn refund<'a>(
-        &'a self,
-        payment_id: &'a str,
-        refund: &'a Refund,
-    ) -> BoxFuture<'a, Result<RefundOutcome, RefundError>> {
-        (**self).refund(payment_id, refund)
-    }
-}
-
-impl<T: Refunds + ?Sized> Refunds for Arc<T> {
-    fn provider(&self) -> Provider {
-        (**self).provider()
-    }
-    fn refund<'a>(
-        &'a self,
-        payment_id: &'a str,
-        refund: &'a Refund,
-    ) -> BoxFuture<'a, Result<RefundOutcome, RefundError>> {
-        (**self).refund(payment_id, refund)
-    }
-}
+forward_refunds!(&T, Box<T>, Arc<T>);
 
 fn provider_error<E: ApiErrorBody>(provider: Provider) -> impl FnOnce(E) -> ProviderError {
     move |e| ProviderError::from_body(provider, &e)
