@@ -296,7 +296,7 @@ pub struct CancelPayment {
     refund_receive_account: Option<RefundAccount>,
     refundable_amount: Option<i64>,
     idempotency_key: String,
-    payment: Option<Box<Payment>>,
+    payment: Option<Known>,
     timeout: Option<Duration>,
     retry: Option<RetryPolicy>,
     ignore_cancel_deadline: bool,
@@ -369,7 +369,7 @@ impl CancelPayment {
     /// the [module docs](self#checks-before-sending)). It is not sent; to have Toss check the balance too, add
     /// [`Self::refundable_amount`] (the `cancel_*` helpers on [`Client`] do both).
     pub fn payment(mut self, payment: &Payment) -> Self {
-        self.payment = Some(Box::new(payment.clone()));
+        self.payment = Some(Known::read(payment, &self.payment_key));
         self
     }
 
@@ -407,7 +407,7 @@ impl CancelPayment {
             return Ok(Vec::new());
         };
         let now = self.now.unwrap_or_else(Utc::now);
-        policy::preflight(&payment.cancel_deadline(), now, self.ignore_cancel_deadline)
+        policy::preflight(&payment.deadline, now, self.ignore_cancel_deadline)
     }
 
     /// Checks the cancel, fixes its body, and returns it ready to send as often as needed with the same
@@ -427,7 +427,7 @@ impl CancelPayment {
                 payment_key: self.payment_key.clone(),
                 amount: self.amount,
                 guard: self.refundable_amount,
-                known: self.payment.as_ref().map(|p| (p.balance(), p.cancels().len())),
+                known: self.payment.as_ref().map(|p| (p.balance, p.cancels)),
                 reason: self.reason.clone(),
             },
             client: self.client,
@@ -539,14 +539,14 @@ impl CancelPayment {
     }
 
     /// The checks that need the payment as the caller last read it.
-    fn check_against(&self, payment: &Payment) -> Result<(), InvalidRequest> {
-        if payment.payment_key() != self.payment_key {
+    fn check_against(&self, payment: &Known) -> Result<(), InvalidRequest> {
+        if !payment.same_key {
             return Err(InvalidRequest::new(
                 "paymentKey",
                 "differs from the paymentKey of the payment given with .payment()",
             ));
         }
-        let status = payment.status();
+        let status = &payment.status;
         // An unrecognized status is not refused: Toss decides, rather than this crate guessing.
         if matches!(
             status,
@@ -559,7 +559,7 @@ impl CancelPayment {
                 ),
             ));
         }
-        let balance = payment.balance();
+        let balance = payment.balance;
         if balance <= 0 {
             return Err(InvalidRequest::new(
                 "cancelAmount",
@@ -584,25 +584,56 @@ impl CancelPayment {
             Some(amount) => amount < balance,
             None => false,
         };
-        if partial && payment.is_awaiting_deposit() {
+        if partial && payment.awaiting_deposit {
             return Err(InvalidRequest::new(
                 "cancelAmount",
                 "a virtual account still waiting for its deposit can only be cancelled in full",
             ));
         }
-        if partial && payment.is_partial_cancelable == Some(false) {
+        if partial && payment.partial_cancelable == Some(false) {
             return Err(InvalidRequest::new(
                 "cancelAmount",
                 "Toss reports that this payment cannot be cancelled in part",
             ));
         }
-        if payment.needs_refund_account() && self.refund_receive_account.is_none() {
+        if payment.needs_refund_account && self.refund_receive_account.is_none() {
             return Err(InvalidRequest::new(
                 "refundReceiveAccount",
                 "the virtual account has been paid into; Toss can only refund it to a bank account",
             ));
         }
         Ok(())
+    }
+}
+
+/// What the checks before sending need of the payment given with [`CancelPayment::payment`], read from it then:
+/// the builder keeps these few values, not a copy of the payment.
+#[derive(Debug, Clone)]
+struct Known {
+    /// Whether its `paymentKey` is the one the builder cancels.
+    same_key: bool,
+    status: Status,
+    balance: i64,
+    /// How many cancels it lists (the answer's new entries are the ones after them).
+    cancels: usize,
+    awaiting_deposit: bool,
+    partial_cancelable: Option<bool>,
+    needs_refund_account: bool,
+    deadline: policy::Deadline,
+}
+
+impl Known {
+    fn read(payment: &Payment, payment_key: &str) -> Self {
+        Known {
+            same_key: payment.payment_key() == payment_key,
+            status: payment.status().clone(),
+            balance: payment.balance(),
+            cancels: payment.cancels().len(),
+            awaiting_deposit: payment.is_awaiting_deposit(),
+            partial_cancelable: payment.is_partial_cancelable,
+            needs_refund_account: payment.needs_refund_account(),
+            deadline: payment.cancel_deadline(),
+        }
     }
 }
 
