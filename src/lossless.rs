@@ -34,6 +34,27 @@ where
     Ok((typed, json))
 }
 
+/// A payment view: its typed part and the JSON it was decoded from.
+pub(crate) trait View: Sized {
+    /// The generated type the view reads.
+    type Typed: DeserializeOwned;
+    /// The view of `typed`, decoded from `json`.
+    fn from_parts(typed: Self::Typed, json: RawJson) -> Self;
+}
+
+/// [`decode`] for an answer that is one view as a whole (a Toss payment, a PortOne V2 payment): the typed part is
+/// decoded straight from the body, and the body itself is kept as the view's JSON, shared rather than copied, so
+/// the answer is read once. The same result as decoding the view through its `Deserialize`, including the error
+/// (the same decode, then the same path finding).
+pub(crate) fn decode_view<V: View + DeserializeOwned>(status: u16, body: &bytes::Bytes) -> Result<V, DecodeError> {
+    let typed = decode_json::<V::Typed>(status, body)?;
+    match RawJson::whole_body(body) {
+        Some(json) => Ok(V::from_parts(typed, json)),
+        // Not UTF-8 throughout: the view's own decode, which refuses it as it always did.
+        None => decode(status, body),
+    }
+}
+
 /// serde's message without the line and column, which would count from the start of the view's own text.
 fn without_position(e: &serde_json::Error) -> String {
     let text = e.to_string();

@@ -1293,12 +1293,13 @@ pub mod fuzzing {
     /// An iamport answer (`{code, message, response}`) of a payment lookup with this status and body.
     #[cfg(feature = "iamport")]
     pub fn iamport_payment(status: u16, body: &[u8]) -> Outcome {
-        let result = crate::iamport::error::decode_envelope::<crate::iamport::Payment>(
+        let result = crate::iamport::error::decode_envelope_view::<crate::iamport::Payment>(
             "getPaymentByImpUid",
             &response(status, body),
         );
         if let Ok(payment) = &result {
             let _ = (
+                payment.json().expose().len(),
                 payment.cancellable_balance(),
                 payment.cancel_history_total(),
                 payment.is_fully_cancelled(),
@@ -1325,6 +1326,7 @@ pub mod fuzzing {
         let result = crate::toss::read_response::<crate::toss::Payment>(response(status, body));
         if let Ok(payment) = &result {
             let _ = (
+                payment.json().expose().len(),
                 payment.balance(),
                 payment.cancelled_total(),
                 payment.method(),

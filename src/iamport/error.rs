@@ -5,6 +5,7 @@
 //! its envelope: `code == 0` with a 2xx status is the only success, anything else becomes [`crate::Error::Api`]
 //! carrying an [`IamportError`] with the status it arrived with.
 
+use crate::RawJson;
 use crate::error::{ApiError, ApiErrorBody, DecodeError, decode_json};
 use crate::transport::Response;
 use serde::Deserialize;
@@ -174,6 +175,20 @@ pub(crate) fn decode_envelope<T: DeserializeOwned>(operation: &'static str, resp
             resp.body.clone(),
         )))
     })
+}
+
+/// [`decode_envelope`] for an answer whose payload is one view (a payment): the same result, with the view's JSON
+/// kept as the received body's `response` member, shared rather than copied, so the answer is read once.
+pub(crate) fn decode_envelope_view<V>(operation: &'static str, resp: &Response) -> Result<V, Error>
+where
+    V: crate::lossless::View + DeserializeOwned,
+{
+    let typed = decode_envelope::<V::Typed>(operation, resp)?;
+    match RawJson::envelope_response(&resp.body) {
+        Some(json) => Ok(V::from_parts(typed, json)),
+        // Not UTF-8 throughout: the view's own decode, which refuses it as it always did.
+        None => decode_envelope::<V>(operation, resp),
+    }
 }
 
 /// A token answer that fails to decode still holds the token: its body is kept only with secrets replaced.

@@ -108,6 +108,13 @@ impl Client {
         error::decode_envelope(operation, &resp)
     }
 
+    /// [`send`](Self::send) for an answer whose payload is one payment view, read once.
+    pub(crate) async fn send_view<V: crate::lossless::View + DeserializeOwned>(&self, call: Call) -> Result<V, Error> {
+        let operation = call.operation;
+        let resp = self.execute(call).await?;
+        error::decode_envelope_view(operation, &resp)
+    }
+
     /// [`send`](Self::send) without reading the answer: the response keeps whether an earlier attempt's outcome is
     /// unknown, which the cancel needs to settle.
     ///

@@ -134,6 +134,13 @@ impl<'de> Deserialize<'de> for Payment {
     }
 }
 
+impl crate::lossless::View for Payment {
+    type Typed = types::PaymentAnnotation;
+    fn from_parts(typed: types::PaymentAnnotation, json: RawJson) -> Self {
+        Payment { typed, json }
+    }
+}
+
 impl fmt::Debug for Payment {
     /// The typed fields only; the JSON is never printed.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -327,7 +334,7 @@ impl Client {
                     format!("/payments/{}", imp_uid.segment()?),
                 );
                 options.apply(&mut call);
-                self.send(call).await
+                self.send_view(call).await
             })
         })
     }
@@ -347,7 +354,7 @@ impl Client {
                     format!("/payments/find/{}", merchant_uid.segment()?),
                 );
                 options.apply(&mut call);
-                self.send(call).await
+                self.send_view(call).await
             })
         })
     }

@@ -21,7 +21,7 @@
 //! A successful answer is checked against the request before it is believed (see [`check`]).
 
 use super::Client;
-use super::error::{Error, decode_envelope};
+use super::error::{Error, decode_envelope_view};
 use super::payment::{CancelHistoryEntry, Payment};
 use crate::RawJson;
 use crate::error::{Delivery, InconsistentAnswer, Unverified};
@@ -89,7 +89,7 @@ pub(super) async fn send_cancel(client: &Client, mut call: Call, expect: &Expect
     let (error, after_unknown) = match client.execute(call).await {
         Ok(response) => {
             let after_unknown = response.earlier_unknown;
-            match decode_envelope::<Payment>(operation, &response) {
+            match decode_envelope_view::<Payment>(operation, &response) {
                 Ok(payment) => {
                     // A success answers for itself: after an unknown attempt, a guarded replay succeeds only if
                     // that attempt was not applied.
@@ -200,7 +200,7 @@ async fn read_payment(
         (None, None) => return None,
     };
     let response = client.execute(call.within(deadline, retry)).await.ok()?;
-    let payment = decode_envelope::<Payment>("getPayment", &response).ok()?;
+    let payment = decode_envelope_view::<Payment>("getPayment", &response).ok()?;
     Some((payment, response))
 }
 

@@ -110,6 +110,13 @@ impl<'de> serde::Deserialize<'de> for Payment {
     }
 }
 
+impl crate::lossless::View for Payment {
+    type Typed = PaymentByStatus;
+    fn from_parts(typed: PaymentByStatus, json: RawJson) -> Self {
+        Payment { typed, json }
+    }
+}
+
 impl std::fmt::Debug for Payment {
     /// The typed part only; the JSON is never printed.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

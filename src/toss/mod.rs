@@ -211,7 +211,7 @@ impl Client {
 
     /// Sends a call with this client's credentials and reads Toss's answer: the success type on 2xx, a
     /// [`TossError`] otherwise.
-    pub(crate) async fn execute<T: serde::de::DeserializeOwned>(
+    pub(crate) async fn execute<T: crate::lossless::View + serde::de::DeserializeOwned>(
         &self,
         mut call: Call,
         test_code: Option<&str>,
@@ -236,12 +236,17 @@ impl<'a, T: Send + 'a> Lookup<'a, Result<T, Error<TossError>>> {
     }
 }
 
-/// A 2xx body decodes to `T`; anything else should be Toss's `{code, message}`.
-pub(crate) fn read_response<T: serde::de::DeserializeOwned>(response: Response) -> Result<T, Error<TossError>> {
+/// A 2xx body decodes to the view `T` (read once, its JSON kept as the body itself); anything else should be
+/// Toss's `{code, message}`.
+pub(crate) fn read_response<T>(response: Response) -> Result<T, Error<TossError>>
+where
+    T: crate::lossless::View + serde::de::DeserializeOwned,
+{
     let status = response.status.as_u16();
     let mutating = response.mutating;
     if response.status.is_success() {
-        return crate::lossless::decode(status, &response.body).map_err(|e| Error::Decode(e.for_mutation(mutating)));
+        return crate::lossless::decode_view(status, &response.body)
+            .map_err(|e| Error::Decode(e.for_mutation(mutating)));
     }
     // A body that is not Toss's error object (an HTML page from a proxy, an empty 502) is a decode error that
     // keeps the status and the raw body, rather than an invented error code.

@@ -122,6 +122,13 @@ impl<'de> serde::Deserialize<'de> for Payment {
     }
 }
 
+impl crate::lossless::View for Payment {
+    type Typed = wire::Payment;
+    fn from_parts(typed: wire::Payment, json: RawJson) -> Self {
+        Payment { typed, json }
+    }
+}
+
 impl fmt::Debug for Payment {
     /// The generated payment's `Debug` (the typed fields; the JSON is not printed): the `secret`, `metadata` and
     /// the customer's personal and account data print as [`crate::sensitive`] says.
