@@ -50,10 +50,21 @@ where
     T: serde::de::DeserializeOwned,
     E: serde::de::DeserializeOwned,
 {
+    from_response_with(response, crate::lossless::decode)
+}
+
+/// [`from_response`] with the success body decoded by `decode`.
+pub(crate) fn from_response_with<T, E>(
+    response: Response,
+    decode: impl FnOnce(u16, &bytes::Bytes) -> Result<T, DecodeError>,
+) -> Result<T, Error<E>>
+where
+    E: serde::de::DeserializeOwned,
+{
     let status = response.status.as_u16();
     let mutating = response.mutating;
     if response.status.is_success() {
-        return crate::lossless::decode(status, &response.body).map_err(|e| Error::Decode(e.for_mutation(mutating)));
+        return decode(status, &response.body).map_err(|e| Error::Decode(e.for_mutation(mutating)));
     }
     match decode_json::<E>(status, &response.body) {
         Ok(error) => Err(Error::Api(ApiError::answer(status, error, mutating))),

@@ -122,6 +122,16 @@ impl Client {
         let response = self.shared.transport.execute(call).await?;
         error::from_response(response)
     }
+
+    /// [`send`](Self::send) for an answer that is one payment view, read once (its JSON kept as the body itself).
+    pub(crate) async fn send_view<T, E>(&self, call: &Call) -> Result<T, crate::error::Error<E>>
+    where
+        T: crate::lossless::View + serde::de::DeserializeOwned,
+        E: serde::de::DeserializeOwned,
+    {
+        let response = self.shared.transport.execute(call).await?;
+        error::from_response_with(response, crate::lossless::decode_view)
+    }
 }
 
 /// Builds a [`Client`].

@@ -278,7 +278,7 @@ impl GetPayment {
         }
         call.timeout = self.timeout;
         call.retry = self.retry.clone();
-        self.client.send(&call).await.map_err(pinpoint::<PaymentProbe, _>)
+        self.client.send_view(&call).await.map_err(pinpoint::<PaymentProbe, _>)
     }
 }
 
