@@ -7,8 +7,8 @@
 //! dereferences to the union: match on `&*payment` (or [`Payment::by_status`]) for anything status-specific.
 //!
 //! What every refund screen needs regardless of status comes from [`PaymentExt`], an extension trait implemented
-//! by the view and by the union: paid, cancelled and cancellable amounts, the status, the pay method and the
-//! cancellations so far.
+//! by the view and by the union: paid, cancelled and cancellable amounts, the status, the pay method, the
+//! cancellations so far, the order name, the currency and the customer.
 //!
 //! # What counts as refunded
 //! One rule, used by [`PaymentExt::cancelled_total`] and the provider-neutral refund: [`cancel_outcome`] classifies
@@ -569,6 +569,18 @@ pub trait PaymentExt: sealed::Sealed {
     /// How the customer paid (`method`), when PortOne knows it.
     fn method(&self) -> Option<&PaymentMethod>;
 
+    /// What the order was for (`orderName`).
+    fn order_name(&self) -> Option<&str>;
+
+    /// The currency as PortOne sent it (`currency`), e.g. `"KRW"`. The amounts are won only when it is `KRW`;
+    /// the crate does not convert them (see [`crate::payment_view`]).
+    fn currency(&self) -> Option<&str>;
+
+    /// Who paid (`customer`): name, email and phone number, each `None` when PortOne did not send it. Its
+    /// `Debug` hides the values. The rest of PortOne's customer object (birth date, address, ...) is on the
+    /// status variant.
+    fn customer(&self) -> crate::payment_view::Customer<'_>;
+
     /// The kind of pay method, e.g. [`PaymentMethodType::VirtualAccount`] (whose refunds need a
     /// [`RefundAccount`](super::RefundAccount)).
     fn method_type(&self) -> Option<PaymentMethodType>;
@@ -641,6 +653,15 @@ impl PaymentExt for Payment {
     fn method(&self) -> Option<&PaymentMethod> {
         self.typed.method()
     }
+    fn order_name(&self) -> Option<&str> {
+        self.typed.order_name()
+    }
+    fn currency(&self) -> Option<&str> {
+        self.typed.currency()
+    }
+    fn customer(&self) -> crate::payment_view::Customer<'_> {
+        self.typed.customer()
+    }
     fn method_type(&self) -> Option<PaymentMethodType> {
         self.typed.method_type()
     }
@@ -711,6 +732,62 @@ impl PaymentExt for PaymentByStatus {
             | PaymentByStatus::VirtualAccountIssued { method, .. } => method.as_ref(),
             PaymentByStatus::Unrecognized(_) => None,
         }
+    }
+
+    fn order_name(&self) -> Option<&str> {
+        match self {
+            PaymentByStatus::Cancelled { order_name, .. }
+            | PaymentByStatus::Failed { order_name, .. }
+            | PaymentByStatus::Paid { order_name, .. }
+            | PaymentByStatus::PartialCancelled { order_name, .. }
+            | PaymentByStatus::PayPending { order_name, .. }
+            | PaymentByStatus::Ready { order_name, .. }
+            | PaymentByStatus::VirtualAccountIssued { order_name, .. } => Some(order_name),
+            PaymentByStatus::Unrecognized(raw) => raw.0.get("orderName").and_then(serde_json::Value::as_str),
+        }
+    }
+
+    fn currency(&self) -> Option<&str> {
+        match self {
+            PaymentByStatus::Cancelled { currency, .. }
+            | PaymentByStatus::Failed { currency, .. }
+            | PaymentByStatus::Paid { currency, .. }
+            | PaymentByStatus::PartialCancelled { currency, .. }
+            | PaymentByStatus::PayPending { currency, .. }
+            | PaymentByStatus::Ready { currency, .. }
+            | PaymentByStatus::VirtualAccountIssued { currency, .. } => Some(currency.as_str()),
+            PaymentByStatus::Unrecognized(raw) => raw.0.get("currency").and_then(serde_json::Value::as_str),
+        }
+    }
+
+    fn customer(&self) -> crate::payment_view::Customer<'_> {
+        let customer = match self {
+            PaymentByStatus::Cancelled { customer, .. }
+            | PaymentByStatus::Failed { customer, .. }
+            | PaymentByStatus::Paid { customer, .. }
+            | PaymentByStatus::PartialCancelled { customer, .. }
+            | PaymentByStatus::PayPending { customer, .. }
+            | PaymentByStatus::Ready { customer, .. }
+            | PaymentByStatus::VirtualAccountIssued { customer, .. } => customer,
+            PaymentByStatus::Unrecognized(raw) => {
+                let part = |key: &str| {
+                    raw.0
+                        .get("customer")
+                        .and_then(|c| c.get(key))
+                        .and_then(serde_json::Value::as_str)
+                };
+                let mut view = crate::payment_view::Customer::new();
+                view.name = part("name");
+                view.email = part("email");
+                view.phone = part("phoneNumber");
+                return view;
+            }
+        };
+        let mut view = crate::payment_view::Customer::new();
+        view.name = customer.name.as_deref();
+        view.email = customer.email.as_deref();
+        view.phone = customer.phone_number.as_deref();
+        view
     }
 
     fn method_type(&self) -> Option<PaymentMethodType> {
