@@ -34,7 +34,11 @@ async fn every_providers_payment_reads_the_same_through_payment_view() {
                     .build()
                     .unwrap();
                 c.refund(&id, &partial).await.unwrap();
-                Box::new(c.get_payment(id.clone()).send().await.unwrap())
+                Box::new(
+                    c.get_payment(&kr_payments::portone_v2::PaymentId::new(id.clone()))
+                        .await
+                        .unwrap(),
+                )
             }
             Provider::Iamport => {
                 let c = kr_payments::iamport::Client::builder()
@@ -57,7 +61,11 @@ async fn every_providers_payment_reads_the_same_through_payment_view() {
                     .build()
                     .unwrap();
                 c.refund(&id, &partial).await.unwrap();
-                Box::new(c.get_payment(&id).await.unwrap())
+                Box::new(
+                    c.get_payment(&kr_payments::toss::PaymentKey::new(id.clone()))
+                        .await
+                        .unwrap(),
+                )
             }
         };
         let ledger_balance = sb.balance(&id);
@@ -101,7 +109,11 @@ async fn fetch(sb: &Sandbox, provider: Provider, id: &str) -> Box<dyn PaymentVie
                 .base_url(sb.origin(provider))
                 .build()
                 .unwrap();
-            Box::new(c.get_payment(id).send().await.unwrap())
+            Box::new(
+                c.get_payment(&kr_payments::portone_v2::PaymentId::new(id))
+                    .await
+                    .unwrap(),
+            )
         }
         Provider::Iamport => {
             let c = kr_payments::iamport::Client::builder()
@@ -118,7 +130,7 @@ async fn fetch(sb: &Sandbox, provider: Provider, id: &str) -> Box<dyn PaymentVie
                 .base_url(sb.origin(provider))
                 .build()
                 .unwrap();
-            Box::new(c.get_payment(id).await.unwrap())
+            Box::new(c.get_payment(&kr_payments::toss::PaymentKey::new(id)).await.unwrap())
         }
     }
 }
@@ -252,7 +264,13 @@ async fn another_currency_is_reported_as_sent_and_its_amounts_are_not_converted(
         .base_url(sb.origin(Provider::Toss))
         .build()
         .unwrap();
-    let json_v2 = serde_json::to_value(portone.get_payment(v2.as_str()).send().await.unwrap()).unwrap();
+    let json_v2 = serde_json::to_value(
+        portone
+            .get_payment(&kr_payments::portone_v2::PaymentId::new(v2.as_str()))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
     let json_v1 = serde_json::to_value(
         iamport
             .get_payment(&kr_payments::iamport::ImpUid::new(v1))
@@ -260,7 +278,13 @@ async fn another_currency_is_reported_as_sent_and_its_amounts_are_not_converted(
             .unwrap(),
     )
     .unwrap();
-    let json_toss = serde_json::to_value(tossc.get_payment(&toss).await.unwrap()).unwrap();
+    let json_toss = serde_json::to_value(
+        tossc
+            .get_payment(&kr_payments::toss::PaymentKey::new(toss.clone()))
+            .await
+            .unwrap(),
+    )
+    .unwrap();
 
     let views: Vec<Box<dyn PaymentView>> = vec![
         Box::new(

@@ -24,16 +24,17 @@
 //!
 //! Both send their input as the JSON-encoded `requestBody` query parameter, as PortOne expects for these reads.
 
-use super::Client;
 use super::cancel::{CancelOutcome, CommonFields};
 use super::error::{GetAllPaymentsByCursorError, GetPaymentError, GetPaymentsError, pinpoint};
 use super::raw::types::{EasyPayProvider, GetPaymentsBody, PageInput, PaymentMethodEasyPayMethod, PgProvider};
+use super::{Client, PaymentId};
 use crate::RawJson;
 use crate::error::{Error, InvalidRequest};
 use crate::policy::{self, Conditions, Deadline, ProcessingTime};
 use crate::refund::RefundStatus;
 use crate::transport::{Call, RetryPolicy, path_segment};
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use futures::stream::{self, BoxStream, StreamExt};
 use std::time::Duration;
 
@@ -176,11 +177,13 @@ pub const MAX_PAGED_PAYMENTS: i64 = 60_000;
 pub const MAX_CURSOR_PAGE_SIZE: u32 = 1_000;
 
 impl Client {
-    /// Starts reading one payment by the merchant's payment id.
-    pub fn get_payment(&self, payment_id: impl Into<String>) -> GetPayment {
+    /// Reads one payment by the merchant's payment id (`GET /payments/{paymentId}`): await the result directly
+    /// (`client.get_payment(&id).await`), the same shape as the other providers' lookups, or set a store id, a
+    /// timeout or a retry policy on it first.
+    pub fn get_payment(&self, payment_id: &PaymentId) -> GetPayment {
         GetPayment {
             client: self.clone(),
-            payment_id: payment_id.into(),
+            payment_id: payment_id.as_str().to_owned(),
             store_id: None,
             timeout: None,
             retry: None,
@@ -221,9 +224,10 @@ impl Client {
     }
 }
 
-/// A read of one payment (`GET /payments/{paymentId}`).
+/// A read of one payment (`GET /payments/{paymentId}`), from [`Client::get_payment`]. Await it (it is
+/// [`IntoFuture`](std::future::IntoFuture)), or call [`send`](Self::send): the two are the same.
 #[derive(Debug, Clone)]
-#[must_use = "nothing is read until `send` is awaited"]
+#[must_use = "nothing is read until it is awaited"]
 pub struct GetPayment {
     client: Client,
     payment_id: String,
@@ -272,6 +276,16 @@ impl GetPayment {
         call.timeout = self.timeout;
         call.retry = self.retry.clone();
         self.client.send(&call).await.map_err(pinpoint::<PaymentProbe, _>)
+    }
+}
+
+impl std::future::IntoFuture for GetPayment {
+    type Output = Result<Payment, Error<GetPaymentError>>;
+    type IntoFuture = BoxFuture<'static, Self::Output>;
+
+    /// [`send`](GetPayment::send), so that `client.get_payment(&id).await` reads the payment.
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
     }
 }
 

@@ -2,9 +2,9 @@
 //!
 //! ```no_run
 //! # async fn demo(client: kr_payments::toss::Client) -> Result<(), Box<dyn std::error::Error>> {
-//! use kr_payments::toss::{AccountNumber, BankCode, HolderName, RefundAccount};
+//! use kr_payments::toss::{AccountNumber, BankCode, HolderName, PaymentKey, RefundAccount};
 //!
-//! let payment = client.get_payment("tgen_20240101abcd").await?;
+//! let payment = client.get_payment(&PaymentKey::new("tgen_20240101abcd")).await?;
 //!
 //! // The three cases of Toss's cancel guide, each checked against the payment before anything is sent:
 //! let full = client.full_cancel(&payment, "customer changed their mind");

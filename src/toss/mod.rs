@@ -2,10 +2,10 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use kr_payments::toss::Client;
+//! use kr_payments::toss::{Client, PaymentKey};
 //!
 //! let client = Client::builder().secret_key("test_sk_...").build()?;
-//! let payment = client.get_payment("tgen_20240101abcd").await?;
+//! let payment = client.get_payment(&PaymentKey::new("tgen_20240101abcd")).await?;
 //! // Refund 3,000 won of it. The cancel carries an Idempotency-Key, so a resend cannot refund twice.
 //! let done = client.partial_cancel(&payment, 3_000, payment.balance(), "one item returned").send().await?;
 //! println!("balance now {} (key {})", done.payment.balance(), done.idempotency_key);

@@ -35,7 +35,7 @@
 
 use super::cancel::RefundReceiveAccount;
 use super::raw::types as wire;
-use super::{Client, TossError, path_segment};
+use super::{Client, PaymentKey, TossError, path_segment};
 use crate::RawJson;
 use crate::error::Error;
 use crate::policy::{self, Conditions, Deadline, ProcessingTime};
@@ -375,7 +375,7 @@ impl Payment {
 
 impl Client {
     /// Looks a payment up by its `paymentKey` (`GET /v1/payments/{paymentKey}`). The key is percent-encoded, so
-    /// any text is safe to pass.
+    /// any text is safe to pass. The same shape as the other providers' lookups: `client.get_payment(&key).await`.
     ///
     /// # Errors
     /// [`Error::InvalidRequest`] for an empty key (nothing is sent); [`Error::Api`] with
@@ -383,10 +383,10 @@ impl Client {
     /// decode errors as for any call.
     ///
     /// Await it directly, or set a per-call [`timeout`](Lookup::timeout) or [`retry`](Lookup::retry) first.
-    pub fn get_payment<'a>(&'a self, payment_key: &'a str) -> Lookup<'a, Result<Payment, Error<TossError>>> {
+    pub fn get_payment<'a>(&'a self, payment_key: &'a PaymentKey) -> Lookup<'a, Result<Payment, Error<TossError>>> {
         Lookup::new(move |options| {
             Box::pin(async move {
-                let segment = path_segment("paymentKey", payment_key)?;
+                let segment = payment_key.segment()?;
                 let mut call = Call::new(
                     "getPayment",
                     reqwest::Method::GET,
