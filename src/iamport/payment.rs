@@ -22,7 +22,7 @@ use crate::refund::RefundStatus;
 use crate::transport::{Call, CallOptions, Lookup, encode_segment};
 use crate::{InvalidRequest, RawJson};
 use chrono::{DateTime, Utc};
-use futures::Stream;
+use futures::stream::{BoxStream, StreamExt};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -353,9 +353,11 @@ impl Client {
     }
 
     /// Lists payments by status (`GET /payments/status/{payment_status}`), page by page; see [`PaymentList`].
-    pub fn payments_by_status(&self, status: StatusFilter) -> PaymentList<'_> {
+    /// The list holds a clone of the client (clones share one connection pool and one token), so it and its
+    /// stream can be stored or returned on their own.
+    pub fn payments_by_status(&self, status: StatusFilter) -> PaymentList {
         PaymentList {
-            client: self,
+            client: self.clone(),
             status,
             limit: None,
             from: None,
@@ -392,11 +394,11 @@ pub struct Page {
 }
 
 /// A list of payments by status, built by [`Client::payments_by_status`]. [`stream`](Self::stream) walks every
-/// page; [`page`](Self::page) fetches one.
+/// page; [`page`](Self::page) fetches one. It owns what it needs (a clone of the client), so it is `'static`.
 #[derive(Debug, Clone)]
 #[must_use = "a payment list does nothing until `stream()` or `page()`"]
-pub struct PaymentList<'a> {
-    client: &'a Client,
+pub struct PaymentList {
+    client: Client,
     status: StatusFilter,
     limit: Option<u32>,
     from: Option<i64>,
@@ -405,7 +407,7 @@ pub struct PaymentList<'a> {
     options: CallOptions,
 }
 
-impl<'a> PaymentList<'a> {
+impl PaymentList {
     /// Total timeout of each page request, instead of the client's.
     pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
         self.options.timeout = Some(timeout);
@@ -499,7 +501,10 @@ impl<'a> PaymentList<'a> {
 
     /// Every matching payment, fetching pages as the stream is read. An error ends the stream after it is
     /// yielded.
-    pub fn stream(self) -> impl Stream<Item = Result<Payment, Error>> + 'a {
+    ///
+    /// The stream is boxed, `Send`, `Unpin` and `'static`, the same as the other providers' listings: poll it
+    /// with `StreamExt::next` without pinning it, keep it in a struct, or return it from a function.
+    pub fn stream(self) -> BoxStream<'static, Result<Payment, Error>> {
         enum Step {
             Fetch(u32),
             Done,
@@ -520,6 +525,6 @@ impl<'a> PaymentList<'a> {
                 Err(e) => Some((futures::stream::iter(vec![Err(e)]), (list, Step::Done))),
             }
         });
-        futures::StreamExt::flatten(pages)
+        pages.flatten().boxed()
     }
 }

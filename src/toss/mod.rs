@@ -55,7 +55,8 @@ pub use crate::account::{AccountNumber, BankCode, HolderName};
 pub use cancel::{CancelPayment, CancelTarget, Cancelled, PreparedCancel, RefundAccount, RefundReceiveAccount};
 pub use error::{ErrorCode, TossError};
 pub use payment::{
-    AccountType, Cancel, CancelStatus, CardOwnerType, CardType, CashReceiptType, Method, Payment, Status,
+    AccountType, Cancel, CancelStatus, CardOwnerType, CardType, CashReceiptType, ListTransactions,
+    MAX_TRANSACTIONS_PAGE, Method, Payment, Status, Transaction, TransactionQuery,
 };
 
 use crate::error::{ApiError, Error, InvalidRequest, decode_json};
