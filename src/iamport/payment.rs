@@ -5,7 +5,9 @@
 //! helpers for the amounts a refund depends on, and the JSON exactly as iamport sent it
 //! ([`Payment::json`]), so fields the crate does not model are kept. Only a payment's `imp_uid`, `merchant_uid`,
 //! `amount` and `status` (and each cancel's `amount`) must be in an answer; everything else may be missing or
-//! `null`, as iamport's documented answers show (seed 002 lists no `sandbox` and no `cancellation_id`).
+//! `null`, as iamport's documented answers show (the `POST /payments/cancel` reference,
+//! <https://developers.portone.io/docs/ko/api/payment-api/cancel-payment-api?v=v1>, lists no `sandbox` and no
+//! `cancellation_id`).
 //!
 //! # What counts as refunded
 //! One rule, used by [`PaymentAnnotation::cancel_history_total`](types::PaymentAnnotation::cancel_history_total)
@@ -255,8 +257,9 @@ impl types::PaymentAnnotation {
     }
 
     /// Until when this payment can be cancelled, per [`policy::deadline`] for iamport, counted from
-    /// [`paid_at_utc`](Self::paid_at_utc). Only mobile-phone payments have a known deadline there (seed 003);
-    /// every other method answers [`Unknown`](policy::DeadlineRule::Unknown).
+    /// [`paid_at_utc`](Self::paid_at_utc). Only mobile-phone payments have a known deadline there (iamport's refund
+    /// guide, <https://developers.portone.io/docs/en/auth/guide-2/readme?v=v1>); every other method answers
+    /// [`Unknown`](policy::DeadlineRule::Unknown).
     pub fn cancel_deadline(&self) -> Deadline {
         policy::deadline_if_paid(policy::Provider::Iamport, self.policy_method(), self.paid_at_utc())
     }

@@ -225,7 +225,7 @@ impl Client {
 }
 
 /// A read of one payment (`GET /payments/{paymentId}`), from [`Client::get_payment`]. Await it (it is
-/// [`IntoFuture`](std::future::IntoFuture)), or call [`send`](Self::send): the two are the same.
+/// [`IntoFuture`]), or call [`send`](Self::send): the two are the same.
 #[derive(Debug, Clone)]
 #[must_use = "nothing is read until it is awaited"]
 pub struct GetPayment {
@@ -638,8 +638,9 @@ pub trait PaymentExt: sealed::Sealed {
     /// | `PaymentMethodGiftCertificate` | [`GiftCertificate`](policy::PayMethod::GiftCertificate) |
     /// | convenience store, crypto, an unrecognized method, or none | [`Unknown`](policy::PayMethod::Unknown) |
     ///
-    /// Seed 000 gives KakaoPay one rule for card and one for KakaoPay money. A KakaoPay payment whose
-    /// `easyPayMethod` is a transfer, or missing, says neither, so it is `Unknown` rather than either guess.
+    /// PortOne's V2 cancel guide (<https://developers.portone.io/opi/ko/integration/cancel/v2/readme>) gives
+    /// KakaoPay one rule for card and one for KakaoPay money. A KakaoPay payment whose `easyPayMethod` is a
+    /// transfer, or missing, says neither, so it is `Unknown` rather than either guess.
     fn policy_method(&self) -> policy::PayMethod;
 
     /// Until when this payment can be cancelled, per [`policy::deadline`] for PortOne V2, counted from
@@ -931,7 +932,7 @@ fn kakaopay_method(paid_with: Option<&PaymentMethodEasyPayMethod>) -> policy::Pa
     match paid_with {
         Some(PaymentMethodEasyPayMethod::PaymentMethodCard { .. }) => policy::PayMethod::KakaoPayCard,
         Some(PaymentMethodEasyPayMethod::PaymentMethodEasyPayMethodCharge { .. }) => policy::PayMethod::KakaoPayMoney,
-        // The seed's KakaoPay rules name card and money only; a transfer, or no word at all, is neither.
+        // The V2 cancel guide's KakaoPay rules name card and money only; a transfer, or no word at all, is neither.
         Some(_) | None => policy::PayMethod::Unknown,
     }
 }

@@ -298,8 +298,9 @@ impl Payment {
     /// [`CancelPayment::refund_receive_account`](super::CancelPayment::refund_receive_account). `None` when Toss
     /// no longer shows it or when a part is missing.
     ///
-    /// Toss shows this account for 30 minutes only, counted from when the payment window opened (seed 001, Case
-    /// 2; [`policy::VirtualAccountRefund::widget_refund_account_readable_for`]); after that the payment reads
+    /// Toss shows this account for 30 minutes only, counted from when the payment window opened (Toss's cancel
+    /// guide, <https://docs.tosspayments.com/guides/v2/cancel-payment>, Case 2;
+    /// [`policy::VirtualAccountRefund::widget_refund_account_readable_for`]); after that the payment reads
     /// `null` there. So take it from the payment in the answer to your confirm call (wrap the generated payment
     /// with `Payment::from`), and store the returned value with the order: [`RefundReceiveAccount`] is an owned
     /// value that serializes (`bank`, `accountNumber`, `holderName`, as the cancel request names them) and reads
@@ -328,9 +329,9 @@ impl Payment {
             .map_or(policy::PayMethod::Unknown, |method| method.policy_method())
     }
 
-    /// Until when this payment can be cancelled, per [`policy::deadline`] for Toss (seed 001, 결제 취소 기한),
-    /// counted from [`approved_at`](Self::approved_at). Without an approval time the rule is still given, but no
-    /// instant.
+    /// Until when this payment can be cancelled, per [`policy::deadline`] for Toss (Toss's cancel guide,
+    /// <https://docs.tosspayments.com/guides/v2/cancel-payment>, section 결제 취소 기한), counted from
+    /// [`approved_at`](Self::approved_at). Without an approval time the rule is still given, but no instant.
     pub fn cancel_deadline(&self) -> Deadline {
         policy::deadline_if_paid(policy::Provider::Toss, self.policy_method(), self.approved_at())
     }
@@ -517,10 +518,10 @@ impl Method {
     /// | `문화상품권`, `도서문화상품권`, `게임문화상품권` | [`GiftCertificate`](policy::PayMethod::GiftCertificate) |
     /// | any other label | [`Unknown`](policy::PayMethod::Unknown) |
     ///
-    /// Seed 001 has a row for PayPal (해외 간편결제), but Toss's spec lists no method label for it and marks the
-    /// `foreignEasyPay` object as unconfirmed, so a PayPal payment is not recognized from the payment: it answers
-    /// `Unknown`. Where you know a payment was made with PayPal, ask [`policy::deadline`] with
-    /// [`PayMethod::PayPal`](policy::PayMethod::PayPal) directly.
+    /// Toss's cancel guide (<https://docs.tosspayments.com/guides/v2/cancel-payment>) has a row for PayPal (해외 간편결제),
+    /// but Toss's spec lists no method label for it and marks the `foreignEasyPay` object as unconfirmed, so a PayPal
+    /// payment is not recognized from the payment: it answers `Unknown`. Where you know a payment was made with PayPal,
+    /// ask [`policy::deadline`] with [`PayMethod::PayPal`](policy::PayMethod::PayPal) directly.
     pub fn policy_method(&self) -> policy::PayMethod {
         use policy::PayMethod as M;
         match self {
