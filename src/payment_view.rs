@@ -29,7 +29,7 @@
 //!
 //! # Currency and amounts
 //! The amounts are read as the integers the provider sent and are never converted. They are won when
-//! [`currency`](PaymentView::currency) is `KRW` (the sandbox and every domestic payment); for a payment in another
+//! [`currency`](PaymentView::currency) is `KRW` (as every payment the sandbox makes is); for a payment in another
 //! currency they are that currency's integers as the provider counts them, and an amount with a fractional part
 //! does not decode at all (an error, never a rounded number). Check the currency before treating an amount as won.
 

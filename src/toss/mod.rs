@@ -16,7 +16,8 @@
 //! * [`Client`] and its builder (this module): the secret key, base URL, timeouts and retries.
 //! * [`cancel`]: full and partial cancels and virtual-account refunds, checked before sending, each with its
 //!   own `Idempotency-Key`.
-//! * [`payment`]: the [`Payment`] object, ASCII views of its Korean enum values, lookups.
+//! * [`payment`]: the [`Payment`] object, ASCII views of its Korean enum values, lookups, and the listing of
+//!   approvals and cancels as a stream ([`Client::transactions`]).
 //! * [`error`]: Toss error codes and the error body.
 //! * [`webhook`]: events Toss posts to the merchant, and how to trust them.
 //! * [`raw`]: the client generated from `openapi/toss-v1.json`, for every operation the facade does not cover.
