@@ -71,7 +71,10 @@ mod demo {
             }
         };
 
-        let payment = match client.get_payment(payment_id).send().await {
+        let payment = match client
+            .get_payment(&kr_payments::portone_v2::PaymentId::new(payment_id))
+            .await
+        {
             Ok(p) => p,
             Err(e) => {
                 eprintln!("cannot read payment {payment_id}: {e}");

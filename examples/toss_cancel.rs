@@ -52,7 +52,9 @@ async fn run(secret_key: String) -> Result<(), Box<dyn std::error::Error>> {
         return Err("a live key refunds real money; set TOSS_ALLOW_LIVE=1 if that is what you want".into());
     }
 
-    let payment = client.get_payment(&payment_key).await?;
+    let payment = client
+        .get_payment(&kr_payments::toss::PaymentKey::new(payment_key.clone()))
+        .await?;
     println!(
         "payment {} ({:?}, {}): total {} won, balance {} won, cancelled so far {} won",
         payment.order_id(),

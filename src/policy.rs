@@ -1,18 +1,19 @@
 //! Refund policy as data: how long after a payment it can still be cancelled, how long the money
 //! takes to come back, and what a virtual-account refund needs, per provider and pay method.
 //!
-//! Every rule here is taken from one of the seed documents the project is built from
-//! (`shared/seeds/`), and each one names its seed and section. Where no seed says anything for a
-//! provider and method, the answer is `Unknown`: a refund path must never act on a guess.
+//! Every rule here is taken from one of four public documents of the providers, listed
+//! [below](#which-document-speaks-for-which-provider), and each one names its document and section. Where no
+//! document says anything for a provider and method, the answer is `Unknown`: a refund path must never act on
+//! a guess.
 //!
-//! # Readings of the seeds
+//! # Readings of the documents
 //!
-//! The seeds state rules in prose; turning them into instants needs a few readings, fixed here:
+//! The documents state rules in prose; turning them into instants needs a few readings, fixed here:
 //!
 //! - **Korean time.** Every day and month boundary is taken in Korean Standard Time, UTC+9 with no
 //!   daylight saving ([`KST`]). A payment made at 2026-11-30 23:30 KST (14:30 UTC) belongs to
 //!   November; one made at 2026-12-01 00:10 KST (still 2026-11-30 15:10 UTC) belongs to December.
-//! - **"Within N days"** (the seeds' `N일 이내`, `결제일로부터 N일 이내`): the KST calendar date of the
+//! - **"Within N days"** (the documents' `N일 이내`, `결제일로부터 N일 이내`): the KST calendar date of the
 //!   payment is day 0 and a cancel is in time until the end of day N (23:59:59 KST on the date N days
 //!   after the payment date). Counting from the payment date rather than from the payment instant
 //!   is the reading that refuses least: a deadline computed too early would block a refund the
@@ -22,22 +23,26 @@
 //!   date N years later; a payment on 29 February runs to 28 February (the month's last day).
 //! - **"Same month"** (`결제월과 취소월이 동일한 경우에만`, `결제가 발생한 당월에만`): a cancel is in time
 //!   until the last instant of the KST calendar month of the payment.
-//! - **Hard and soft.** A limit the seed states as a rule is [`Hardness::Hard`]: the gateway is
-//!   expected to refuse later cancels. A limit the seed describes as typical or as depending on
+//! - **Hard and soft.** A limit the document states as a rule is [`Hardness::Hard`]: the gateway is
+//!   expected to refuse later cancels. A limit the document describes as typical or as depending on
 //!   someone else (the card issuer, the merchant's settings) is [`Hardness::Soft`]: warn, never
 //!   refuse.
 //!
-//! # Which seed speaks for which provider
+//! # Which document speaks for which provider
 //!
-//! - PortOne V2: seed 000 (`000_3e0352206831fec4.txt`), section 결제 취소 정책.
-//! - Toss (토스페이먼츠): seed 001 (`001_ca7d44f145c73da8.txt`), section 결제 취소 기한 (its table and the
+//! - PortOne V2: **PortOne's V2 cancel guide**, 결제취소(환불) 연동하기
+//!   (<https://developers.portone.io/opi/ko/integration/cancel/v2/readme>), section 결제 취소 정책.
+//! - Toss (토스페이먼츠): **Toss's cancel guide**, 결제 취소하기
+//!   (<https://docs.tosspayments.com/guides/v2/cancel-payment>), section 결제 취소 기한 (its table and the
 //!   questions under it), Case 1 and Case 2.
-//! - iamport (PortOne V1): seed 002 (`002_e986595a1cb999cf.txt`, the `POST /payments/cancel`
-//!   reference) and seed 003 (`003_d2837073c39bcc2c.txt`, the refund guide). Seed 000 is not applied
-//!   to iamport: its front matter targets only `v2` and points to a separate V1 variant of the page
-//!   (`versionVariants.v1`) that is not among the seeds, so its rules cannot be assumed to hold for
-//!   V1 channels. iamport answers come only from seeds 002 and 003, and are `Unknown` elsewhere.
-//! - Seed 000 also speaks about Toss (토스페이먼츠) in its role as a PG: it is the one PG whose
+//! - iamport (PortOne V1): **iamport's cancel reference**, the `POST /payments/cancel` reference (결제취소 API,
+//!   <https://developers.portone.io/docs/ko/api/payment-api/cancel-payment-api?v=v1>), and **iamport's refund
+//!   guide**, Payment cancellation (refund) (<https://developers.portone.io/docs/en/auth/guide-2/readme?v=v1>).
+//!   PortOne's V2 cancel guide is not applied to iamport: it targets V2 only and has a separate V1 variant
+//!   (<https://developers.portone.io/opi/ko/integration/cancel/v1/basic>) that this crate does not read, so its
+//!   rules cannot be assumed to hold for V1 channels. iamport answers come only from its cancel reference and
+//!   refund guide, and are `Unknown` elsewhere.
+//! - PortOne's V2 cancel guide also speaks about Toss (토스페이먼츠) in its role as a PG: it is the one PG whose
 //!   virtual-account refunds need no special contract, and such refunds do not return the original
 //!   fees. A merchant using Toss (토스페이먼츠) directly deals with that same PG, so those two facts are
 //!   applied to [`Provider::Toss`] as well (see [`virtual_account_refund`]).
@@ -69,7 +74,7 @@ pub use crate::Provider;
 
 /// A pay method, named independently of any one provider's wire value.
 ///
-/// The list covers every method the seeds name; map a provider's own value onto it, and use
+/// The list covers every method the documents name; map a provider's own value onto it, and use
 /// [`PayMethod::Unknown`] for anything else, which makes every policy answer `Unknown`.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -98,7 +103,7 @@ pub enum PayMethod {
     Unknown,
 }
 
-/// A length of time as the seeds state it: in days, or in calendar years.
+/// A length of time as the documents state it: in days, or in calendar years.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Period {
@@ -133,9 +138,9 @@ impl fmt::Display for Period {
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Hardness {
-    /// The seed states the limit as a rule: expect the gateway to refuse a later cancel.
+    /// The document states the limit as a rule: expect the gateway to refuse a later cancel.
     Hard,
-    /// The seed gives a typical limit that depends on a third party: warn, but still try.
+    /// The document gives a typical limit that depends on a third party: warn, but still try.
     Soft,
 }
 
@@ -147,24 +152,24 @@ pub enum DeadlineRule {
     Within {
         /// How long after the payment date a cancel is accepted.
         period: Period,
-        /// True when the seed states the limit as a rule rather than a typical value.
+        /// True when the document states the limit as a rule rather than a typical value.
         hard: bool,
     },
     /// Cancel only within the KST calendar month in which the payment was made. Always hard.
     SameCalendarMonthKst,
-    /// The seed states there is no deadline.
+    /// The document states there is no deadline.
     NoLimit,
-    /// The card issuer decides; `typical` is what the seed gives as usual. Always soft.
+    /// The card issuer decides; `typical` is what the document gives as usual. Always soft.
     IssuerDependent {
-        /// The usual limit according to the seed.
+        /// The usual limit according to the document.
         typical: Period,
     },
-    /// The merchant's own settings decide; `typical` is what the seed gives as usual. Always soft.
+    /// The merchant's own settings decide; `typical` is what the document gives as usual. Always soft.
     MerchantSetting {
-        /// The usual limit according to the seed.
+        /// The usual limit according to the document.
         typical: Period,
     },
-    /// No seed states a deadline for this provider and method.
+    /// No document states a deadline for this provider and method.
     Unknown,
 }
 
@@ -243,8 +248,8 @@ pub struct Deadline {
     pub last_allowed: Option<DateTime<Utc>>,
     /// Whether passing `last_allowed` means refusal (hard) or only a risk of it (soft).
     pub hardness: Option<Hardness>,
-    /// The seed adds that the seller must consent to the cancel (seed 000, 결제 취소 정책 › 페이팔);
-    /// it does not say how that consent is given.
+    /// The document adds that the seller must consent to the cancel (PortOne's V2 cancel guide, 결제 취소 정책 › 페이팔); it
+    /// does not say how that consent is given.
     pub seller_consent_required: bool,
     /// The payment time the deadline counts from; `None` when the payment does not say when it was
     /// paid (then `last_allowed` is `None` too, and [`Deadline::check`] answers `Unknown` for any
@@ -324,31 +329,32 @@ pub enum DeadlineCheck {
         /// How long ago it passed.
         overdue: TimeDelta,
     },
-    /// No seed gives a deadline for this provider and method.
+    /// No document gives a deadline for this provider and method.
     Unknown,
 }
 
 /// The cancel deadline rule for a provider and pay method.
 ///
-/// Sources, one per answer that is not `Unknown`:
+/// Sources, one per answer that is not `Unknown` (the documents and their addresses are listed in the
+/// [module docs](self#which-document-speaks-for-which-provider)):
 ///
-/// | provider | method | rule | seed › section |
+/// | provider | method | rule | document › section |
 /// |---|---|---|---|
-/// | PortOne V2 | virtual account | no limit | seed 000, 결제 취소 정책 › 가상계좌 환불 |
-/// | PortOne V2 | mobile phone | same KST month | seed 000, 결제 취소 정책 › 휴대폰 소액결제 |
-/// | PortOne V2 | card | typically 1 year, issuer decides (soft) | seed 000, 결제 취소 정책 › 카드 |
-/// | PortOne V2 | KakaoPay card | 1 year (hard) | seed 000, 결제 취소 정책 › 카카오페이 |
-/// | PortOne V2 | KakaoPay money | 5 years (hard) | seed 000, 결제 취소 정책 › 카카오페이 |
-/// | PortOne V2 | NaverPay | 1095 days from the payment date (hard) | seed 000, 결제 취소 정책 › 네이버페이 |
-/// | PortOne V2 | PayPal | 180 days (hard), seller consent | seed 000, 결제 취소 정책 › 페이팔 |
-/// | Toss | card | no stated limit, but issuers may not keep data past 1 year (soft) | seed 001, 결제 취소 기한, row 카드 |
-/// | Toss | account transfer | 180 days (hard) | seed 001, 결제 취소 기한, row 계좌이체 |
-/// | Toss | virtual account | usually 365 days, merchant settings decide (soft) | seed 001, 결제 취소 기한, row 가상계좌 |
-/// | Toss | mobile phone | same KST month (carrier policy) | seed 001, 결제 취소 기한, row 휴대폰 |
-/// | Toss | PayPal | 180 days (hard) | seed 001, 결제 취소 기한, row 해외 간편결제(PayPal) |
-/// | iamport | mobile phone | same KST month | seed 003, STEP 03 › Note - Refunding mobile micropayments |
+/// | PortOne V2 | virtual account | no limit | PortOne's V2 cancel guide, 결제 취소 정책 › 가상계좌 환불 |
+/// | PortOne V2 | mobile phone | same KST month | PortOne's V2 cancel guide, 결제 취소 정책 › 휴대폰 소액결제 |
+/// | PortOne V2 | card | typically 1 year, issuer decides (soft) | PortOne's V2 cancel guide, 결제 취소 정책 › 카드 |
+/// | PortOne V2 | KakaoPay card | 1 year (hard) | PortOne's V2 cancel guide, 결제 취소 정책 › 카카오페이 |
+/// | PortOne V2 | KakaoPay money | 5 years (hard) | PortOne's V2 cancel guide, 결제 취소 정책 › 카카오페이 |
+/// | PortOne V2 | NaverPay | 1095 days from the payment date (hard) | PortOne's V2 cancel guide, 결제 취소 정책 › 네이버페이 |
+/// | PortOne V2 | PayPal | 180 days (hard), seller consent | PortOne's V2 cancel guide, 결제 취소 정책 › 페이팔 |
+/// | Toss | card | no stated limit, but issuers may not keep data past 1 year (soft) | Toss's cancel guide, 결제 취소 기한, row 카드 |
+/// | Toss | account transfer | 180 days (hard) | Toss's cancel guide, 결제 취소 기한, row 계좌이체 |
+/// | Toss | virtual account | usually 365 days, merchant settings decide (soft) | Toss's cancel guide, 결제 취소 기한, row 가상계좌 |
+/// | Toss | mobile phone | same KST month (carrier policy) | Toss's cancel guide, 결제 취소 기한, row 휴대폰 |
+/// | Toss | PayPal | 180 days (hard) | Toss's cancel guide, 결제 취소 기한, row 해외 간편결제(PayPal) |
+/// | iamport | mobile phone | same KST month | iamport's refund guide, STEP 03 › Note - Refunding mobile micropayments |
 ///
-/// Seed 003's note says a cancel in a later month is not allowed as a full refund and gives the
+/// iamport's refund guide's note says a cancel in a later month is not allowed as a full refund and gives the
 /// example of a 31 January payment that cannot be refunded on 1 February; it is encoded as the
 /// same hard month rule as the other providers.
 pub fn deadline_rule(provider: Provider, method: PayMethod) -> DeadlineRule {
@@ -397,7 +403,7 @@ pub(crate) fn deadline_if_paid(provider: Provider, method: PayMethod, paid_at: O
         rule,
         last_allowed: paid_at.and_then(|paid_at| rule.last_allowed(paid_at)),
         hardness: rule.hardness(),
-        // seed 000, 결제 취소 정책 › 페이팔: the only rule that carries this condition.
+        // PortOne's V2 cancel guide, 결제 취소 정책 › 페이팔: the only rule that carries this condition.
         seller_consent_required: matches!((provider, method), (Provider::PortOneV2, PayMethod::PayPal)),
         paid_at,
     }
@@ -522,13 +528,13 @@ pub(crate) fn preflight(
     }
 }
 
-/// What is known about the payment being cancelled, where the seeds make processing time depend
-/// on it. Conditions a seed does not mention for a provider and method are ignored.
+/// What is known about the payment being cancelled, where the documents make processing time depend
+/// on it. Conditions a document does not mention for a provider and method are ignored.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Conditions {
     /// Whether the card payment has already been purchased by the acquirer (매입). `None` when not
-    /// known, which yields the widest range the seed allows.
+    /// known, which yields the widest range the document allows.
     pub card_captured: Option<bool>,
     /// Whether this is a partial cancel.
     pub partial: bool,
@@ -562,32 +568,32 @@ impl Conditions {
     }
 }
 
-/// How long a cancel takes to be processed, as a seed states it.
+/// How long a cancel takes to be processed, as a document states it.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ProcessingTime {
-    /// Processed at once (the seeds' `즉시`, `실시간`, or refunded right after the cancel).
+    /// Processed at once (the documents' `즉시`, `실시간`, or refunded right after the cancel).
     Immediate,
     /// Cancelled on the same day (`당일`).
     SameDay,
     /// A number of business days (영업일).
     BusinessDays {
-        /// The least number of business days, when the seed gives one; `None` when the seed gives
+        /// The least number of business days, when the document gives one; `None` when the document gives
         /// only an upper bound.
         min_business_days: Option<u32>,
-        /// The most business days the seed allows for.
+        /// The most business days the document allows for.
         max_business_days: u32,
         /// Some refunds may take up to this many days, depending on the card company behind the
-        /// payment. The seed counts these in plain days, not business days.
+        /// payment. The document counts these in plain days, not business days.
         card_issuer_max_days: Option<u32>,
     },
-    /// No seed states a processing time for this provider and method.
+    /// No document states a processing time for this provider and method.
     Unknown,
 }
 
 impl ProcessingTime {
     /// The least business days it takes: 0 for immediate or same-day processing, `None` when the
-    /// seeds give no lower bound or nothing at all.
+    /// documents give no lower bound or nothing at all.
     pub fn min_business_days(&self) -> Option<u32> {
         match self {
             ProcessingTime::Immediate | ProcessingTime::SameDay => Some(0),
@@ -636,25 +642,26 @@ impl fmt::Display for ProcessingTime {
 
 /// How long a cancel takes to be processed for this provider, method and conditions.
 ///
-/// Sources, one per answer that is not `Unknown`:
+/// Sources, one per answer that is not `Unknown` (the documents and their addresses are listed in the
+/// [module docs](self#which-document-speaks-for-which-provider)):
 ///
-/// | provider | method | conditions | time | seed › section |
+/// | provider | method | conditions | time | document › section |
 /// |---|---|---|---|---|
-/// | PortOne V2 | virtual account | any | 1–2 business days | seed 000, 결제 취소 정책 › 가상계좌 환불 |
-/// | Toss | card | not yet purchased (매입), full cancel | immediate | seed 001, 결제 취소 기한, row 카드 |
-/// | Toss | card | purchased, or partial cancel | 3–4 business days | seed 001, 결제 취소 기한, row 카드; question 부분 취소도 가능한가요? |
+/// | PortOne V2 | virtual account | any | 1–2 business days | PortOne's V2 cancel guide, 결제 취소 정책 › 가상계좌 환불 |
+/// | Toss | card | not yet purchased (매입), full cancel | immediate | Toss's cancel guide, 결제 취소 기한, row 카드 |
+/// | Toss | card | purchased, or partial cancel | 3–4 business days | Toss's cancel guide, 결제 취소 기한, row 카드; question 부분 취소도 가능한가요? |
 /// | Toss | card | purchase state unknown, full cancel | up to 4 business days | the two rows above combined |
-/// | Toss | account transfer | any | immediate | seed 001, 결제 취소 기한, row 계좌이체 |
-/// | Toss | virtual account | not flagged | 2 business days | seed 001, 결제 취소 기한, row 가상계좌; Case 1 |
-/// | Toss | virtual account | suspected fraud | up to 9 business days | seed 001, 결제 취소 기한, row 가상계좌 |
-/// | Toss | mobile phone | any | same day | seed 001, 결제 취소 기한, row 휴대폰 |
-/// | Toss | PayPal | any | up to 5 business days; some up to 30 days by card issuer | seed 001, 결제 취소 기한, row 해외 간편결제(PayPal) |
-/// | iamport | card, account transfer, mobile phone | any | immediate | seed 002, 결제취소 API (endpoint description) |
-/// | iamport | virtual account | any | next business day | seed 002, 결제취소 API (endpoint description) |
+/// | Toss | account transfer | any | immediate | Toss's cancel guide, 결제 취소 기한, row 계좌이체 |
+/// | Toss | virtual account | not flagged | 2 business days | Toss's cancel guide, 결제 취소 기한, row 가상계좌; Case 1 |
+/// | Toss | virtual account | suspected fraud | up to 9 business days | Toss's cancel guide, 결제 취소 기한, row 가상계좌 |
+/// | Toss | mobile phone | any | same day | Toss's cancel guide, 결제 취소 기한, row 휴대폰 |
+/// | Toss | PayPal | any | up to 5 business days; some up to 30 days by card issuer | Toss's cancel guide, 결제 취소 기한, row 해외 간편결제(PayPal) |
+/// | iamport | card, account transfer, mobile phone | any | immediate | iamport's cancel reference, 결제취소 API (endpoint description) |
+/// | iamport | virtual account | any | next business day | iamport's cancel reference, 결제취소 API (endpoint description) |
 ///
-/// For iamport the seed says the cancel itself is processed at once; it says nothing about when
-/// the money reaches the buyer's card statement. Seed 000 gives a processing time only for virtual
-/// accounts, so every other PortOne V2 method is `Unknown`. Seed 001 writes the virtual-account
+/// For iamport the cancel reference says the cancel itself is processed at once; it says nothing about when
+/// the money reaches the buyer's card statement. PortOne's V2 cancel guide gives a processing time only for
+/// virtual accounts, so every other PortOne V2 method is `Unknown`. Toss's cancel guide writes the virtual-account
 /// time as `영입일`, read here as a typo for 영업일 (business day); Case 1 agrees with two days.
 pub fn processing(provider: Provider, method: PayMethod, conditions: &Conditions) -> ProcessingTime {
     use PayMethod as M;
@@ -696,7 +703,7 @@ pub enum RefundAccountRule {
     Required,
     /// Required only once the buyer has deposited; before that the cancel is an ordinary one.
     RequiredOnceDeposited,
-    /// No seed says.
+    /// No document says.
     Unknown,
 }
 
@@ -706,7 +713,7 @@ pub enum RefundAccountRule {
 pub enum HolderPhoneRule {
     /// Required when the underlying PG is Smartro (스마트로), optional otherwise.
     RequiredWhenPgIsSmartro,
-    /// No seed says.
+    /// No document says.
     Unknown,
 }
 
@@ -720,7 +727,7 @@ pub enum SpecialContract {
     RequiredExceptTossPayments,
     /// Not needed.
     NotRequired,
-    /// No seed says.
+    /// No document says.
     Unknown,
 }
 
@@ -737,24 +744,24 @@ pub struct VirtualAccountRefund {
     pub refund_account: RefundAccountRule,
     /// Whether the refund account's holder phone number must be sent.
     pub holder_phone: HolderPhoneRule,
-    /// Fee per refund in won, charged on top of the payment's own fees, when a seed states one.
+    /// Fee per refund in won, charged on top of the payment's own fees, when a document states one.
     pub fee_per_refund_won: Option<i64>,
-    /// Whether the fees of the original payment come back on refund; `None` when no seed says.
+    /// Whether the fees of the original payment come back on refund; `None` when no document says.
     pub payment_fees_refunded: Option<bool>,
     /// Whether a PG special contract is needed before virtual-account refunds work.
     pub special_contract: SpecialContract,
-    /// Whether a partial cancel is possible before the buyer has deposited; `None` when no seed
+    /// Whether a partial cancel is possible before the buyer has deposited; `None` when no document
     /// says.
     pub partial_cancel_before_deposit: Option<bool>,
     /// How long the refund account a buyer typed into the payment widget stays readable from the
     /// payment (counted from when the payment window opened); afterwards it reads as null, so it
-    /// must be stored at approval. `None` when no seed describes such a widget.
+    /// must be stored at approval. `None` when no document describes such a widget.
     pub widget_refund_account_readable_for: Option<TimeDelta>,
 }
 
 impl VirtualAccountRefund {
     /// What refunding `refund_won` costs the merchant: the refund plus the per-refund fee, when
-    /// the fee is known. Seed 000 (결제 취소 정책 › 가상계좌 환불) works this through for a
+    /// the fee is known. PortOne's V2 cancel guide (결제 취소 정책 › 가상계좌 환불) works this through for a
     /// 10,000 won payment: 10,300 won paid to the PG.
     pub fn merchant_outlay_won(&self, refund_won: i64) -> Option<i64> {
         refund_won.checked_add(self.fee_per_refund_won?)
@@ -763,18 +770,18 @@ impl VirtualAccountRefund {
 
 /// The virtual-account refund facts for a provider.
 ///
-/// - PortOne V2 (seed 000, 결제 취소 정책 › 가상계좌 환불): `refundAccount.bank`, `.number` and
-///   `.holderName` are required, and `.holderPhoneNumber` too for Smartro virtual accounts; 300 won
+/// - PortOne V2 (PortOne's V2 cancel guide, 결제 취소 정책 › 가상계좌 환불): `refundAccount.bank`, `.number`
+///   and `.holderName` are required, and `.holderPhoneNumber` too for Smartro virtual accounts; 300 won
 ///   per refund on top of the payment fee; the payment's fees are not refunded; the PG's special
 ///   contract is needed except with Toss (토스페이먼츠).
-/// - iamport (seed 002, 결제취소 API: `refund_holder`, `refund_bank`, `refund_account` required for
-///   virtual accounts, `refund_tel` required with Smartro, and a special contract needed; seed 003,
-///   STEP 01 agrees on the three account fields). Seed 002 states no exception for Toss (토스페이먼츠),
-///   so none is assumed.
-/// - Toss (토스페이먼츠) (seed 001, Case 1: `refundReceiveAccount` only once the buyer has deposited, and
-///   no partial cancel before the deposit, as the question 부분 취소도 가능한가요? repeats; Case 2: a
-///   refund account typed into the payment widget is readable for 30 minutes). No special contract
-///   and no refund of the original fees come from seed 000's Toss (토스페이먼츠) exception, which
+/// - iamport (iamport's cancel reference, 결제취소 API: `refund_holder`, `refund_bank`, `refund_account`
+///   required for virtual accounts, `refund_tel` required with Smartro, and a special contract needed;
+///   iamport's refund guide, STEP 01 agrees on the three account fields). iamport's cancel reference states no
+///   exception for Toss (토스페이먼츠), so none is assumed.
+/// - Toss (토스페이먼츠) (Toss's cancel guide, Case 1: `refundReceiveAccount` only once the buyer has deposited,
+///   and no partial cancel before the deposit, as the question 부분 취소도 가능한가요? repeats; Case 2: a
+///   refund account typed into the payment widget is readable for 30 minutes). No special contract and no
+///   refund of the original fees come from the Toss (토스페이먼츠) exception in PortOne's V2 cancel guide, which
 ///   describes the same PG (see the module docs).
 pub fn virtual_account_refund(provider: Provider) -> VirtualAccountRefund {
     match provider {

@@ -346,8 +346,10 @@ type Start<'a, T> = Box<dyn FnOnce(CallOptions) -> BoxFuture<'a, T> + Send + 'a>
 ///
 /// ```no_run
 /// # async fn demo(client: kr_payments::toss::Client) -> Result<(), Box<dyn std::error::Error>> {
+/// use kr_payments::toss::PaymentKey;
 /// use std::time::Duration;
-/// let payment = client.get_payment("tgen_20240101abcd").timeout(Duration::from_secs(5)).await?;
+/// let key = PaymentKey::new("tgen_20240101abcd");
+/// let payment = client.get_payment(&key).timeout(Duration::from_secs(5)).await?;
 /// # Ok(()) }
 /// ```
 ///

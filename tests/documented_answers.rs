@@ -250,7 +250,10 @@ mod toss {
             }
             seen += 1;
 
-            let p = client.get_payment(&key).await.unwrap();
+            let p = client
+                .get_payment(&kr_payments::toss::PaymentKey::new(key.clone()))
+                .await
+                .unwrap();
             check(case, &body, &p, "get_payment");
             seen += 1;
 
@@ -370,7 +373,10 @@ mod toss {
         assert_eq!(outcome.status, RefundStatus::Unrecognized("PARTIALLY_REVERSED".into()));
         assert_eq!(outcome.refunded_amount, 0, "not counted");
         assert_ne!(outcome.status, RefundStatus::Failed, "not denied");
-        let p = client.get_payment(&key).await.unwrap();
+        let p = client
+            .get_payment(&kr_payments::toss::PaymentKey::new(key.clone()))
+            .await
+            .unwrap();
         assert_eq!(p.cancelled_total(), 1_000, "only the DONE entry");
         let newest = p.latest_cancel().unwrap();
         assert_eq!(p.refunded_by(newest), outcome.refunded_amount);
@@ -884,7 +890,10 @@ mod portone_v2 {
                 .await;
             let mut seen = 0;
 
-            let p = client.get_payment(&id).send().await.unwrap();
+            let p = client
+                .get_payment(&kr_payments::portone_v2::PaymentId::new(id.clone()))
+                .await
+                .unwrap();
             check(case, body, &p, "get_payment");
             seen += 1;
 
@@ -916,7 +925,10 @@ mod portone_v2 {
             })
             .collect();
             let event = verifier.verify(event.as_bytes(), &headers).unwrap();
-            let p = client.get_payment(event.payment_id().unwrap()).send().await.unwrap();
+            let p = client
+                .get_payment(&kr_payments::portone_v2::PaymentId::new(event.payment_id().unwrap()))
+                .await
+                .unwrap();
             check(case, body, &p, "webhook re-fetch");
             seen += 1;
 

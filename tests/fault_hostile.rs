@@ -237,7 +237,7 @@ async fn a_cross_origin_redirect_of_a_lookup_is_not_followed() {
         let redirected = match p {
             Provider::PortOneV2 => c
                 .portone
-                .get_payment(id.clone())
+                .get_payment(&kr_payments::portone_v2::PaymentId::new(id.clone()))
                 .send()
                 .await
                 .map(|_| ())
@@ -250,7 +250,13 @@ async fn a_cross_origin_redirect_of_a_lookup_is_not_followed() {
                 .map(|_| ())
                 .err()
                 .map(|e| e.to_string()),
-            _ => c.toss.get_payment(&id).await.map(|_| ()).err().map(|e| e.to_string()),
+            _ => c
+                .toss
+                .get_payment(&kr_payments::toss::PaymentKey::new(id.clone()))
+                .await
+                .map(|_| ())
+                .err()
+                .map(|e| e.to_string()),
         };
         let message = redirected.unwrap_or_else(|| panic!("{p:?}: a redirected lookup is not a payment"));
         assert!(message.contains("redirect"), "{p:?}: {message}");
@@ -525,13 +531,21 @@ async fn ids_that_would_change_the_url_are_refused_before_sending_on_every_provi
             );
         }
         let lookups = [
-            c.portone.get_payment(bad).send().await.err().map(|e| e.nothing_sent()),
+            c.portone
+                .get_payment(&kr_payments::portone_v2::PaymentId::new(bad))
+                .await
+                .err()
+                .map(|e| e.nothing_sent()),
             c.iamport
                 .get_payment(&kr_payments::iamport::ImpUid::new(bad))
                 .await
                 .err()
                 .map(|e| e.nothing_sent()),
-            c.toss.get_payment(bad).await.err().map(|e| e.nothing_sent()),
+            c.toss
+                .get_payment(&kr_payments::toss::PaymentKey::new(bad))
+                .await
+                .err()
+                .map(|e| e.nothing_sent()),
         ];
         for (p, refused) in PROVIDERS.iter().zip(lookups) {
             assert_eq!(refused, Some(true), "{p:?}: lookup of {bad:?}");

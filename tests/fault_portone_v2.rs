@@ -273,7 +273,10 @@ async fn a_lookup_answered_503_with_retry_after_is_retried() {
         1,
         Action::retry_after(503, "0", json!({"type": "UNAVAILABLE"})),
     );
-    let payment = client.get_payment(ORDER).send().await.unwrap();
+    let payment = client
+        .get_payment(&kr_payments::portone_v2::PaymentId::new(ORDER))
+        .await
+        .unwrap();
     assert_eq!(payment.cancellable_amount(), Some(10_000));
     assert_eq!(proxy.hits("GET", "/payments/"), 2);
 }
@@ -498,7 +501,7 @@ async fn a_lookup_that_stalls_past_the_timeout_is_retried() {
     let sb = sandbox().await;
     sb.faults().add(on_lookup(Fault::Delay(STALL)));
     let payment = client(&sb.base_url_portone_v2())
-        .get_payment(ORDER)
+        .get_payment(&kr_payments::portone_v2::PaymentId::new(ORDER))
         .timeout(TIMEOUT)
         .send()
         .await
@@ -534,7 +537,7 @@ async fn a_truncated_lookup_is_retried() {
     let sb = sandbox().await;
     sb.faults().add(on_lookup(Fault::TruncatedBody));
     let payment = client(&sb.base_url_portone_v2())
-        .get_payment(ORDER)
+        .get_payment(&kr_payments::portone_v2::PaymentId::new(ORDER))
         .send()
         .await
         .unwrap();
@@ -590,7 +593,10 @@ async fn an_empty_503_on_a_lookup_is_retried() {
             body: vec![],
         },
     );
-    let payment = client.get_payment(ORDER).send().await.unwrap();
+    let payment = client
+        .get_payment(&kr_payments::portone_v2::PaymentId::new(ORDER))
+        .await
+        .unwrap();
     assert_eq!(payment.paid_amount(), Some(10_000));
     assert_eq!(proxy.hits("GET", "/payments/"), 2);
 }
@@ -612,7 +618,10 @@ async fn unknown_fields_everywhere_are_ignored() {
         .await
         .unwrap();
     assert_eq!(succeeded(&outcome), 3_000);
-    let payment = client.get_payment(ORDER).send().await.unwrap();
+    let payment = client
+        .get_payment(&kr_payments::portone_v2::PaymentId::new(ORDER))
+        .await
+        .unwrap();
     assert_eq!(payment.cancellable_amount(), Some(7_000));
     assert_eq!(payment.cancellations().len(), 1);
     assert_eq!(proxy.hits("POST", "/cancel"), 1);
@@ -652,7 +661,10 @@ async fn unknown_enum_values_are_kept_not_failed() {
         "an unknown status is never taken for a success"
     );
     assert_eq!(outcome.cancellation().map(|c| c.total_amount), Some(3_000));
-    let payment = client.get_payment(ORDER).send().await.unwrap();
+    let payment = client
+        .get_payment(&kr_payments::portone_v2::PaymentId::new(ORDER))
+        .await
+        .unwrap();
     assert_eq!(payment.status().as_str(), "ARCHIVED");
     assert_eq!(
         payment.cancellable_amount(),

@@ -333,7 +333,7 @@ async fn a_lookup_that_stalls_past_the_timeout_is_retried() {
     let (sb, key) = sandbox().await;
     sb.faults().add(on_lookup(Fault::Delay(STALL)));
     let payment = client(&sb.base_url_toss())
-        .get_payment(&key)
+        .get_payment(&kr_payments::toss::PaymentKey::new(key.clone()))
         .timeout(TIMEOUT)
         .await
         .unwrap();
@@ -358,7 +358,10 @@ async fn a_truncated_answer_to_a_cancel_is_replayed_with_its_key() {
 async fn a_truncated_lookup_is_retried() {
     let (sb, key) = sandbox().await;
     sb.faults().add(on_lookup(Fault::TruncatedBody));
-    let payment = client(&sb.base_url_toss()).get_payment(&key).await.unwrap();
+    let payment = client(&sb.base_url_toss())
+        .get_payment(&kr_payments::toss::PaymentKey::new(key.clone()))
+        .await
+        .unwrap();
     assert_eq!(payment.total(), 10_000);
     assert_eq!(sandbox_hits(&sb, "GET", LOOKUP), 2);
 }
@@ -400,7 +403,10 @@ async fn an_empty_504_on_a_lookup_is_retried() {
             body: vec![],
         },
     );
-    let payment = client.get_payment(&key).await.unwrap();
+    let payment = client
+        .get_payment(&kr_payments::toss::PaymentKey::new(key.clone()))
+        .await
+        .unwrap();
     assert_eq!(payment.total(), 10_000);
     assert_eq!(proxy.hits("GET", LOOKUP), 2);
 }
@@ -413,7 +419,10 @@ async fn unknown_fields_everywhere_are_ignored() {
     proxy.on("GET", LOOKUP, 1, Action::ForwardMapJson(with_unknown_fields));
     let done = partial(&client, &key).send().await.unwrap();
     assert_eq!(done.payment.balance(), 7_000);
-    let again = client.get_payment(&key).await.unwrap();
+    let again = client
+        .get_payment(&kr_payments::toss::PaymentKey::new(key.clone()))
+        .await
+        .unwrap();
     assert_eq!(again.cancelled_total(), 3_000);
     assert_eq!(proxy.hits("POST", CANCEL), 1);
     assert_eq!(sb.cancels_applied(&key), 1);

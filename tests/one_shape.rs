@@ -211,7 +211,10 @@ async fn a_full_cancel_of_a_payment_view_sends_its_balance_as_the_guard_on_every
     // provider refuses, because the view's balance went out as the guard.
     let id = seed_card(&sb, Provider::PortOneV2, "view");
     let c = portone(&sb);
-    let stale = c.get_payment(id.as_str()).send().await.unwrap();
+    let stale = c
+        .get_payment(&kr_payments::portone_v2::PaymentId::new(id.as_str()))
+        .await
+        .unwrap();
     assert!(
         c.partial_cancel(portone_v2::PaymentId::new(&id), 1_000, 10_000, "r")
             .send()
@@ -234,7 +237,10 @@ async fn a_full_cancel_of_a_payment_view_sends_its_balance_as_the_guard_on_every
 
     let id = seed_card(&sb, Provider::Toss, "view");
     let c = toss(&sb);
-    let stale = c.get_payment(&id).await.unwrap();
+    let stale = c
+        .get_payment(&kr_payments::toss::PaymentKey::new(id.clone()))
+        .await
+        .unwrap();
     c.partial_cancel(toss::PaymentKey::new(&id), 1_000, 10_000, "r")
         .send()
         .await
@@ -308,4 +314,72 @@ async fn outcomes_serialize_without_the_providers_answer_and_print_on_one_line()
         outcome.to_string(),
         "iamport refund succeeded: 1000 won refunded, 9000 won left"
     );
+}
+
+/// Awaits any provider's lookup and hands back what it read as a `PaymentView`: one function for the three, so
+/// the three lookups must have the same shape (a value awaited directly, giving a payment view or an error).
+async fn read_through_view<L, P, E>(lookup: L) -> Box<dyn kr_payments::PaymentView>
+where
+    L: std::future::IntoFuture<Output = Result<P, E>>,
+    P: kr_payments::PaymentView + 'static,
+    E: std::fmt::Debug,
+{
+    Box::new(lookup.await.unwrap())
+}
+
+#[tokio::test]
+async fn the_three_lookups_have_one_shape_by_the_id_newtype_awaited_directly() {
+    let sb = Sandbox::start().await.unwrap();
+    let ids = [
+        seed_card(&sb, Provider::PortOneV2, "lookup"),
+        seed_card(&sb, Provider::Iamport, "lookup"),
+        seed_card(&sb, Provider::Toss, "lookup"),
+    ];
+    let (v2, v1, tc) = (portone(&sb), iamport(&sb), toss(&sb));
+    let (payment_id, imp_uid, payment_key) = (
+        portone_v2::PaymentId::new(ids[0].clone()),
+        iamport::ImpUid::new(ids[1].clone()),
+        toss::PaymentKey::new(ids[2].clone()),
+    );
+    // The same call form on every client: `client.get_payment(&id)`, awaited, or with per-call options first, or
+    // through `send()`.
+    let views = [
+        read_through_view(v2.get_payment(&payment_id)).await,
+        read_through_view(v1.get_payment(&imp_uid)).await,
+        read_through_view(tc.get_payment(&payment_key)).await,
+    ];
+    let with_options = [
+        read_through_view(v2.get_payment(&payment_id).timeout(TIMEOUT).retry(quick())).await,
+        read_through_view(v1.get_payment(&imp_uid).timeout(TIMEOUT).retry(quick())).await,
+        read_through_view(tc.get_payment(&payment_key).timeout(TIMEOUT).retry(quick())).await,
+    ];
+    let sent = [
+        read_through_view(v2.get_payment(&payment_id).send()).await,
+        read_through_view(v1.get_payment(&imp_uid).send()).await,
+        read_through_view(tc.get_payment(&payment_key).send()).await,
+    ];
+    let providers = [Provider::PortOneV2, Provider::Iamport, Provider::Toss];
+    for (i, provider) in providers.into_iter().enumerate() {
+        for view in [&views[i], &with_options[i], &sent[i]] {
+            assert_eq!(view.provider(), provider);
+            assert_eq!(
+                view.payment_id(),
+                Some(ids[i].as_str()),
+                "{provider:?}: the payment asked for"
+            );
+            assert_eq!(
+                view.balance(),
+                sb.balance(&ids[i]),
+                "{provider:?}: the ledger's balance"
+            );
+            assert_eq!(view.total_amount(), Some(10_000), "{provider:?}");
+        }
+    }
+    // PortOne V2's lookup still takes a store id of its own (whatever the sandbox answers for another store).
+    let _ = v2.get_payment(&payment_id).store_id("store-elsewhere").await;
+    assert!(sb.requests().iter().any(|r| {
+        r.query
+            .as_deref()
+            .is_some_and(|q| q.contains("storeId=store-elsewhere"))
+    }));
 }

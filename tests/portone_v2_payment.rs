@@ -106,7 +106,10 @@ async fn a_paid_payment_gives_its_balance() {
     )
     .await;
 
-    let payment = client(&server).get_payment("order-20240601-0007").send().await.unwrap();
+    let payment = client(&server)
+        .get_payment(&kr_payments::portone_v2::PaymentId::new("order-20240601-0007"))
+        .await
+        .unwrap();
 
     assert!(matches!(&*payment, PaymentByStatus::Paid { .. }), "{payment:?}");
     assert_eq!(payment.id(), Some("order-20240601-0007"));
@@ -140,7 +143,7 @@ async fn a_partially_cancelled_payment_lists_its_cancellations() {
     .await;
 
     let payment = client(&server)
-        .get_payment("order-20240601-0008")
+        .get_payment(&kr_payments::portone_v2::PaymentId::new("order-20240601-0008"))
         .store_id("store-other-7c2d")
         .send()
         .await
@@ -181,12 +184,18 @@ async fn other_statuses_map_to_the_filter_terms() {
     .await;
     let c = client(&server);
 
-    let va = c.get_payment("va").send().await.unwrap();
+    let va = c
+        .get_payment(&kr_payments::portone_v2::PaymentId::new("va"))
+        .await
+        .unwrap();
     assert_eq!(va.status(), PaymentStatus::VirtualAccountIssued);
     assert_eq!(va.method_type(), Some(PaymentMethodType::VirtualAccount));
     assert_eq!(va.cancellable_amount(), Some(0), "nothing deposited yet");
 
-    let pending = c.get_payment("pending").send().await.unwrap();
+    let pending = c
+        .get_payment(&kr_payments::portone_v2::PaymentId::new("pending"))
+        .await
+        .unwrap();
     assert_eq!(
         pending.status(),
         PaymentStatus::Pending,
@@ -202,7 +211,10 @@ async fn an_unknown_payment_status_is_kept_and_still_readable() {
     let body = fixture("getPayment/unrecognized_status.json");
     get_fixture(&server, "/payments/order-20240601-0011", 200, body.clone()).await;
 
-    let payment = client(&server).get_payment("order-20240601-0011").send().await.unwrap();
+    let payment = client(&server)
+        .get_payment(&kr_payments::portone_v2::PaymentId::new("order-20240601-0011"))
+        .await
+        .unwrap();
 
     let PaymentByStatus::Unrecognized(raw) = payment.by_status() else {
         panic!("expected Unrecognized, got {payment:?}")
@@ -226,7 +238,10 @@ async fn payment_not_found_is_typed_and_ids_are_percent_encoded() {
     )
     .await;
 
-    let err = client(&server).get_payment("주문/7 ?").send().await.unwrap_err();
+    let err = client(&server)
+        .get_payment(&kr_payments::portone_v2::PaymentId::new("주문/7 ?"))
+        .await
+        .unwrap_err();
 
     assert!(
         matches!(err.api(), Some(GetPaymentError::PaymentNotFound { .. })),
@@ -239,7 +254,10 @@ async fn payment_not_found_is_typed_and_ids_are_percent_encoded() {
 #[tokio::test]
 async fn an_empty_payment_id_is_refused_before_sending() {
     let server = server().await;
-    let err = client(&server).get_payment("").send().await.unwrap_err();
+    let err = client(&server)
+        .get_payment(&kr_payments::portone_v2::PaymentId::new(""))
+        .await
+        .unwrap_err();
     assert!(
         matches!(&err, Error::InvalidRequest(i) if i.field == "paymentId"),
         "{err:?}"
@@ -457,7 +475,7 @@ async fn a_malformed_payment_names_its_json_path() {
     get_fixture(&server, "/payments/order-20240601-0007", 200, body).await;
 
     let err = client(&server)
-        .get_payment("order-20240601-0007")
+        .get_payment(&kr_payments::portone_v2::PaymentId::new("order-20240601-0007"))
         .send()
         .await
         .unwrap_err();

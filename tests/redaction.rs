@@ -169,7 +169,10 @@ async fn portone_v2_clients_builders_requests_and_errors_print_no_secret() {
         "refund",
     );
     check_debug("portone cancel request", &request);
-    check_debug("portone lookup", &client.get_payment("pay-1"));
+    check_debug(
+        "portone lookup",
+        &client.get_payment(&kr_payments::portone_v2::PaymentId::new("pay-1")),
+    );
 
     // An error answer to a cancel that carries a refund account: the request body is logged (redacted) at TRACE.
     Mock::given(method("POST"))
@@ -192,7 +195,10 @@ async fn portone_v2_clients_builders_requests_and_errors_print_no_secret() {
         })))
         .mount(&server)
         .await;
-    let err = client.get_payment("pay-2").send().await.unwrap_err();
+    let err = client
+        .get_payment(&kr_payments::portone_v2::PaymentId::new("pay-2"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, kr_payments::Error::Decode(_)), "{err:?}");
     check("portone decode error", &err);
 
@@ -410,7 +416,10 @@ async fn toss_clients_builders_requests_payments_and_errors_print_no_secret() {
         .respond_with(ResponseTemplate::new(200).set_body_json(broken))
         .mount(&server)
         .await;
-    let err = client.get_payment("broken").await.unwrap_err();
+    let err = client
+        .get_payment(&kr_payments::toss::PaymentKey::new("broken"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, kr_payments::Error::Decode(_)), "{err:?}");
     check("toss decode error", &err);
 
@@ -422,10 +431,16 @@ async fn toss_clients_builders_requests_payments_and_errors_print_no_secret() {
         .respond_with(ResponseTemplate::new(200).set_body_json(secret_wrong))
         .mount(&server)
         .await;
-    let err = client.get_payment("secret-wrong").await.unwrap_err();
+    let err = client
+        .get_payment(&kr_payments::toss::PaymentKey::new("secret-wrong"))
+        .await
+        .unwrap_err();
     check("toss decode error on the secret", &err);
 
-    let err = toss_client(&dead_url()).get_payment("any").await.unwrap_err();
+    let err = toss_client(&dead_url())
+        .get_payment(&kr_payments::toss::PaymentKey::new("any"))
+        .await
+        .unwrap_err();
     check("toss transport error", &err);
 
     let err = toss::Client::builder()

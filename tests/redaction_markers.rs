@@ -558,7 +558,10 @@ async fn portone_paths(printed: &mut Printed) {
                 .respond_with(ResponseTemplate::new(200).set_body_json(&body))
                 .mount(&server)
                 .await;
-            let payment = client.get_payment(&id).send().await.unwrap();
+            let payment = client
+                .get_payment(&kr_payments::portone_v2::PaymentId::new(id.clone()))
+                .await
+                .unwrap();
             printed.debug("portone payment", &payment);
             assert_keeps("portone payment", &serde_json::to_string(&payment).unwrap(), &markers);
             printed.markers.extend(&markers);
@@ -694,7 +697,10 @@ async fn portone_paths(printed: &mut Printed) {
         .respond_with(ResponseTemplate::new(200).set_body_json(&broken))
         .mount(&server)
         .await;
-    let err = client.get_payment("pay-broken").send().await.unwrap_err();
+    let err = client
+        .get_payment(&kr_payments::portone_v2::PaymentId::new("pay-broken"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, kr_payments::Error::Decode(_)), "{err:?}");
     printed.both("portone decode error", &err);
 
@@ -1033,7 +1039,10 @@ async fn toss_paths(printed: &mut Printed) {
                 .mount(&server)
                 .await;
         }
-        let payment = client.get_payment(&key).await.unwrap();
+        let payment = client
+            .get_payment(&kr_payments::toss::PaymentKey::new(key.clone()))
+            .await
+            .unwrap();
         printed.debug("toss payment", &payment);
         assert_keeps("toss payment", &serde_json::to_string(&payment).unwrap(), &markers);
         let by_order = client.get_payment_by_order_id(&order).await.unwrap();
@@ -1099,7 +1108,10 @@ async fn toss_paths(printed: &mut Printed) {
         .respond_with(ResponseTemplate::new(200).set_body_json(&broken))
         .mount(&server)
         .await;
-    let err = client.get_payment("pk_broken").await.unwrap_err();
+    let err = client
+        .get_payment(&kr_payments::toss::PaymentKey::new("pk_broken"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, kr_payments::Error::Decode(_)), "{err:?}");
     printed.both("toss decode error", &err);
 

@@ -20,7 +20,10 @@ async fn sends_basic_auth_of_the_key_with_a_trailing_colon() {
         .mount(&server)
         .await;
 
-    let payment = client(&server).get_payment("tviva20220101113204Kx7d2").await.unwrap();
+    let payment = client(&server)
+        .get_payment(&kr_payments::toss::PaymentKey::new("tviva20220101113204Kx7d2"))
+        .await
+        .unwrap();
 
     assert_eq!(payment.payment_key(), "tviva20220101113204Kx7d2");
     let sent = requests(&server).await;
@@ -139,7 +142,10 @@ async fn the_secret_key_never_appears_in_debug_or_display() {
     let client = client(&server);
     let builder = Client::builder().secret_key(SECRET_KEY).base_url(server.uri());
 
-    let lookup_error = client.get_payment("gone").await.unwrap_err();
+    let lookup_error = client
+        .get_payment(&kr_payments::toss::PaymentKey::new("gone"))
+        .await
+        .unwrap_err();
     let cancel_error = client
         .cancel_payment(kr_payments::toss::PaymentKey::new("gone"), "test")
         .send()
@@ -191,7 +197,10 @@ async fn timeouts_and_clients_are_configurable() {
         .build()
         .unwrap();
 
-    let err = client.get_payment("slow").await.unwrap_err();
+    let err = client
+        .get_payment(&kr_payments::toss::PaymentKey::new("slow"))
+        .await
+        .unwrap_err();
 
     assert!(err.is_timeout(), "{err}");
     assert_eq!(client.base_url(), server.uri());

@@ -22,7 +22,10 @@ async fn get_payment_decodes_the_seed_payment() {
         .mount(&server)
         .await;
 
-    let p = client(&server).get_payment("tviva20220101113204Kx7d2").await.unwrap();
+    let p = client(&server)
+        .get_payment(&kr_payments::toss::PaymentKey::new("tviva20220101113204Kx7d2"))
+        .await
+        .unwrap();
 
     assert_eq!(p.order_id(), "order-20220101-0001");
     assert_eq!(p.status(), &Status::Canceled);
@@ -49,7 +52,10 @@ async fn get_payment_percent_encodes_the_key() {
         .mount(&server)
         .await;
 
-    client(&server).get_payment("tviva/2024 결제").await.unwrap();
+    client(&server)
+        .get_payment(&kr_payments::toss::PaymentKey::new("tviva/2024 결제"))
+        .await
+        .unwrap();
 
     server.verify().await;
 }
@@ -78,7 +84,11 @@ async fn lookups_refuse_empty_and_dot_keys_without_sending() {
     let client = client(&server);
 
     for key in ["", ".", ".."] {
-        match client.get_payment(key).await.unwrap_err() {
+        match client
+            .get_payment(&kr_payments::toss::PaymentKey::new(key))
+            .await
+            .unwrap_err()
+        {
             Error::InvalidRequest(e) => assert_eq!(e.field, "paymentKey"),
             other => panic!("{key:?}: {other:?}"),
         }
@@ -106,7 +116,10 @@ async fn a_lookup_error_keeps_status_code_and_message() {
         .await;
     let client = client(&server);
 
-    let err = client.get_payment("nope").await.unwrap_err();
+    let err = client
+        .get_payment(&kr_payments::toss::PaymentKey::new("nope"))
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Some(404));
     let api = err.api().unwrap();
     assert_eq!(api.code, ErrorCode::NotFoundPayment);
@@ -117,7 +130,11 @@ async fn a_lookup_error_keeps_status_code_and_message() {
     );
 
     // Not Toss's error object: a decode error that keeps the status and the body, not an invented code.
-    match client.get_payment("proxy").await.unwrap_err() {
+    match client
+        .get_payment(&kr_payments::toss::PaymentKey::new("proxy"))
+        .await
+        .unwrap_err()
+    {
         Error::Decode(d) => {
             assert_eq!(d.status, 502);
             assert_eq!(&d.body[..], b"<html>bad gateway</html>");
@@ -149,7 +166,10 @@ async fn lookups_are_retried_after_a_503() {
         .build()
         .unwrap();
 
-    let p = client.get_payment("flaky").await.unwrap();
+    let p = client
+        .get_payment(&kr_payments::toss::PaymentKey::new("flaky"))
+        .await
+        .unwrap();
 
     assert_eq!(p.balance(), 10_000);
     assert_eq!(requests(&server).await.len(), 2);

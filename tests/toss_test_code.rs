@@ -55,7 +55,7 @@ async fn a_lookup_sends_its_test_code_and_gets_that_error() {
     let client = client(&server);
 
     let by_key = client
-        .get_payment(CARD_KEY)
+        .get_payment(&kr_payments::toss::PaymentKey::new(CARD_KEY))
         .test_code("NOT_FOUND_PAYMENT")
         .await
         .unwrap_err();
@@ -121,7 +121,10 @@ async fn nothing_carries_a_test_code_unless_asked() {
         .await;
     let client = client(&server);
 
-    client.get_payment(CARD_KEY).await.unwrap();
+    client
+        .get_payment(&kr_payments::toss::PaymentKey::new(CARD_KEY))
+        .await
+        .unwrap();
     client.raw().get_payment(CARD_KEY).await.unwrap();
     assert!(client.test_code().is_none());
     for sent in requests(&server).await {
@@ -157,7 +160,10 @@ async fn the_client_default_goes_with_every_call_and_a_per_call_code_replaces_it
         .unwrap();
     assert_eq!(client.test_code(), Some("COMMON_ERROR"));
 
-    let lookup = client.get_payment(CARD_KEY).await.unwrap_err();
+    let lookup = client
+        .get_payment(&kr_payments::toss::PaymentKey::new(CARD_KEY))
+        .await
+        .unwrap_err();
     assert_eq!(lookup.api().map(|e| &e.code), Some(&ErrorCode::CommonError));
     let cancel = client
         .cancel_payment(kr_payments::toss::PaymentKey::new(CARD_KEY), "r")
@@ -192,7 +198,7 @@ async fn a_test_code_with_a_key_that_is_not_a_test_key_sends_nothing() {
         let client = client_with(&server, key).build().unwrap();
 
         let lookup = client
-            .get_payment(CARD_KEY)
+            .get_payment(&kr_payments::toss::PaymentKey::new(CARD_KEY))
             .test_code("NOT_FOUND_PAYMENT")
             .await
             .unwrap_err();
@@ -256,7 +262,11 @@ async fn a_test_code_that_is_not_an_error_code_sends_nothing() {
         "코드",
         &"A".repeat(101),
     ] {
-        let err = client.get_payment(CARD_KEY).test_code(code).await.unwrap_err();
+        let err = client
+            .get_payment(&kr_payments::toss::PaymentKey::new(CARD_KEY))
+            .test_code(code)
+            .await
+            .unwrap_err();
         assert!(
             matches!(&err, Error::InvalidRequest(i) if i.field == "TossPayments-Test-Code"),
             "{code:?}: {err:?}"
@@ -294,7 +304,7 @@ async fn a_payment_widget_test_key_may_send_test_codes() {
     let client = client_with(&server, "test_gsk_kr0payments0widget").build().unwrap();
 
     let err = client
-        .get_payment(CARD_KEY)
+        .get_payment(&kr_payments::toss::PaymentKey::new(CARD_KEY))
         .test_code("NOT_FOUND_PAYMENT")
         .await
         .unwrap_err();

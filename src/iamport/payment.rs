@@ -5,7 +5,9 @@
 //! helpers for the amounts a refund depends on, and the JSON exactly as iamport sent it
 //! ([`Payment::json`]), so fields the crate does not model are kept. Only a payment's `imp_uid`, `merchant_uid`,
 //! `amount` and `status` (and each cancel's `amount`) must be in an answer; everything else may be missing or
-//! `null`, as iamport's documented answers show (seed 002 lists no `sandbox` and no `cancellation_id`).
+//! `null`, as iamport's documented answers show (the `POST /payments/cancel` reference,
+//! <https://developers.portone.io/docs/ko/api/payment-api/cancel-payment-api?v=v1>, lists no `sandbox` and no
+//! `cancellation_id`).
 //!
 //! # What counts as refunded
 //! One rule, used by [`PaymentAnnotation::cancel_history_total`](types::PaymentAnnotation::cancel_history_total)
@@ -22,7 +24,7 @@ use crate::refund::RefundStatus;
 use crate::transport::{Call, CallOptions, Lookup, encode_segment};
 use crate::{InvalidRequest, RawJson};
 use chrono::{DateTime, Utc};
-use futures::Stream;
+use futures::stream::{BoxStream, StreamExt};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -262,8 +264,9 @@ impl types::PaymentAnnotation {
     }
 
     /// Until when this payment can be cancelled, per [`policy::deadline`] for iamport, counted from
-    /// [`paid_at_utc`](Self::paid_at_utc). Only mobile-phone payments have a known deadline there (seed 003);
-    /// every other method answers [`Unknown`](policy::DeadlineRule::Unknown).
+    /// [`paid_at_utc`](Self::paid_at_utc). Only mobile-phone payments have a known deadline there (iamport's refund
+    /// guide, <https://developers.portone.io/docs/en/auth/guide-2/readme?v=v1>); every other method answers
+    /// [`Unknown`](policy::DeadlineRule::Unknown).
     pub fn cancel_deadline(&self) -> Deadline {
         policy::deadline_if_paid(policy::Provider::Iamport, self.policy_method(), self.paid_at_utc())
     }
@@ -360,9 +363,11 @@ impl Client {
     }
 
     /// Lists payments by status (`GET /payments/status/{payment_status}`), page by page; see [`PaymentList`].
-    pub fn payments_by_status(&self, status: StatusFilter) -> PaymentList<'_> {
+    /// The list holds a clone of the client (clones share one connection pool and one token), so it and its
+    /// stream can be stored or returned on their own.
+    pub fn payments_by_status(&self, status: StatusFilter) -> PaymentList {
         PaymentList {
-            client: self,
+            client: self.clone(),
             status,
             limit: None,
             from: None,
@@ -399,11 +404,11 @@ pub struct Page {
 }
 
 /// A list of payments by status, built by [`Client::payments_by_status`]. [`stream`](Self::stream) walks every
-/// page; [`page`](Self::page) fetches one.
+/// page; [`page`](Self::page) fetches one. It owns what it needs (a clone of the client), so it is `'static`.
 #[derive(Debug, Clone)]
 #[must_use = "a payment list does nothing until `stream()` or `page()`"]
-pub struct PaymentList<'a> {
-    client: &'a Client,
+pub struct PaymentList {
+    client: Client,
     status: StatusFilter,
     limit: Option<u32>,
     from: Option<i64>,
@@ -412,7 +417,7 @@ pub struct PaymentList<'a> {
     options: CallOptions,
 }
 
-impl<'a> PaymentList<'a> {
+impl PaymentList {
     /// Total timeout of each page request, instead of the client's.
     pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
         self.options.timeout = Some(timeout);
@@ -506,7 +511,10 @@ impl<'a> PaymentList<'a> {
 
     /// Every matching payment, fetching pages as the stream is read. An error ends the stream after it is
     /// yielded.
-    pub fn stream(self) -> impl Stream<Item = Result<Payment, Error>> + 'a {
+    ///
+    /// The stream is boxed, `Send`, `Unpin` and `'static`, the same as the other providers' listings: poll it
+    /// with `StreamExt::next` without pinning it, keep it in a struct, or return it from a function.
+    pub fn stream(self) -> BoxStream<'static, Result<Payment, Error>> {
         enum Step {
             Fetch(u32),
             Done,
@@ -527,6 +535,6 @@ impl<'a> PaymentList<'a> {
                 Err(e) => Some((futures::stream::iter(vec![Err(e)]), (list, Step::Done))),
             }
         });
-        futures::StreamExt::flatten(pages)
+        pages.flatten().boxed()
     }
 }

@@ -8,7 +8,7 @@
 //!
 //! // Read the balance the provider holds, then cancel part of it. The balance travels with the cancel as
 //! // `currentCancellableAmount`: if anything was refunded in between, PortOne refuses instead of refunding twice.
-//! let payment = client.get_payment("order-0001").send().await?;
+//! let payment = client.get_payment(&PaymentId::new("order-0001")).await?;
 //! let balance = payment.cancellable_amount().unwrap_or(0);
 //! match client.partial_cancel(PaymentId::new("order-0001"), 3_000, balance, "one item returned").send().await? {
 //!     CancelOutcome::Succeeded(c) => println!("refunded {} won, receipt {:?}", c.total_amount, c.receipt_url),

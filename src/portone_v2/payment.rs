@@ -7,8 +7,8 @@
 //! dereferences to the union: match on `&*payment` (or [`Payment::by_status`]) for anything status-specific.
 //!
 //! What every refund screen needs regardless of status comes from [`PaymentExt`], an extension trait implemented
-//! by the view and by the union: paid, cancelled and cancellable amounts, the status, the pay method and the
-//! cancellations so far.
+//! by the view and by the union: paid, cancelled and cancellable amounts, the status, the pay method, the
+//! cancellations so far, the order name, the currency and the customer.
 //!
 //! # What counts as refunded
 //! One rule, used by [`PaymentExt::cancelled_total`] and the provider-neutral refund: [`cancel_outcome`] classifies
@@ -24,16 +24,17 @@
 //!
 //! Both send their input as the JSON-encoded `requestBody` query parameter, as PortOne expects for these reads.
 
-use super::Client;
 use super::cancel::{CancelOutcome, CommonFields};
 use super::error::{GetAllPaymentsByCursorError, GetPaymentError, GetPaymentsError, pinpoint};
 use super::raw::types::{EasyPayProvider, GetPaymentsBody, PageInput, PaymentMethodEasyPayMethod, PgProvider};
+use super::{Client, PaymentId};
 use crate::RawJson;
 use crate::error::{Error, InvalidRequest};
 use crate::policy::{self, Conditions, Deadline, ProcessingTime};
 use crate::refund::RefundStatus;
 use crate::transport::{Call, RetryPolicy, path_segment};
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use futures::stream::{self, BoxStream, StreamExt};
 use std::time::Duration;
 
@@ -183,11 +184,13 @@ pub const MAX_PAGED_PAYMENTS: i64 = 60_000;
 pub const MAX_CURSOR_PAGE_SIZE: u32 = 1_000;
 
 impl Client {
-    /// Starts reading one payment by the merchant's payment id.
-    pub fn get_payment(&self, payment_id: impl Into<String>) -> GetPayment {
+    /// Reads one payment by the merchant's payment id (`GET /payments/{paymentId}`): await the result directly
+    /// (`client.get_payment(&id).await`), the same shape as the other providers' lookups, or set a store id, a
+    /// timeout or a retry policy on it first.
+    pub fn get_payment(&self, payment_id: &PaymentId) -> GetPayment {
         GetPayment {
             client: self.clone(),
-            payment_id: payment_id.into(),
+            payment_id: payment_id.as_str().to_owned(),
             store_id: None,
             timeout: None,
             retry: None,
@@ -228,9 +231,10 @@ impl Client {
     }
 }
 
-/// A read of one payment (`GET /payments/{paymentId}`).
+/// A read of one payment (`GET /payments/{paymentId}`), from [`Client::get_payment`]. Await it (it is
+/// [`IntoFuture`]), or call [`send`](Self::send): the two are the same.
 #[derive(Debug, Clone)]
-#[must_use = "nothing is read until `send` is awaited"]
+#[must_use = "nothing is read until it is awaited"]
 pub struct GetPayment {
     client: Client,
     payment_id: String,
@@ -279,6 +283,16 @@ impl GetPayment {
         call.timeout = self.timeout;
         call.retry = self.retry.clone();
         self.client.send_view(&call).await.map_err(pinpoint::<PaymentProbe, _>)
+    }
+}
+
+impl std::future::IntoFuture for GetPayment {
+    type Output = Result<Payment, Error<GetPaymentError>>;
+    type IntoFuture = BoxFuture<'static, Self::Output>;
+
+    /// [`send`](GetPayment::send), so that `client.get_payment(&id).await` reads the payment.
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
     }
 }
 
@@ -576,6 +590,18 @@ pub trait PaymentExt: sealed::Sealed {
     /// How the customer paid (`method`), when PortOne knows it.
     fn method(&self) -> Option<&PaymentMethod>;
 
+    /// What the order was for (`orderName`).
+    fn order_name(&self) -> Option<&str>;
+
+    /// The currency as PortOne sent it (`currency`), e.g. `"KRW"`. The amounts are won only when it is `KRW`;
+    /// the crate does not convert them (see [`crate::payment_view`]).
+    fn currency(&self) -> Option<&str>;
+
+    /// Who paid (`customer`): name, email and phone number, each `None` when PortOne did not send it. Its
+    /// `Debug` hides the values. The rest of PortOne's customer object (birth date, address, ...) is on the
+    /// status variant.
+    fn customer(&self) -> crate::payment_view::Customer<'_>;
+
     /// The kind of pay method, e.g. [`PaymentMethodType::VirtualAccount`] (whose refunds need a
     /// [`RefundAccount`](super::RefundAccount)).
     fn method_type(&self) -> Option<PaymentMethodType>;
@@ -619,8 +645,9 @@ pub trait PaymentExt: sealed::Sealed {
     /// | `PaymentMethodGiftCertificate` | [`GiftCertificate`](policy::PayMethod::GiftCertificate) |
     /// | convenience store, crypto, an unrecognized method, or none | [`Unknown`](policy::PayMethod::Unknown) |
     ///
-    /// Seed 000 gives KakaoPay one rule for card and one for KakaoPay money. A KakaoPay payment whose
-    /// `easyPayMethod` is a transfer, or missing, says neither, so it is `Unknown` rather than either guess.
+    /// PortOne's V2 cancel guide (<https://developers.portone.io/opi/ko/integration/cancel/v2/readme>) gives
+    /// KakaoPay one rule for card and one for KakaoPay money. A KakaoPay payment whose `easyPayMethod` is a
+    /// transfer, or missing, says neither, so it is `Unknown` rather than either guess.
     fn policy_method(&self) -> policy::PayMethod;
 
     /// Until when this payment can be cancelled, per [`policy::deadline`] for PortOne V2, counted from
@@ -647,6 +674,15 @@ impl PaymentExt for Payment {
     }
     fn method(&self) -> Option<&PaymentMethod> {
         self.typed.method()
+    }
+    fn order_name(&self) -> Option<&str> {
+        self.typed.order_name()
+    }
+    fn currency(&self) -> Option<&str> {
+        self.typed.currency()
+    }
+    fn customer(&self) -> crate::payment_view::Customer<'_> {
+        self.typed.customer()
     }
     fn method_type(&self) -> Option<PaymentMethodType> {
         self.typed.method_type()
@@ -718,6 +754,62 @@ impl PaymentExt for PaymentByStatus {
             | PaymentByStatus::VirtualAccountIssued { method, .. } => method.as_ref(),
             PaymentByStatus::Unrecognized(_) => None,
         }
+    }
+
+    fn order_name(&self) -> Option<&str> {
+        match self {
+            PaymentByStatus::Cancelled { order_name, .. }
+            | PaymentByStatus::Failed { order_name, .. }
+            | PaymentByStatus::Paid { order_name, .. }
+            | PaymentByStatus::PartialCancelled { order_name, .. }
+            | PaymentByStatus::PayPending { order_name, .. }
+            | PaymentByStatus::Ready { order_name, .. }
+            | PaymentByStatus::VirtualAccountIssued { order_name, .. } => Some(order_name),
+            PaymentByStatus::Unrecognized(raw) => raw.0.get("orderName").and_then(serde_json::Value::as_str),
+        }
+    }
+
+    fn currency(&self) -> Option<&str> {
+        match self {
+            PaymentByStatus::Cancelled { currency, .. }
+            | PaymentByStatus::Failed { currency, .. }
+            | PaymentByStatus::Paid { currency, .. }
+            | PaymentByStatus::PartialCancelled { currency, .. }
+            | PaymentByStatus::PayPending { currency, .. }
+            | PaymentByStatus::Ready { currency, .. }
+            | PaymentByStatus::VirtualAccountIssued { currency, .. } => Some(currency.as_str()),
+            PaymentByStatus::Unrecognized(raw) => raw.0.get("currency").and_then(serde_json::Value::as_str),
+        }
+    }
+
+    fn customer(&self) -> crate::payment_view::Customer<'_> {
+        let customer = match self {
+            PaymentByStatus::Cancelled { customer, .. }
+            | PaymentByStatus::Failed { customer, .. }
+            | PaymentByStatus::Paid { customer, .. }
+            | PaymentByStatus::PartialCancelled { customer, .. }
+            | PaymentByStatus::PayPending { customer, .. }
+            | PaymentByStatus::Ready { customer, .. }
+            | PaymentByStatus::VirtualAccountIssued { customer, .. } => customer,
+            PaymentByStatus::Unrecognized(raw) => {
+                let part = |key: &str| {
+                    raw.0
+                        .get("customer")
+                        .and_then(|c| c.get(key))
+                        .and_then(serde_json::Value::as_str)
+                };
+                let mut view = crate::payment_view::Customer::new();
+                view.name = part("name");
+                view.email = part("email");
+                view.phone = part("phoneNumber");
+                return view;
+            }
+        };
+        let mut view = crate::payment_view::Customer::new();
+        view.name = customer.name.as_deref();
+        view.email = customer.email.as_deref();
+        view.phone = customer.phone_number.as_deref();
+        view
     }
 
     fn method_type(&self) -> Option<PaymentMethodType> {
@@ -847,7 +939,7 @@ fn kakaopay_method(paid_with: Option<&PaymentMethodEasyPayMethod>) -> policy::Pa
     match paid_with {
         Some(PaymentMethodEasyPayMethod::PaymentMethodCard { .. }) => policy::PayMethod::KakaoPayCard,
         Some(PaymentMethodEasyPayMethod::PaymentMethodEasyPayMethodCharge { .. }) => policy::PayMethod::KakaoPayMoney,
-        // The seed's KakaoPay rules name card and money only; a transfer, or no word at all, is neither.
+        // The V2 cancel guide's KakaoPay rules name card and money only; a transfer, or no word at all, is neither.
         Some(_) | None => policy::PayMethod::Unknown,
     }
 }

@@ -87,6 +87,14 @@ impl RefundAccount {
     }
 }
 
+/// Who paid, as a seed gave it; each provider shows what its payments carry of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct CustomerRecord {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
 /// One seeded payment and everything that happened to it.
 #[derive(Debug, Clone)]
 pub(crate) struct PaymentRecord {
@@ -96,6 +104,7 @@ pub(crate) struct PaymentRecord {
     /// merchant_uid (iamport) or orderId (Toss); equal to `id` for PortOne V2.
     pub order_id: String,
     pub order_name: String,
+    pub customer: CustomerRecord,
     pub method: MethodKind,
     /// PG code in iamport's lower-case spelling (`tosspayments`, `smartro`, `html5_inicis`…).
     pub pg: String,
@@ -140,6 +149,7 @@ impl PaymentRecord {
             id,
             order_id,
             order_name,
+            customer: CustomerRecord::default(),
             method: MethodKind::Card,
             pg: "tosspayments".to_owned(),
             total,

@@ -69,6 +69,7 @@
 //!   "pg": "smartro",               // optional PG code in iamport spelling; default "tosspayments"
 //!   "paidAt": "2025-01-31T10:00:00+09:00", // optional RFC 3339; default: the sandbox clock
 //!   "orderName": "T-shirt",        // optional
+//!   "customerName": "Hong Gildong", // optional, with "customerEmail" and "customerPhone"
 //!   "deposited": false,            // optional, virtual accounts only; default true
 //!   "asyncCancel": true            // optional, PortOne V2 only: cancels stay REQUESTED
 //! }
@@ -195,6 +196,7 @@ pub struct SeedPayment {
     pg: Option<String>,
     paid_at: Option<DateTime<Utc>>,
     order_name: Option<String>,
+    customer: ledger::CustomerRecord,
     deposited: bool,
     async_cancel: bool,
 }
@@ -212,6 +214,7 @@ impl SeedPayment {
             pg: None,
             paid_at: None,
             order_name: None,
+            customer: ledger::CustomerRecord::default(),
             deposited: true,
             async_cancel: false,
         }
@@ -276,6 +279,26 @@ impl SeedPayment {
     /// Order name shown on the payment.
     pub fn order_name(mut self, name: impl Into<String>) -> Self {
         self.order_name = Some(name.into());
+        self
+    }
+
+    /// The customer's name: PortOne V2 `customer.name`, iamport `buyer_name`, Toss `virtualAccount.customerName`
+    /// (virtual accounts only; without a name Toss's shows `Sandbox Buyer`).
+    pub fn customer_name(mut self, name: impl Into<String>) -> Self {
+        self.customer.name = Some(name.into());
+        self
+    }
+
+    /// The customer's email: PortOne V2 `customer.email`, iamport `buyer_email` (a Toss payment shows none).
+    pub fn customer_email(mut self, email: impl Into<String>) -> Self {
+        self.customer.email = Some(email.into());
+        self
+    }
+
+    /// The customer's phone: PortOne V2 `customer.phoneNumber`, iamport `buyer_tel`, Toss
+    /// `mobilePhone.customerMobilePhone` (mobile-phone payments only; without one Toss's shows `01000000000`).
+    pub fn customer_phone(mut self, phone: impl Into<String>) -> Self {
+        self.customer.phone = Some(phone.into());
         self
     }
 
@@ -736,6 +759,7 @@ impl Sandbox {
             id: id.clone(),
             order_id: seed.order_id,
             order_name,
+            customer: seed.customer,
             method,
             pg: seed
                 .pg
@@ -929,6 +953,12 @@ struct SeedEntry {
     #[serde(default)]
     order_name: Option<String>,
     #[serde(default)]
+    customer_name: Option<String>,
+    #[serde(default)]
+    customer_email: Option<String>,
+    #[serde(default)]
+    customer_phone: Option<String>,
+    #[serde(default)]
     deposited: Option<bool>,
     #[serde(default)]
     async_cancel: Option<bool>,
@@ -990,6 +1020,11 @@ pub fn parse_seed_file(json: &str) -> Result<Vec<SeedPayment>, SandboxError> {
             seed.pg = e.pg;
             seed.paid_at = e.paid_at.map(|t| t.with_timezone(&Utc));
             seed.order_name = e.order_name;
+            seed.customer = ledger::CustomerRecord {
+                name: e.customer_name,
+                email: e.customer_email,
+                phone: e.customer_phone,
+            };
             seed.deposited = e.deposited.unwrap_or(true);
             seed.async_cancel = e.async_cancel.unwrap_or(false);
             Ok(seed)

@@ -200,6 +200,17 @@ fn cancellation_json(c: &CancelRecord) -> Value {
 }
 
 /// The Payment object with every field the spec requires for its status.
+/// PortOne's `customer` object: only the parts the seed gave.
+fn customer_json(c: &super::ledger::CustomerRecord) -> Value {
+    let mut m = serde_json::Map::new();
+    for (key, value) in [("name", &c.name), ("email", &c.email), ("phoneNumber", &c.phone)] {
+        if let Some(v) = value {
+            m.insert(key.to_owned(), json!(v));
+        }
+    }
+    Value::Object(m)
+}
+
 pub(crate) fn payment_json(shared: &Shared, p: &PaymentRecord) -> Value {
     let status = status_of(p);
     let paid = if p.state == PayState::Paid { p.total } else { 0 };
@@ -234,7 +245,7 @@ pub(crate) fn payment_json(shared: &Shared, p: &PaymentRecord) -> Value {
             "cancelledTaxFree": p.cancelled_tax_free()
         },
         "currency": "KRW",
-        "customer": {},
+        "customer": customer_json(&p.customer),
         "origin": {"platformType": "PC", "ipAddress": "127.0.0.1"},
         "isCulturalExpense": false,
         "country": "KR",
@@ -1122,7 +1133,7 @@ fn events(shared: &Shared, p: &PaymentRecord) -> Vec<(DateTime<Utc>, String, Val
             "orderName": p.order_name,
             "totalAmount": payment_json(shared, p)["amount"].clone(),
             "currency": "KRW",
-            "customer": {},
+            "customer": customer_json(&p.customer),
             "eventAmount": amount,
             "origin": {"platformType": "PC", "ipAddress": "127.0.0.1"},
             "pgTxId": p.pg_tx_id,

@@ -179,7 +179,7 @@ pub(crate) fn payment_json(p: &PaymentRecord) -> Value {
             "accountNumber": "X6505831718354",
             "accountType": "일반",
             "bankCode": "88",
-            "customerName": "Sandbox Buyer",
+            "customerName": p.customer.name.as_deref().unwrap_or("Sandbox Buyer"),
             "dueDate": ts(later(p.requested_at, TimeDelta::days(7))),
             "expired": false,
             "settlementStatus": "INCOMPLETED",
@@ -190,7 +190,7 @@ pub(crate) fn payment_json(p: &PaymentRecord) -> Value {
     let rest = json!({
         "transfer": null,
         "mobilePhone": if p.method == MethodKind::MobilePhone { json!({
-            "customerMobilePhone": "01000000000",
+            "customerMobilePhone": p.customer.phone.as_deref().unwrap_or("01000000000"),
             "settlementStatus": "COMPLETED",
             "receiptUrl": receipt,
         }) } else { Value::Null },

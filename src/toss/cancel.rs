@@ -2,9 +2,9 @@
 //!
 //! ```no_run
 //! # async fn demo(client: kr_payments::toss::Client) -> Result<(), Box<dyn std::error::Error>> {
-//! use kr_payments::toss::{AccountNumber, BankCode, HolderName, RefundAccount};
+//! use kr_payments::toss::{AccountNumber, BankCode, HolderName, PaymentKey, RefundAccount};
 //!
-//! let payment = client.get_payment("tgen_20240101abcd").await?;
+//! let payment = client.get_payment(&PaymentKey::new("tgen_20240101abcd")).await?;
 //!
 //! // The three cases of Toss's cancel guide, each checked against the payment before anything is sent:
 //! let full = client.full_cancel(&payment, "customer changed their mind");
@@ -55,13 +55,13 @@
 //!
 //! # Deadlines
 //! With [`CancelPayment::payment`], [`CancelPayment::prepare`] also checks the payment's cancel deadline from
-//! [`crate::policy`] (seed 001, 결제 취소 기한), counted from its `approvedAt`. Past a hard deadline (a mobile-phone
-//! payment from an earlier KST month; an account transfer or PayPal payment older than 180 days) the cancel is
-//! refused with [`Error::InvalidRequest`] on the field [`policy::CANCEL_DEADLINE_FIELD`], unless
-//! [`CancelPayment::ignore_cancel_deadline`] says your contract differs. Past a soft deadline (a card payment older
-//! than a year, a virtual account past the usual 365 days) it goes ahead, and [`Cancelled::warnings`] says so.
-//! The deadline is checked once, in `prepare`: resending a prepared cancel repeats the same logical cancel and is
-//! not refused later.
+//! [`crate::policy`] (Toss's cancel guide, <https://docs.tosspayments.com/guides/v2/cancel-payment>, section 결제 취소 기한),
+//! counted from its `approvedAt`. Past a hard deadline (a mobile-phone payment from an earlier KST month; an account
+//! transfer or PayPal payment older than 180 days) the cancel is refused with [`Error::InvalidRequest`] on the field
+//! [`policy::CANCEL_DEADLINE_FIELD`], unless [`CancelPayment::ignore_cancel_deadline`] says your contract differs. Past
+//! a soft deadline (a card payment older than a year, a virtual account past the usual 365 days) it goes ahead, and
+//! [`Cancelled::warnings`] says so. The deadline is checked once, in `prepare`: resending a prepared cancel repeats the
+//! same logical cancel and is not refused later.
 //!
 //! # Virtual accounts
 //! Toss needs no special contract for virtual-account refunds, and the original payment's fees are not returned

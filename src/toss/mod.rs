@@ -2,10 +2,10 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use kr_payments::toss::Client;
+//! use kr_payments::toss::{Client, PaymentKey};
 //!
 //! let client = Client::builder().secret_key("test_sk_...").build()?;
-//! let payment = client.get_payment("tgen_20240101abcd").await?;
+//! let payment = client.get_payment(&PaymentKey::new("tgen_20240101abcd")).await?;
 //! // Refund 3,000 won of it. The cancel carries an Idempotency-Key, so a resend cannot refund twice.
 //! let done = client.partial_cancel(&payment, 3_000, payment.balance(), "one item returned").send().await?;
 //! println!("balance now {} (key {})", done.payment.balance(), done.idempotency_key);
@@ -16,7 +16,8 @@
 //! * [`Client`] and its builder (this module): the secret key, base URL, timeouts and retries.
 //! * [`cancel`]: full and partial cancels and virtual-account refunds, checked before sending, each with its
 //!   own `Idempotency-Key`.
-//! * [`payment`]: the [`Payment`] object, ASCII views of its Korean enum values, lookups.
+//! * [`payment`]: the [`Payment`] object, ASCII views of its Korean enum values, lookups, and the listing of
+//!   approvals and cancels as a stream ([`Client::transactions`]).
 //! * [`error`]: Toss error codes and the error body.
 //! * [`webhook`]: events Toss posts to the merchant, and how to trust them.
 //! * [`raw`]: the client generated from `openapi/toss-v1.json`, for every operation the facade does not cover.
@@ -55,7 +56,8 @@ pub use crate::account::{AccountNumber, BankCode, HolderName};
 pub use cancel::{CancelPayment, CancelTarget, Cancelled, PreparedCancel, RefundAccount, RefundReceiveAccount};
 pub use error::{ErrorCode, TossError};
 pub use payment::{
-    AccountType, Cancel, CancelStatus, CardOwnerType, CardType, CashReceiptType, Method, Payment, Status,
+    AccountType, Cancel, CancelStatus, CardOwnerType, CardType, CashReceiptType, ListTransactions,
+    MAX_TRANSACTIONS_PAGE, Method, Payment, Status, Transaction, TransactionQuery,
 };
 
 use crate::error::{ApiError, Error, InvalidRequest, decode_json};

@@ -1,4 +1,4 @@
-//! The Toss Payment object and its lookups.
+//! The Toss Payment object, its lookups, and the listing of transactions ([`Client::transactions`]).
 //!
 //! [`Payment`] wraps the generated [`raw::types::Payment`](super::raw::types::Payment) (every field readable
 //! through `Deref`) and adds what a refund needs: the balance, the cancelled total, whether a partial cancel is
@@ -35,7 +35,7 @@
 
 use super::cancel::RefundReceiveAccount;
 use super::raw::types as wire;
-use super::{Client, TossError, path_segment};
+use super::{Client, PaymentKey, TossError, path_segment};
 use crate::RawJson;
 use crate::error::Error;
 use crate::policy::{self, Conditions, Deadline, ProcessingTime};
@@ -305,8 +305,9 @@ impl Payment {
     /// [`CancelPayment::refund_receive_account`](super::CancelPayment::refund_receive_account). `None` when Toss
     /// no longer shows it or when a part is missing.
     ///
-    /// Toss shows this account for 30 minutes only, counted from when the payment window opened (seed 001, Case
-    /// 2; [`policy::VirtualAccountRefund::widget_refund_account_readable_for`]); after that the payment reads
+    /// Toss shows this account for 30 minutes only, counted from when the payment window opened (Toss's cancel
+    /// guide, <https://docs.tosspayments.com/guides/v2/cancel-payment>, Case 2;
+    /// [`policy::VirtualAccountRefund::widget_refund_account_readable_for`]); after that the payment reads
     /// `null` there. So take it from the payment in the answer to your confirm call (wrap the generated payment
     /// with `Payment::from`), and store the returned value with the order: [`RefundReceiveAccount`] is an owned
     /// value that serializes (`bank`, `accountNumber`, `holderName`, as the cancel request names them) and reads
@@ -335,9 +336,9 @@ impl Payment {
             .map_or(policy::PayMethod::Unknown, |method| method.policy_method())
     }
 
-    /// Until when this payment can be cancelled, per [`policy::deadline`] for Toss (seed 001, 결제 취소 기한),
-    /// counted from [`approved_at`](Self::approved_at). Without an approval time the rule is still given, but no
-    /// instant.
+    /// Until when this payment can be cancelled, per [`policy::deadline`] for Toss (Toss's cancel guide,
+    /// <https://docs.tosspayments.com/guides/v2/cancel-payment>, section 결제 취소 기한), counted from
+    /// [`approved_at`](Self::approved_at). Without an approval time the rule is still given, but no instant.
     pub fn cancel_deadline(&self) -> Deadline {
         policy::deadline_if_paid(policy::Provider::Toss, self.policy_method(), self.approved_at())
     }
@@ -382,7 +383,7 @@ impl Payment {
 
 impl Client {
     /// Looks a payment up by its `paymentKey` (`GET /v1/payments/{paymentKey}`). The key is percent-encoded, so
-    /// any text is safe to pass.
+    /// any text is safe to pass. The same shape as the other providers' lookups: `client.get_payment(&key).await`.
     ///
     /// # Errors
     /// [`Error::InvalidRequest`] for an empty key (nothing is sent); [`Error::Api`] with
@@ -390,10 +391,10 @@ impl Client {
     /// decode errors as for any call.
     ///
     /// Await it directly, or set a per-call [`timeout`](Lookup::timeout) or [`retry`](Lookup::retry) first.
-    pub fn get_payment<'a>(&'a self, payment_key: &'a str) -> Lookup<'a, Result<Payment, Error<TossError>>> {
+    pub fn get_payment<'a>(&'a self, payment_key: &'a PaymentKey) -> Lookup<'a, Result<Payment, Error<TossError>>> {
         Lookup::new(move |options| {
             Box::pin(async move {
-                let segment = path_segment("paymentKey", payment_key)?;
+                let segment = payment_key.segment()?;
                 let mut call = Call::new(
                     "getPayment",
                     reqwest::Method::GET,
@@ -524,10 +525,10 @@ impl Method {
     /// | `문화상품권`, `도서문화상품권`, `게임문화상품권` | [`GiftCertificate`](policy::PayMethod::GiftCertificate) |
     /// | any other label | [`Unknown`](policy::PayMethod::Unknown) |
     ///
-    /// Seed 001 has a row for PayPal (해외 간편결제), but Toss's spec lists no method label for it and marks the
-    /// `foreignEasyPay` object as unconfirmed, so a PayPal payment is not recognized from the payment: it answers
-    /// `Unknown`. Where you know a payment was made with PayPal, ask [`policy::deadline`] with
-    /// [`PayMethod::PayPal`](policy::PayMethod::PayPal) directly.
+    /// Toss's cancel guide (<https://docs.tosspayments.com/guides/v2/cancel-payment>) has a row for PayPal (해외 간편결제),
+    /// but Toss's spec lists no method label for it and marks the `foreignEasyPay` object as unconfirmed, so a PayPal
+    /// payment is not recognized from the payment: it answers `Unknown`. Where you know a payment was made with PayPal,
+    /// ask [`policy::deadline`] with [`PayMethod::PayPal`](policy::PayMethod::PayPal) directly.
     pub fn policy_method(&self) -> policy::PayMethod {
         use policy::PayMethod as M;
         match self {
@@ -589,5 +590,273 @@ ascii_view! {
         IncomeDeduction = "소득공제",
         /// `지출증빙`: proof of a business expense.
         ExpenseProof = "지출증빙",
+    }
+}
+
+/// One transaction of [`Client::transactions`] (`GET /v1/transactions`): an approval or a cancel of a payment,
+/// with the typed fields the crate reads (the generated `Transaction`, through `Deref`) and the JSON exactly as
+/// Toss sent it, fields no spec lists included.
+///
+/// Serializing writes that JSON back. `Debug` prints the typed fields only (`customerKey` hidden, as
+/// [`crate::sensitive`] says), never the JSON.
+#[derive(Clone)]
+pub struct Transaction {
+    typed: wire::Transaction,
+    json: RawJson,
+}
+
+impl Transaction {
+    /// The transaction as Toss sent it, byte for byte.
+    pub fn json(&self) -> &RawJson {
+        &self.json
+    }
+
+    /// Toss's key of this transaction (`transactionKey`): the cursor a listing resumes after.
+    pub fn transaction_key(&self) -> &str {
+        &self.typed.transaction_key
+    }
+
+    /// The payment it belongs to (`paymentKey`).
+    pub fn payment_key(&self) -> &str {
+        &self.typed.payment_key
+    }
+
+    /// The amount of this transaction (`amount`): won when its `currency` is `KRW`.
+    pub fn amount(&self) -> i64 {
+        self.typed.amount
+    }
+
+    /// The generated type.
+    pub fn into_raw(self) -> wire::Transaction {
+        self.typed
+    }
+
+    /// The typed fields and the JSON as sent.
+    pub fn into_parts(self) -> (wire::Transaction, RawJson) {
+        (self.typed, self.json)
+    }
+}
+
+impl Deref for Transaction {
+    type Target = wire::Transaction;
+    fn deref(&self) -> &wire::Transaction {
+        &self.typed
+    }
+}
+
+impl serde::Serialize for Transaction {
+    /// Writes the JSON as Toss sent it.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.json.serialize(serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Transaction {
+    /// Reads a Toss Transaction from JSON, keeping its text.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::lossless::deserialize_view(deserializer).map(|(typed, json)| Transaction { typed, json })
+    }
+}
+
+impl fmt::Debug for Transaction {
+    /// The typed fields only; the JSON is never printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Transaction").field(&self.typed).finish()
+    }
+}
+
+/// The largest page `GET /v1/transactions` serves (`limit`).
+pub const MAX_TRANSACTIONS_PAGE: u32 = 5_000;
+
+/// What [`Client::transactions`] lists: the transactions of a time range, by named setters.
+///
+/// The range is required and given as one inclusive range of instants, `start..=end`, so the two ends cannot be
+/// swapped unnoticed (a start after the end is refused before sending). Toss reads its dates as Korean local
+/// time to the second (`yyyy-MM-ddTHH:mm:ss`): the crate converts each instant to KST and drops fractions of a
+/// second.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use kr_payments::toss::TransactionQuery;
+/// let start = Utc.with_ymd_and_hms(2024, 6, 1, 0, 0, 0).unwrap();
+/// let end = Utc.with_ymd_and_hms(2024, 6, 30, 23, 59, 59).unwrap();
+/// let query = TransactionQuery::new(start..=end).limit(500);
+/// # let _ = query;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TransactionQuery {
+    /// The first instant of the range (`startDate`).
+    pub start: DateTime<Utc>,
+    /// The last instant of the range, included (`endDate`).
+    pub end: DateTime<Utc>,
+    /// Transactions per request (`limit`), 1 to [`MAX_TRANSACTIONS_PAGE`]. Default: Toss's (100).
+    pub limit: Option<u32>,
+    /// Resume after this transaction (`startingAfter`, a `transactionKey`). Default: from the start.
+    pub starting_after: Option<String>,
+}
+
+impl TransactionQuery {
+    /// The transactions from `range.start()` to `range.end()`, both included.
+    pub fn new(range: std::ops::RangeInclusive<DateTime<Utc>>) -> Self {
+        let (start, end) = range.into_inner();
+        TransactionQuery {
+            start,
+            end,
+            limit: None,
+            starting_after: None,
+        }
+    }
+
+    /// Transactions per request, 1 to [`MAX_TRANSACTIONS_PAGE`].
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Resume after the transaction with this `transactionKey` (the last one a listing gave).
+    pub fn starting_after(mut self, transaction_key: impl Into<String>) -> Self {
+        self.starting_after = Some(transaction_key.into());
+        self
+    }
+
+    fn check(&self) -> Result<(), crate::InvalidRequest> {
+        if let Some(limit) = self.limit
+            && !(1..=MAX_TRANSACTIONS_PAGE).contains(&limit)
+        {
+            return Err(crate::InvalidRequest::new(
+                "limit",
+                format!("is {limit}; it must be between 1 and {MAX_TRANSACTIONS_PAGE}"),
+            ));
+        }
+        if self.start > self.end {
+            return Err(crate::InvalidRequest::new("startDate", "is after `endDate`"));
+        }
+        if self.starting_after.as_deref().is_some_and(|k| k.trim().is_empty()) {
+            return Err(crate::InvalidRequest::new("startingAfter", "is empty"));
+        }
+        Ok(())
+    }
+}
+
+/// Toss's local date-time: KST, to the second.
+fn kst(field: &'static str, t: DateTime<Utc>) -> Result<String, crate::InvalidRequest> {
+    // UTC+9 all year (Korea has no daylight saving time).
+    let local = t
+        .naive_utc()
+        .checked_add_signed(chrono::TimeDelta::hours(9))
+        .ok_or_else(|| crate::InvalidRequest::new(field, "is out of range"))?;
+    Ok(local.format("%Y-%m-%dT%H:%M:%S").to_string())
+}
+
+impl Client {
+    /// Lists the approvals and cancels of a time range (`GET /v1/transactions`), following Toss's cursor; call
+    /// [`stream`](ListTransactions::stream) on the result. The same shape as the other providers' listings
+    /// (PortOne V2 [`payments_by_cursor`](crate::portone_v2::Client::payments_by_cursor), iamport
+    /// [`payments_by_status`](crate::iamport::Client::payments_by_status)): a builder that owns a clone of the
+    /// client, and a boxed `'static` stream.
+    pub fn transactions(&self, query: TransactionQuery) -> ListTransactions {
+        ListTransactions {
+            client: self.clone(),
+            query,
+            options: crate::transport::CallOptions::default(),
+        }
+    }
+}
+
+/// A listing of Toss transactions, built by [`Client::transactions`]. [`stream`](Self::stream) walks every page;
+/// [`page`](Self::page) fetches one.
+#[derive(Debug, Clone)]
+#[must_use = "nothing is read until `stream()` or `page()`"]
+pub struct ListTransactions {
+    client: Client,
+    query: TransactionQuery,
+    options: crate::transport::CallOptions,
+}
+
+impl ListTransactions {
+    /// Total timeout of each page request, instead of the client's.
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.options.timeout = Some(timeout);
+        self
+    }
+
+    /// Retry policy of each page request, instead of the client's (reads are always safe to retry).
+    pub fn retry(mut self, policy: crate::transport::RetryPolicy) -> Self {
+        self.options.retry = Some(policy);
+        self
+    }
+
+    /// Fetches the page after the transaction `starting_after` (from the range's start when `None`), in Toss's
+    /// order.
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] for a limit outside 1 to [`MAX_TRANSACTIONS_PAGE`], a start after the end or an
+    /// empty cursor (nothing sent); otherwise as [`Client::get_payment`].
+    pub async fn page(&self, starting_after: Option<&str>) -> Result<Vec<Transaction>, Error<TossError>> {
+        self.query.check()?;
+        if starting_after.is_some_and(|k| k.trim().is_empty()) {
+            return Err(crate::InvalidRequest::new("startingAfter", "is empty").into());
+        }
+        let mut call = Call::new(
+            "listTransactions",
+            reqwest::Method::GET,
+            "/v1/transactions",
+            "/v1/transactions".to_owned(),
+        );
+        self.options.apply(&mut call);
+        call.query.push(("startDate", kst("startDate", self.query.start)?));
+        call.query.push(("endDate", kst("endDate", self.query.end)?));
+        if let Some(after) = starting_after {
+            call.query.push(("startingAfter", after.to_owned()));
+        }
+        if let Some(limit) = self.query.limit {
+            call.query.push(("limit", limit.to_string()));
+        }
+        self.client.execute(call, self.options.test_code.as_deref()).await
+    }
+
+    /// Every transaction of the range, one request per page as the stream is polled, each request sending the
+    /// `transactionKey` of the last transaction received as `startingAfter`.
+    ///
+    /// The stream ends at an empty page, or at a page shorter than the [`limit`](TransactionQuery::limit) you
+    /// set. An error ends it after being yielded; to resume, list again with
+    /// [`starting_after`](TransactionQuery::starting_after) set to the last key you saw. It is boxed, `Send`,
+    /// `Unpin` and `'static`, as the other providers' listings are.
+    pub fn stream(self) -> futures::stream::BoxStream<'static, Result<Transaction, Error<TossError>>> {
+        use futures::stream::{self, StreamExt};
+        if let Err(e) = self.query.check() {
+            return stream::once(async move { Err(e.into()) }).boxed();
+        }
+        let first = self.query.starting_after.clone();
+        stream::unfold((self, Some(first)), |(list, state)| async move {
+            let cursor = state?;
+            match list.page(cursor.as_deref()).await {
+                Err(e) => Some((stream::iter(vec![Err(e)]), (list, None))),
+                Ok(items) if items.is_empty() => None,
+                Ok(items) => {
+                    let last = items.last().map(|t| t.transaction_key().to_owned());
+                    let short = list
+                        .query
+                        .limit
+                        .is_some_and(|limit| items.len() < usize::try_from(limit).unwrap_or(usize::MAX));
+                    let next = if short {
+                        None
+                    } else if last.is_some() && last == cursor {
+                        // The same cursor again would ask for the same page forever.
+                        tracing::warn!("listTransactions returned the cursor it was given; stopping");
+                        None
+                    } else {
+                        Some(last)
+                    };
+                    Some((
+                        stream::iter(items.into_iter().map(Ok).collect::<Vec<_>>()),
+                        (list, next),
+                    ))
+                }
+            }
+        })
+        .flatten()
+        .boxed()
     }
 }

@@ -257,10 +257,8 @@ impl PaymentStatusChanged {
     /// [`VerifyError::Fetch`] when the payment cannot be read (a forged key gives `NOT_FOUND_PAYMENT`);
     /// [`VerifyError::PaymentMismatch`] when Toss's payment has another order id than the event claims.
     pub async fn verify_by_refetch(&self, client: &Client) -> Result<Payment, VerifyError> {
-        let payment = client
-            .get_payment(self.payment.payment_key())
-            .await
-            .map_err(VerifyError::Fetch)?;
+        let key = super::PaymentKey::new(self.payment.payment_key());
+        let payment = client.get_payment(&key).await.map_err(VerifyError::Fetch)?;
         if payment.order_id() != self.payment.order_id() {
             return Err(VerifyError::PaymentMismatch { field: "orderId" });
         }
@@ -286,7 +284,10 @@ impl CancelStatusChanged {
             .payment_key
             .as_deref()
             .ok_or(VerifyError::NotVerifiable("the cancel data names no paymentKey"))?;
-        let payment = client.get_payment(key).await.map_err(VerifyError::Fetch)?;
+        let payment = client
+            .get_payment(&super::PaymentKey::new(key))
+            .await
+            .map_err(VerifyError::Fetch)?;
         if !payment
             .cancels()
             .iter()
