@@ -1325,7 +1325,7 @@ pub mod fuzzing {
     /// A Toss answer (a Payment, or `{code, message}`) with this status and body.
     #[cfg(feature = "toss")]
     pub fn toss_payment(status: u16, body: &[u8]) -> Outcome {
-        let result = crate::toss::read_response::<crate::toss::Payment>(response(status, body));
+        let result = crate::toss::read_view::<crate::toss::Payment>(response(status, body));
         if let Ok(payment) = &result {
             let _ = (
                 payment.json().expose().len(),

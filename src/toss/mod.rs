@@ -213,17 +213,29 @@ impl Client {
 
     /// Sends a call with this client's credentials and reads Toss's answer: the success type on 2xx, a
     /// [`TossError`] otherwise.
-    pub(crate) async fn execute<T: crate::lossless::View + serde::de::DeserializeOwned>(
+    pub(crate) async fn execute<T: serde::de::DeserializeOwned>(
         &self,
-        mut call: Call,
+        call: Call,
         test_code: Option<&str>,
     ) -> Result<T, Error<TossError>> {
+        read_response(self.exchange(call, test_code).await?)
+    }
+
+    /// [`execute`](Self::execute) for an answer that is one payment view, read once.
+    pub(crate) async fn execute_view<T: crate::lossless::View + serde::de::DeserializeOwned>(
+        &self,
+        call: Call,
+        test_code: Option<&str>,
+    ) -> Result<T, Error<TossError>> {
+        read_view(self.exchange(call, test_code).await?)
+    }
+
+    async fn exchange(&self, mut call: Call, test_code: Option<&str>) -> Result<Response, Error<TossError>> {
         if let Some(code) = self.test_code_for(test_code)? {
             call.headers.insert(TEST_CODE, code);
         }
         transport::authorize(&mut call.headers, self.credential());
-        let response = self.transport().execute(&call).await?;
-        read_response(response)
+        Ok(self.transport().execute(&call).await?)
     }
 }
 
@@ -238,17 +250,27 @@ impl<'a, T: Send + 'a> Lookup<'a, Result<T, Error<TossError>>> {
     }
 }
 
-/// A 2xx body decodes to the view `T` (read once, its JSON kept as the body itself); anything else should be
-/// Toss's `{code, message}`.
-pub(crate) fn read_response<T>(response: Response) -> Result<T, Error<TossError>>
+/// A 2xx body decodes to `T`; anything else should be Toss's `{code, message}`.
+pub(crate) fn read_response<T: serde::de::DeserializeOwned>(response: Response) -> Result<T, Error<TossError>> {
+    read_with(response, crate::lossless::decode)
+}
+
+/// [`read_response`] for an answer that is one payment view: read once, its JSON kept as the body itself.
+pub(crate) fn read_view<T>(response: Response) -> Result<T, Error<TossError>>
 where
     T: crate::lossless::View + serde::de::DeserializeOwned,
 {
+    read_with(response, crate::lossless::decode_view)
+}
+
+fn read_with<T>(
+    response: Response,
+    decode: impl FnOnce(u16, &bytes::Bytes) -> Result<T, crate::error::DecodeError>,
+) -> Result<T, Error<TossError>> {
     let status = response.status.as_u16();
     let mutating = response.mutating;
     if response.status.is_success() {
-        return crate::lossless::decode_view(status, &response.body)
-            .map_err(|e| Error::Decode(e.for_mutation(mutating)));
+        return decode(status, &response.body).map_err(|e| Error::Decode(e.for_mutation(mutating)));
     }
     // A body that is not Toss's error object (an HTML page from a proxy, an empty 502) is a decode error that
     // keeps the status and the raw body, rather than an invented error code.

@@ -402,7 +402,7 @@ impl Client {
                     format!("/v1/payments/{segment}"),
                 );
                 options.apply(&mut call);
-                self.execute(call, options.test_code.as_deref()).await
+                self.execute_view(call, options.test_code.as_deref()).await
             })
         })
     }
@@ -422,7 +422,7 @@ impl Client {
                     format!("/v1/payments/orders/{segment}"),
                 );
                 options.apply(&mut call);
-                self.execute(call, options.test_code.as_deref()).await
+                self.execute_view(call, options.test_code.as_deref()).await
             })
         })
     }

@@ -16,7 +16,7 @@
 
 use super::error::ErrorCode;
 use super::payment::{CancelStatus, Payment};
-use super::{Client, TossError, read_response};
+use super::{Client, TossError, read_view};
 use crate::RawJson;
 use crate::error::{ApiError, Delivery, Error, InconsistentAnswer, Unverified, decode_json};
 use crate::transport::{self, Call, Response};
@@ -93,7 +93,7 @@ pub(super) async fn send_cancel(
     let after_unknown = response.earlier_unknown;
     if response.status.is_success() {
         let body = response.body.clone();
-        let payment: Payment = read_response(response).map_err(|e| match e {
+        let payment: Payment = read_view(response).map_err(|e| match e {
             Error::Decode(d) => Error::Decode(d.for_mutation(true)),
             other => other,
         })?;
@@ -219,7 +219,7 @@ async fn find_fitting_cancel(
     transport::authorize(&mut call.headers, client.credential());
     let response = client.transport().execute(&call).await.ok()?;
     let since = transport::start_on_server_ms(started, &response).saturating_sub(transport::CLOCK_TOLERANCE_MS);
-    let payment: Payment = read_response(response).ok()?;
+    let payment: Payment = read_view(response).ok()?;
     let amount = expect.refund();
     let fitting = payment.cancels().iter().find(|c| {
         !matches!(c.cancel_status, Some(CancelStatus::Aborted))
