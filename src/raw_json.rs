@@ -62,7 +62,7 @@ impl RawJson {
     /// `None` when it is not valid UTF-8 (a decoder can skip over such bytes; the caller then keeps the text the
     /// slower way, which refuses them).
     pub(crate) fn whole_body(body: &Bytes) -> Option<Self> {
-        let text = std::str::from_utf8(body).ok()?;
+        let text = simdutf8::basic::from_utf8(body).ok()?;
         let trimmed = text.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
         let start = trimmed.as_ptr() as usize - text.as_ptr() as usize;
         Some(Text::kept(body.clone(), Some(start..start + trimmed.len())))
@@ -71,7 +71,7 @@ impl RawJson {
     /// Keeps the `response` member of an iamport envelope that has just been decoded successfully with a
     /// `response`; where it sits is found only when the text is read. `None` when the body is not valid UTF-8.
     pub(crate) fn envelope_response(body: &Bytes) -> Option<Self> {
-        std::str::from_utf8(body).ok()?;
+        simdutf8::basic::from_utf8(body).ok()?;
         Some(Text::kept(body.clone(), None))
     }
 
@@ -130,7 +130,7 @@ impl RawJson {
 /// The text of `range` of a body whose UTF-8 was checked when it was kept.
 fn text_of(body: &Bytes, range: Range<usize>) -> &str {
     body.get(range)
-        .and_then(|b| std::str::from_utf8(b).ok())
+        .and_then(|b| simdutf8::basic::from_utf8(b).ok())
         .unwrap_or("null")
 }
 

@@ -57,11 +57,12 @@ impl Expectation {
     }
 
     /// The key this cancel is registered under while in flight.
-    fn in_flight_key(&self) -> String {
+    /// Which payment the cancel names, as the in-flight registry keys it: the field and its value.
+    fn in_flight_key(&self) -> [&str; 2] {
         match (&self.imp_uid, &self.merchant_uid) {
-            (Some(id), _) => format!("imp_uid:{id}"),
-            (None, Some(id)) => format!("merchant_uid:{id}"),
-            (None, None) => String::new(),
+            (Some(id), _) => ["imp_uid", id],
+            (None, Some(id)) => ["merchant_uid", id],
+            (None, None) => ["", ""],
         }
     }
 }
@@ -80,7 +81,8 @@ pub(super) struct Settled {
 /// Sends a cancel call and settles its outcome; see the [module docs](self).
 pub(super) async fn send_cancel(client: &Client, mut call: Call, expect: &Expectation) -> Result<Settled, Error> {
     let started = SystemTime::now();
-    let in_flight = InFlight::start(&format!("iamport\u{0}{}", client.base_url()), &expect.in_flight_key());
+    let [field, id] = expect.in_flight_key();
+    let in_flight = InFlight::start(&["iamport", client.base_url(), field, id]);
     let deadline = client.shared.transport.deadline_for(&call);
     call.deadline = Some(deadline);
     let guarded = call.replay == Replay::Safe;
