@@ -244,7 +244,12 @@ impl Call {
     pub fn json<T: serde::Serialize>(mut self, body: &T) -> Self {
         // Serializing our own request types cannot fail: they hold strings, integers, booleans and maps with
         // string keys only.
-        self.body = Some(Bytes::from(serde_json::to_vec(body).unwrap_or_default()));
+        // Room for a cancel's body up front, so serializing does not grow the buffer step by step.
+        let mut bytes = Vec::with_capacity(256);
+        self.body = Some(match serde_json::to_writer(&mut bytes, body) {
+            Ok(()) => Bytes::from(bytes),
+            Err(_) => Bytes::new(),
+        });
         self.headers.insert(
             reqwest::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
