@@ -7,6 +7,11 @@
 //! [`crate::error::decode_json`]: after a failure it decodes once more with views reading their typed part straight
 //! from the document, which names the exact field (`response.cancel_history[0].amount`). That costs nothing on
 //! success.
+//!
+//! An answer that is one view as a whole (a Toss or PortOne V2 payment, an iamport envelope's `response`) is read
+//! once instead: [`decode_view`] (and iamport's `decode_envelope_view`) decode the typed part straight from the
+//! body and keep the body itself as the view's JSON ([`RawJson`] shares the received bytes, so nothing is copied
+//! or scanned again). Views inside lists and other answers take the two-step way above.
 
 use crate::RawJson;
 use crate::error::{DecodeError, decode_json};
@@ -120,5 +125,86 @@ mod tests {
         assert!(!PATHS.with(Cell::get), "the flag is reset");
         let plain = decode_json::<Envelope>(200, &body).err().unwrap();
         assert_eq!(plain.path, "response[1]", "without `decode`, serde names the view only");
+    }
+
+    /// Every payment fixture of the tests, its bytes also cut and with a field broken: the one-pass read and the
+    /// view's own two-step decode must agree on the result, the JSON kept, the typed part and any error's path.
+    #[cfg(all(feature = "portone-v2", feature = "iamport", feature = "toss"))]
+    #[test]
+    fn a_view_read_once_is_the_view_decoded_in_two_steps() {
+        fn bodies(dir: &str) -> Vec<(String, Vec<u8>)> {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures")
+                .join(dir);
+            let mut out = Vec::new();
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|e| e == "json") {
+                    let bytes = std::fs::read(&path).unwrap();
+                    let name = path.display().to_string();
+                    out.push((format!("{name} (cut)"), bytes[..bytes.len() / 2].to_vec()));
+                    let broken = String::from_utf8_lossy(&bytes).replacen("Amount\": ", "Amount\": \"x\", \"_\": ", 1);
+                    out.push((format!("{name} (broken)"), broken.into_bytes()));
+                    out.push((name, bytes));
+                }
+            }
+            assert!(out.len() >= 9, "{dir:?}");
+            out
+        }
+        fn same<V: super::View + DeserializeOwned + std::fmt::Debug + serde::Serialize>(
+            name: &str,
+            body: &[u8],
+        ) -> bool {
+            let body = bytes::Bytes::copy_from_slice(body);
+            let once = decode_view::<V>(200, &body);
+            let twice = decode::<V>(200, &body);
+            match (&once, &twice) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(
+                        serde_json::to_string(a).unwrap(),
+                        serde_json::to_string(b).unwrap(),
+                        "{name}"
+                    );
+                    assert_eq!(format!("{a:?}"), format!("{b:?}"), "{name}");
+                    true
+                }
+                (Err(a), Err(b)) => {
+                    assert_eq!(a.path, b.path, "{name}");
+                    false
+                }
+                _ => panic!("{name}: one pass {once:?}, two steps {twice:?}"),
+            }
+        }
+        let mut decoded = 0;
+        for (name, body) in bodies("toss/get_payment").into_iter().chain(bodies("toss/documented")) {
+            decoded += usize::from(same::<crate::toss::Payment>(&name, &body));
+        }
+        for (name, body) in bodies("portone_v2/getPayment") {
+            decoded += usize::from(same::<crate::portone_v2::Payment>(&name, &body));
+        }
+        for (name, body) in bodies("iamport/getPaymentByImpUid") {
+            let response = crate::transport::Response {
+                status: http::StatusCode::OK,
+                headers: http::HeaderMap::new(),
+                body: bytes::Bytes::from(body),
+                attempts: 1,
+                earlier_unknown: false,
+                mutating: false,
+                sent_at: std::time::SystemTime::now(),
+                received_at: std::time::SystemTime::now(),
+            };
+            let once = crate::iamport::error::decode_envelope_view::<crate::iamport::Payment>("getPayment", &response);
+            let twice = crate::iamport::error::decode_envelope::<crate::iamport::Payment>("getPayment", &response);
+            match (&once, &twice) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a.json().expose(), b.json().expose(), "{name}");
+                    assert_eq!(format!("{a:?}"), format!("{b:?}"), "{name}");
+                    decoded += 1;
+                }
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{name}"),
+                _ => panic!("{name}: one pass {once:?}, two steps {twice:?}"),
+            }
+        }
+        assert!(decoded >= 20, "the fixtures decode: {decoded}");
     }
 }
