@@ -227,8 +227,8 @@ impl TokenManager {
 
     async fn fetch(&self) -> Result<(Credential, Instant), Error> {
         let body = GetTokenBody {
-            imp_key: Some(self.imp_key.expose().to_string()),
-            imp_secret: Some(self.imp_secret.expose().to_string()),
+            imp_key: self.imp_key.expose().to_string(),
+            imp_secret: self.imp_secret.expose().to_string(),
         };
         let mut call = Call::new(
             GET_TOKEN_OPERATION,
