@@ -1022,7 +1022,12 @@ mod builders {
         let mut todo: Vec<String> = bodies.iter().filter(|b| structs.contains_key(*b)).cloned().collect();
         while let Some(name) = todo.pop() {
             if chosen.insert(name.clone()) {
-                todo.extend(structs[&name].iter().filter(|n| structs.contains_key(*n) && !chosen.contains(*n)).cloned());
+                todo.extend(
+                    structs[&name]
+                        .iter()
+                        .filter(|n| structs.contains_key(*n) && !chosen.contains(*n))
+                        .cloned(),
+                );
             }
         }
         let mut built = Vec::new();

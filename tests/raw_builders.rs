@@ -75,9 +75,7 @@ async fn an_iamport_again_body_built_with_the_builder_sends_its_four_required_fi
     iamport_support::mount_token(&server, "ok", 1).await;
     Mock::given(method("POST"))
         .and(path("/subscribe/payments/again"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(iamport_support::fixture("getPaymentByImpUid", "paid")),
-        )
+        .respond_with(ResponseTemplate::new(200).set_body_json(iamport_support::fixture("getPaymentByImpUid", "paid")))
         .expect(1)
         .mount(&server)
         .await;
@@ -157,8 +155,10 @@ fn check(file: &str, registry: Registry) -> usize {
     let spec = spec(file);
     let schemas = spec["components"]["schemas"].as_object().unwrap();
     // Type names are the schema names in Pascal case (`RequestOTPBody` is `RequestOtpBody`): compared without case.
-    let built: BTreeMap<String, (&str, &[&str], &[&str])> =
-        registry.iter().map(|(n, r, o)| (n.to_ascii_lowercase(), (*n, *r, *o))).collect();
+    let built: BTreeMap<String, (&str, &[&str], &[&str])> = registry
+        .iter()
+        .map(|(n, r, o)| (n.to_ascii_lowercase(), (*n, *r, *o)))
+        .collect();
     let schemas: BTreeMap<String, &Value> = schemas.iter().map(|(n, s)| (n.to_ascii_lowercase(), s)).collect();
     let mut bodies = BTreeSet::new();
     for item in spec["paths"].as_object().unwrap().values() {
@@ -173,7 +173,10 @@ fn check(file: &str, registry: Registry) -> usize {
     // A free-form object (no properties) is a map in the generated code: nothing to build.
     bodies.retain(|b| schemas[b].get("properties").is_some());
     let missing: Vec<&String> = bodies.iter().filter(|b| !built.contains_key(*b)).collect();
-    assert!(missing.is_empty(), "{file}: request bodies without a builder: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "{file}: request bodies without a builder: {missing:?}"
+    );
     let mut wrong = Vec::new();
     for (key, (name, required, optional_but_required)) in &built {
         let Some(schema) = schemas.get(key) else { continue };
