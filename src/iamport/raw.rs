@@ -36,6 +36,16 @@
 //!     .build();
 //! ```
 //!
+//! A builder has no `Debug`, so a half-built body cannot print what was set so far (the built body prints through
+//! its own `Debug`, which hides secrets and personal data):
+//!
+//! ```compile_fail,E0277
+//! use kr_payments::iamport::raw::types::GetTokenBody;
+//!
+//! let half_built = GetTokenBody::builder().imp_secret("not for logs");
+//! println!("{half_built:?}");
+//! ```
+//!
 //! Parameters other than the body stay positional, in the generator's order: path parameters as the path has
 //! them, then query parameters sorted by wire name, then headers, then the body. Check a call's signature before
 //! passing two strings.
