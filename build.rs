@@ -912,8 +912,10 @@ mod redacted_debug {
 
 /// Gives every struct an operation takes as its request body a builder (`bon::Builder`), checked at compile time:
 /// `AgainBody::builder().customer_uid(..).merchant_uid(..).amount(..).name(..).build()` compiles, and leaving out a
-/// field the spec requires does not. The struct types its fields hold, at any depth, get one too (a
-/// `PaymentAmountInput` inside `BillingKeyPaymentInput`), so a body is built the same way all the way down.
+/// field the spec requires does not. The structs a body holds (a `PaymentAmountInput` inside
+/// `BillingKeyPaymentInput`) get none: bon's builders cost compile time in proportion to the square of a struct's
+/// field count, and with them the default-features build grew by 11% (BENCHMARKS.md §4), past the 10% budget.
+/// Those structs are mostly small, and the ones without required fields have `Default`.
 ///
 /// What the builder takes follows what the body sends:
 /// * a field the spec requires is a plain field: its setter must be called;
@@ -928,8 +930,7 @@ mod redacted_debug {
 /// body it builds prints through its own, redacted `Debug`. Serialization and decoding are untouched: the derive
 /// adds the builder and nothing else.
 mod builders {
-    use quote::quote;
-    use std::collections::{BTreeMap, BTreeSet};
+    use std::collections::BTreeSet;
     use syn::{FnArg, ImplItem, Item, Pat, parse_quote};
 
     /// The `types::X` a method's `body` argument borrows, for every method of the generated client.
@@ -957,23 +958,6 @@ mod builders {
             }
         }
         out
-    }
-
-    /// Every identifier in a type, generics included: the generated types a field can hold.
-    fn idents_in(ty: &syn::Type, out: &mut BTreeSet<String>) {
-        for tt in quote!(#ty) {
-            collect(tt, out);
-        }
-    }
-
-    fn collect(tt: proc_macro2::TokenTree, out: &mut BTreeSet<String>) {
-        match tt {
-            proc_macro2::TokenTree::Ident(i) => {
-                out.insert(i.to_string());
-            }
-            proc_macro2::TokenTree::Group(g) => g.stream().into_iter().for_each(|t| collect(t, out)),
-            _ => {}
-        }
     }
 
     fn serde_flag(attrs: &[syn::Attribute], flag: &str) -> bool {
@@ -1007,29 +991,14 @@ mod builders {
         }) else {
             return Vec::new();
         };
-        // Struct name -> the generated types its fields name.
-        let mut structs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for item in types.iter() {
-            if let Item::Struct(s) = item
-                && matches!(s.fields, syn::Fields::Named(_))
-            {
-                let mut used = BTreeSet::new();
-                s.fields.iter().for_each(|f| idents_in(&f.ty, &mut used));
-                structs.insert(s.ident.to_string(), used);
-            }
-        }
-        let mut chosen = BTreeSet::new();
-        let mut todo: Vec<String> = bodies.iter().filter(|b| structs.contains_key(*b)).cloned().collect();
-        while let Some(name) = todo.pop() {
-            if chosen.insert(name.clone()) {
-                todo.extend(
-                    structs[&name]
-                        .iter()
-                        .filter(|n| structs.contains_key(*n) && !chosen.contains(*n))
-                        .cloned(),
-                );
-            }
-        }
+        let chosen: BTreeSet<String> = types
+            .iter()
+            .filter_map(|item| match item {
+                Item::Struct(s) if matches!(s.fields, syn::Fields::Named(_)) => Some(s.ident.to_string()),
+                _ => None,
+            })
+            .filter(|name| bodies.contains(name))
+            .collect();
         let mut built = Vec::new();
         for item in types.iter_mut() {
             let Item::Struct(s) = item else { continue };

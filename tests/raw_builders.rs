@@ -47,15 +47,23 @@ async fn a_portone_v2_billing_key_payment_built_with_the_builder_sends_what_was_
     let body = BillingKeyPaymentInput::builder()
         .billing_key("billing-key-1")
         .order_name("Monthly plan")
-        .amount(PaymentAmountInput::builder().total(9_900).maybe_vat(None).build())
+        .amount(PaymentAmountInput {
+            total: 9_900,
+            tax_free: None,
+            vat: None,
+        })
         .currency(Currency::Krw)
-        .customer(CustomerInput::builder().id("customer-1").build())
+        .customer(CustomerInput {
+            id: Some("customer-1".into()),
+            ..Default::default()
+        })
+        .maybe_channel_key(None::<String>)
         .build();
     let answer = client.raw().pay_with_billing_key("order-b1", &body).await.unwrap();
     assert_eq!(answer.into_inner().payment.pg_tx_id, "pg-tx-1");
 
     // Every field set is there, under its wire name; none of those left out (options, the empty lists and maps, the
-    // vat given as `None`) is, not even as `null`.
+    // channel key given as `None`) is, not even as `null`.
     assert_eq!(
         sent_body(&server, "/payments/order-b1/billing-key").await,
         json!({

@@ -7,9 +7,10 @@
 //!
 //! # Request bodies
 //!
-//! Every body an operation takes, and every struct inside one, has a builder checked at compile time: the fields
-//! the spec requires must be set, the others may be left out and are then not sent (an `Option` setter also has a
-//! `maybe_` form taking the `Option`; a list left out is empty). A payment with a billing key:
+//! Every body an operation takes has a builder checked at compile time: the fields the spec requires must be set,
+//! the others may be left out and are then not sent (an `Option` setter also has a `maybe_` form taking the
+//! `Option`; a list left out is empty). The structs inside a body are plain struct literals (those without
+//! required fields implement `Default`). A payment with a billing key:
 //!
 //! ```
 //! use kr_payments::portone_v2::raw::types::{BillingKeyPaymentInput, Currency, PaymentAmountInput};
@@ -17,7 +18,7 @@
 //! let body = BillingKeyPaymentInput::builder()
 //!     .billing_key("billing-key-from-the-checkout")
 //!     .order_name("Monthly plan")
-//!     .amount(PaymentAmountInput::builder().total(9_900).build())
+//!     .amount(PaymentAmountInput { total: 9_900, tax_free: None, vat: None })
 //!     .currency(Currency::Krw)
 //!     .build();
 //! assert!(body.store_id.is_none() && body.notice_urls.is_empty());
@@ -32,7 +33,7 @@
 //! let body = BillingKeyPaymentInput::builder()
 //!     .billing_key("billing-key-from-the-checkout")
 //!     .order_name("Monthly plan")
-//!     .amount(PaymentAmountInput::builder().total(9_900).build())
+//!     .amount(PaymentAmountInput { total: 9_900, tax_free: None, vat: None })
 //!     .build();
 //! ```
 //!

@@ -7,9 +7,9 @@
 //!
 //! # Request bodies
 //!
-//! Every body an operation takes, and every struct inside one, has a builder checked at compile time: the fields
-//! the spec requires must be set, the others may be left out and are then not sent (each optional setter also has
-//! a `maybe_` form taking an `Option`). A payment with a billing key:
+//! Every body an operation takes has a builder checked at compile time: the fields the spec requires must be set,
+//! the others may be left out and are then not sent (each optional setter also has a `maybe_` form taking an
+//! `Option`). A payment with a billing key:
 //!
 //! ```
 //! use kr_payments::toss::raw::types::PayWithBillingKeyRequest;
