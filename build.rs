@@ -914,7 +914,7 @@ mod redacted_debug {
 /// `AgainBody::builder().customer_uid(..).merchant_uid(..).amount(..).name(..).build()` compiles, and leaving out a
 /// field the spec requires does not. The structs a body holds (a `PaymentAmountInput` inside
 /// `BillingKeyPaymentInput`) get none: bon's builders cost compile time in proportion to the square of a struct's
-/// field count, and with them the default-features build grew by 11% (BENCHMARKS.md §4), past the 10% budget.
+/// field count, and with them the default-features build took about 10% more (BENCHMARKS.md §4), past the budget.
 /// Those structs are mostly small, and the ones without required fields have `Default`.
 ///
 /// What the builder takes follows what the body sends:
