@@ -4,6 +4,51 @@
 //!
 //! Every enum that comes from the server has an `Unrecognized` variant keeping the raw value, and every tagged
 //! union decodes each known tag to its own variant (see `build.rs`).
+//!
+//! # Request bodies
+//!
+//! Every body an operation takes has a builder checked at compile time: the fields the spec requires must be set,
+//! the others may be left out and are then not sent (each optional setter also has a `maybe_` form taking an
+//! `Option`). A payment with a stored card (`POST /subscribe/payments/again`):
+//!
+//! ```
+//! use kr_payments::iamport::raw::types::AgainBody;
+//!
+//! let body = AgainBody::builder()
+//!     .customer_uid("customer-1")
+//!     .merchant_uid("order-2026-0001")
+//!     .amount(9_900)
+//!     .name("Monthly plan")
+//!     .build();
+//! assert!(body.buyer_email.is_none());
+//! // Sent with `client.raw().again(&body)`.
+//! ```
+//!
+//! Leaving out a required field (here the order name) does not compile:
+//!
+//! ```compile_fail,E0277
+//! use kr_payments::iamport::raw::types::AgainBody;
+//!
+//! let body = AgainBody::builder()
+//!     .customer_uid("customer-1")
+//!     .merchant_uid("order-2026-0001")
+//!     .amount(9_900)
+//!     .build();
+//! ```
+//!
+//! A builder has no `Debug`, so a half-built body cannot print what was set so far (the built body prints through
+//! its own `Debug`, which hides secrets and personal data):
+//!
+//! ```compile_fail,E0277
+//! use kr_payments::iamport::raw::types::GetTokenBody;
+//!
+//! let half_built = GetTokenBody::builder().imp_secret("not for logs");
+//! println!("{half_built:?}");
+//! ```
+//!
+//! Parameters other than the body stay positional, in the generator's order: path parameters as the path has
+//! them, then query parameters sorted by wire name, then headers, then the body. Check a call's signature before
+//! passing two strings.
 
 // Generated code: documented by the spec, not by us, and written in the generator's style.
 #![allow(missing_docs, clippy::all, clippy::pedantic, unused_imports, dead_code, rustdoc::all)]

@@ -226,10 +226,10 @@ impl TokenManager {
     }
 
     async fn fetch(&self) -> Result<(Credential, Instant), Error> {
-        let body = GetTokenBody {
-            imp_key: Some(self.imp_key.expose().to_string()),
-            imp_secret: Some(self.imp_secret.expose().to_string()),
-        };
+        let body = GetTokenBody::builder()
+            .imp_key(self.imp_key.expose())
+            .imp_secret(self.imp_secret.expose())
+            .build();
         let mut call = Call::new(
             GET_TOKEN_OPERATION,
             Method::POST,

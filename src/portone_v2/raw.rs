@@ -4,6 +4,42 @@
 //!
 //! Every enum that comes from the server has an `Unrecognized` variant keeping the raw value, and every tagged
 //! union decodes each known tag to its own variant (see `build.rs`).
+//!
+//! # Request bodies
+//!
+//! Every body an operation takes has a builder checked at compile time: the fields the spec requires must be set,
+//! the others may be left out and are then not sent (an `Option` setter also has a `maybe_` form taking the
+//! `Option`; a list left out is empty). The structs inside a body are plain struct literals (those without
+//! required fields implement `Default`). A payment with a billing key:
+//!
+//! ```
+//! use kr_payments::portone_v2::raw::types::{BillingKeyPaymentInput, Currency, PaymentAmountInput};
+//!
+//! let body = BillingKeyPaymentInput::builder()
+//!     .billing_key("billing-key-from-the-checkout")
+//!     .order_name("Monthly plan")
+//!     .amount(PaymentAmountInput { total: 9_900, tax_free: None, vat: None })
+//!     .currency(Currency::Krw)
+//!     .build();
+//! assert!(body.store_id.is_none() && body.notice_urls.is_empty());
+//! // Sent with `client.raw().pay_with_billing_key("payment-id", &body)`.
+//! ```
+//!
+//! Leaving out a required field (here the currency) does not compile:
+//!
+//! ```compile_fail,E0277
+//! use kr_payments::portone_v2::raw::types::{BillingKeyPaymentInput, PaymentAmountInput};
+//!
+//! let body = BillingKeyPaymentInput::builder()
+//!     .billing_key("billing-key-from-the-checkout")
+//!     .order_name("Monthly plan")
+//!     .amount(PaymentAmountInput { total: 9_900, tax_free: None, vat: None })
+//!     .build();
+//! ```
+//!
+//! Parameters other than the body stay positional, in the generator's order: path parameters as the path has
+//! them, then query parameters sorted by wire name, then headers, then the body. Check a call's signature before
+//! passing two strings.
 
 // Generated code: documented by the spec, not by us, and written in the generator's style.
 #![allow(missing_docs, clippy::all, clippy::pedantic, unused_imports, dead_code, rustdoc::all)]

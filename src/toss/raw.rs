@@ -4,6 +4,42 @@
 //!
 //! Every enum that comes from the server has an `Unrecognized` variant keeping the raw value, and every tagged
 //! union decodes each known tag to its own variant (see `build.rs`).
+//!
+//! # Request bodies
+//!
+//! Every body an operation takes has a builder checked at compile time: the fields the spec requires must be set,
+//! the others may be left out and are then not sent (each optional setter also has a `maybe_` form taking an
+//! `Option`). A payment with a billing key:
+//!
+//! ```
+//! use kr_payments::toss::raw::types::PayWithBillingKeyRequest;
+//!
+//! let body = PayWithBillingKeyRequest::builder()
+//!     .customer_key("customer-1")
+//!     .order_id("order-2026-0001")
+//!     .order_name("Monthly plan")
+//!     .amount(9_900)
+//!     .build();
+//! assert!(body.tax_free_amount.is_none());
+//! // Sent with `client.raw().pay_with_billing_key("billing-key", None, &body)`.
+//! ```
+//!
+//! Leaving out a required field (here the amount) does not compile:
+//!
+//! ```compile_fail,E0277
+//! use kr_payments::toss::raw::types::PayWithBillingKeyRequest;
+//!
+//! let body = PayWithBillingKeyRequest::builder()
+//!     .customer_key("customer-1")
+//!     .order_id("order-2026-0001")
+//!     .order_name("Monthly plan")
+//!     .build();
+//! ```
+//!
+//! Parameters other than the body stay positional, in the generator's order: path parameters as the path has
+//! them, then query parameters sorted by wire name, then headers, then the body. So
+//! `list_transactions(end_date, limit, start_date, starting_after)` takes the end date first: check a call's
+//! signature before passing two strings.
 
 // Generated code: documented by the spec, not by us, and written in the generator's style.
 #![allow(missing_docs, clippy::all, clippy::pedantic, unused_imports, dead_code, rustdoc::all)]

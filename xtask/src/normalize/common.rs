@@ -135,17 +135,25 @@ pub fn constraints_to_vendor_key(spec: &mut Value) -> usize {
     n
 }
 
-/// Makes every property of every component schema nullable (a `$ref` becomes `allOf: [$ref]` + `nullable`).
-/// Toss and iamport send explicit `null` for properties their docs call required; without this a single
-/// `null` fails the whole response.
-pub fn make_component_properties_nullable(spec: &mut Value) -> usize {
-    let mut n = 0;
+/// Makes the properties of component schemas nullable (a `$ref` becomes `allOf: [$ref]` + `nullable`). Toss and
+/// iamport send explicit `null` for properties their docs call required; without this a single `null` fails the
+/// whole response. A schema the client sends keeps its required properties as they are: `nullable` would make them
+/// `Option` in the generated type, so a request without them would compile (and a builder could leave them out).
+/// Returns (properties made nullable, required properties of sent schemas left alone).
+pub fn make_component_properties_nullable(spec: &mut Value) -> (usize, usize) {
+    let sides = Sides::of(spec);
+    let (mut n, mut kept) = (0, 0);
     let Some(schemas) = spec.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else {
-        return 0;
+        return (0, 0);
     };
-    for (_, schema) in schemas.iter_mut() {
-        for_each_properties_map(schema, &mut |props| {
-            for (_, p) in props.iter_mut() {
+    for (name, schema) in schemas.iter_mut() {
+        let sent = !sides.received_only(name);
+        for_each_properties_map(schema, &mut |props, required| {
+            for (prop, p) in props.iter_mut() {
+                if sent && required.contains(prop) {
+                    kept += 1;
+                    continue;
+                }
                 if let Some(obj) = p.as_object_mut() {
                     if obj.get("nullable") == Some(&Value::Bool(true)) {
                         continue;
@@ -159,14 +167,20 @@ pub fn make_component_properties_nullable(spec: &mut Value) -> usize {
             }
         });
     }
-    n
+    (n, kept)
 }
 
-/// Applies `f` to each `properties` map in a schema, including those nested in allOf / items / inline objects.
-pub fn for_each_properties_map(schema: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>)) {
+/// Applies `f` to each `properties` map in a schema, including those nested in allOf / items / inline objects,
+/// with the `required` list of the object that holds the map.
+pub fn for_each_properties_map(schema: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>, &[String])) {
     let Some(obj) = schema.as_object_mut() else { return };
+    let required: Vec<String> = obj
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).map(String::from).collect())
+        .unwrap_or_default();
     if let Some(props) = obj.get_mut("properties").and_then(Value::as_object_mut) {
-        f(props);
+        f(props, &required);
         for (_, p) in props.iter_mut() {
             for_each_properties_map(p, f);
         }

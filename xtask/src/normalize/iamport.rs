@@ -112,11 +112,16 @@ pub fn normalize(mut spec: Value) -> Result<Normalized, crate::Error> {
         n,
     )?;
 
-    let n = common::make_component_properties_nullable(&mut spec);
+    let (n, kept) = common::make_component_properties_nullable(&mut spec);
     log.required(
-        "every component property nullable",
-        "iamport sends `null` for fields it lists as required (e.g. `cancel_history[].pg_tid`)",
+        "every component property nullable, except the required fields of request bodies",
+        "iamport sends `null` for fields it lists as required (e.g. `cancel_history[].pg_tid`); a schema only the client sends keeps its required fields non-nullable, so the generated body type does not let a request leave them out",
         n,
+    )?;
+    log.required(
+        "(required fields of request bodies left non-nullable)",
+        "counted by the step above: `AgainBody`'s `customer_uid`, `merchant_uid`, `amount` and `name`, and the like",
+        kept,
     )?;
 
     let n = card_type_as_sent(&mut spec);
