@@ -60,6 +60,61 @@ pub(crate) fn decode_view<V: View + DeserializeOwned>(status: u16, body: &bytes:
     }
 }
 
+/// The impls every payment view shares, for a struct `$view { typed: $typed, json: RawJson }`: `Deref` to the
+/// typed part, `From` the typed part (its JSON then the typed fields serialized, so it holds nothing beyond them),
+/// `Serialize` as the JSON kept, `Deserialize` keeping the text ([`deserialize_view`]), [`View`], and a `Debug`
+/// of the typed part only (the JSON is never printed; the typed part's own `Debug` redacts).
+macro_rules! view_impls {
+    ($view:ident, $typed:ty) => {
+        impl ::std::ops::Deref for $view {
+            type Target = $typed;
+            fn deref(&self) -> &$typed {
+                &self.typed
+            }
+        }
+
+        impl ::std::convert::From<$typed> for $view {
+            /// A view of a generated value (one from the raw client, say); its JSON is the typed fields serialized,
+            /// so it holds nothing beyond them.
+            fn from(typed: $typed) -> Self {
+                let json = serde_json::to_value(&typed)
+                    .map(crate::RawJson::from)
+                    .unwrap_or_default();
+                $view { typed, json }
+            }
+        }
+
+        impl serde::Serialize for $view {
+            /// Writes the JSON as the provider sent it.
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                self.json.serialize(serializer)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $view {
+            /// Reads the view from JSON, keeping its text.
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                crate::lossless::deserialize_view(deserializer).map(|(typed, json)| $view { typed, json })
+            }
+        }
+
+        impl crate::lossless::View for $view {
+            type Typed = $typed;
+            fn from_parts(typed: $typed, json: crate::RawJson) -> Self {
+                $view { typed, json }
+            }
+        }
+
+        impl ::std::fmt::Debug for $view {
+            /// The typed fields only; the JSON is never printed.
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_tuple(stringify!($view)).field(&self.typed).finish()
+            }
+        }
+    };
+}
+pub(crate) use view_impls;
+
 /// serde's message without the line and column, which would count from the start of the view's own text.
 fn without_position(e: &serde_json::Error) -> String {
     let text = e.to_string();

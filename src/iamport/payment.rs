@@ -26,9 +26,7 @@ use crate::{InvalidRequest, RawJson};
 use chrono::{DateTime, Utc};
 use futures::stream::{BoxStream, StreamExt};
 use reqwest::Method;
-use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::ops::Deref;
+use serde::Deserialize;
 
 /// Which payments [`Client::payments_by_status`] lists: `all`, `ready`, `paid`, `cancelled`, `failed`.
 pub use types::GetPaymentsByStatusPaymentStatus as StatusFilter;
@@ -107,48 +105,7 @@ impl Payment {
     }
 }
 
-impl Deref for Payment {
-    type Target = types::PaymentAnnotation;
-    fn deref(&self) -> &types::PaymentAnnotation {
-        &self.typed
-    }
-}
-
-impl From<types::PaymentAnnotation> for Payment {
-    /// A view of a generated payment; its JSON is the typed fields serialized, so it holds nothing beyond them.
-    fn from(typed: types::PaymentAnnotation) -> Self {
-        let json = serde_json::to_value(&typed).map(RawJson::from).unwrap_or_default();
-        Payment { typed, json }
-    }
-}
-
-impl Serialize for Payment {
-    /// Writes the JSON as iamport sent it.
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.json.serialize(serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for Payment {
-    /// Reads an iamport payment (`PaymentAnnotation`) from JSON, keeping its text.
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        crate::lossless::deserialize_view(deserializer).map(|(typed, json)| Payment { typed, json })
-    }
-}
-
-impl crate::lossless::View for Payment {
-    type Typed = types::PaymentAnnotation;
-    fn from_parts(typed: types::PaymentAnnotation, json: RawJson) -> Self {
-        Payment { typed, json }
-    }
-}
-
-impl fmt::Debug for Payment {
-    /// The typed fields only; the JSON is never printed.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Payment").field(&self.typed).finish()
-    }
-}
+crate::lossless::view_impls!(Payment, types::PaymentAnnotation);
 
 impl types::PaymentCancelAnnotation {
     /// What this history entry did with the money, by itself: iamport's `cancel_history` lists cancels that went

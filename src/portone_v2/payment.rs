@@ -82,48 +82,7 @@ impl Payment {
     }
 }
 
-impl std::ops::Deref for Payment {
-    type Target = PaymentByStatus;
-    fn deref(&self) -> &PaymentByStatus {
-        &self.typed
-    }
-}
-
-impl From<PaymentByStatus> for Payment {
-    /// A view of a generated payment; its JSON is the typed fields serialized, so it holds nothing beyond them.
-    fn from(typed: PaymentByStatus) -> Self {
-        let json = serde_json::to_value(&typed).map(RawJson::from).unwrap_or_default();
-        Payment { typed, json }
-    }
-}
-
-impl serde::Serialize for Payment {
-    /// Writes the JSON as PortOne sent it.
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.json.serialize(serializer)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Payment {
-    /// Reads a PortOne payment from JSON, keeping its text.
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        crate::lossless::deserialize_view(deserializer).map(|(typed, json)| Payment { typed, json })
-    }
-}
-
-impl crate::lossless::View for Payment {
-    type Typed = PaymentByStatus;
-    fn from_parts(typed: PaymentByStatus, json: RawJson) -> Self {
-        Payment { typed, json }
-    }
-}
-
-impl std::fmt::Debug for Payment {
-    /// The typed part only; the JSON is never printed.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Payment").field(&self.typed).finish()
-    }
-}
+crate::lossless::view_impls!(Payment, PaymentByStatus);
 
 /// One page of [`Client::payments`]: the payments, each a lossless [`Payment`] view, and where the page is. (The
 /// generated type of the same name is `raw::types::GetPaymentsResponse`.)

@@ -43,7 +43,6 @@ use crate::refund;
 use crate::transport::{Call, Lookup};
 use chrono::{DateTime, Utc};
 use std::fmt;
-use std::ops::Deref;
 
 /// Where a payment is in its life cycle (`READY`, `IN_PROGRESS`, `WAITING_FOR_DEPOSIT`, `DONE`, `CANCELED`,
 /// `PARTIAL_CANCELED`, `ABORTED`, `EXPIRED`, or `Unrecognized`).
@@ -92,50 +91,7 @@ pub struct Payment {
     json: RawJson,
 }
 
-impl Deref for Payment {
-    type Target = wire::Payment;
-    fn deref(&self) -> &wire::Payment {
-        &self.typed
-    }
-}
-
-impl From<wire::Payment> for Payment {
-    /// A view of a generated payment (one from the raw client, say); its JSON is the typed fields serialized, so it
-    /// holds nothing beyond them.
-    fn from(typed: wire::Payment) -> Self {
-        let json = serde_json::to_value(&typed).map(RawJson::from).unwrap_or_default();
-        Payment { typed, json }
-    }
-}
-
-impl serde::Serialize for Payment {
-    /// Writes the JSON as Toss sent it.
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.json.serialize(serializer)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Payment {
-    /// Reads a Toss Payment object from JSON, keeping its text.
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        crate::lossless::deserialize_view(deserializer).map(|(typed, json)| Payment { typed, json })
-    }
-}
-
-impl crate::lossless::View for Payment {
-    type Typed = wire::Payment;
-    fn from_parts(typed: wire::Payment, json: RawJson) -> Self {
-        Payment { typed, json }
-    }
-}
-
-impl fmt::Debug for Payment {
-    /// The generated payment's `Debug` (the typed fields; the JSON is not printed): the `secret`, `metadata` and
-    /// the customer's personal and account data print as [`crate::sensitive`] says.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Payment").field(&self.typed).finish()
-    }
-}
+crate::lossless::view_impls!(Payment, wire::Payment);
 
 impl wire::PaymentCancel {
     /// What this cancel did with the money, by itself: the crate's one rule, shared by
@@ -637,33 +593,7 @@ impl Transaction {
     }
 }
 
-impl Deref for Transaction {
-    type Target = wire::Transaction;
-    fn deref(&self) -> &wire::Transaction {
-        &self.typed
-    }
-}
-
-impl serde::Serialize for Transaction {
-    /// Writes the JSON as Toss sent it.
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.json.serialize(serializer)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Transaction {
-    /// Reads a Toss Transaction from JSON, keeping its text.
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        crate::lossless::deserialize_view(deserializer).map(|(typed, json)| Transaction { typed, json })
-    }
-}
-
-impl fmt::Debug for Transaction {
-    /// The typed fields only; the JSON is never printed.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Transaction").field(&self.typed).finish()
-    }
-}
+crate::lossless::view_impls!(Transaction, wire::Transaction);
 
 /// The largest page `GET /v1/transactions` serves (`limit`).
 pub const MAX_TRANSACTIONS_PAGE: u32 = 5_000;
