@@ -170,9 +170,12 @@ pub fn make_component_properties_nullable(spec: &mut Value) -> (usize, usize) {
     (n, kept)
 }
 
+/// What [`for_each_properties_map`] calls: a `properties` map and the `required` list of the object holding it.
+pub type PropertiesVisitor<'a> = dyn FnMut(&mut Map<String, Value>, &[String]) + 'a;
+
 /// Applies `f` to each `properties` map in a schema, including those nested in allOf / items / inline objects,
 /// with the `required` list of the object that holds the map.
-pub fn for_each_properties_map(schema: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>, &[String])) {
+pub fn for_each_properties_map(schema: &mut Value, f: &mut PropertiesVisitor<'_>) {
     let Some(obj) = schema.as_object_mut() else { return };
     let required: Vec<String> = obj
         .get("required")
