@@ -26,48 +26,8 @@ async fn every_providers_payment_reads_the_same_through_payment_view() {
         let sb = Sandbox::start().await.unwrap();
         let id = sb.seed(SeedPayment::card("order-view", 10_000).provider(provider));
         let partial = Refund::partial(3_000, 10_000, "one item returned");
-        let view: Box<dyn PaymentView> = match provider {
-            Provider::PortOneV2 => {
-                let c = kr_payments::portone_v2::Client::builder()
-                    .secret(sandbox::DEFAULT_PORTONE_SECRET)
-                    .base_url(sb.origin(provider))
-                    .build()
-                    .unwrap();
-                c.refund(&id, &partial).await.unwrap();
-                Box::new(
-                    c.get_payment(&kr_payments::portone_v2::PaymentId::new(id.clone()))
-                        .await
-                        .unwrap(),
-                )
-            }
-            Provider::Iamport => {
-                let c = kr_payments::iamport::Client::builder()
-                    .imp_key(sandbox::DEFAULT_IMP_KEY)
-                    .imp_secret(sandbox::DEFAULT_IMP_SECRET)
-                    .base_url(sb.origin(provider))
-                    .build()
-                    .unwrap();
-                c.refund(&id, &partial).await.unwrap();
-                Box::new(
-                    c.get_payment(&kr_payments::iamport::ImpUid::new(id.clone()))
-                        .await
-                        .unwrap(),
-                )
-            }
-            _ => {
-                let c = kr_payments::toss::Client::builder()
-                    .secret_key(sandbox::DEFAULT_TOSS_SECRET_KEY)
-                    .base_url(sb.origin(provider))
-                    .build()
-                    .unwrap();
-                c.refund(&id, &partial).await.unwrap();
-                Box::new(
-                    c.get_payment(&kr_payments::toss::PaymentKey::new(id.clone()))
-                        .await
-                        .unwrap(),
-                )
-            }
-        };
+        refunds(&sb, provider).refund(&id, &partial).await.unwrap();
+        let view = fetch(&sb, provider, &id).await;
         let ledger_balance = sb.balance(&id);
         assert_eq!(
             ledger_balance,
@@ -97,6 +57,34 @@ async fn every_providers_payment_reads_the_same_through_payment_view() {
             "order-view"
         };
         assert_eq!(view.order_id(), Some(order), "{provider:?}: the merchant's order");
+    }
+}
+
+/// `provider`'s client against the sandbox, as the provider-neutral refund seam.
+fn refunds(sb: &Sandbox, provider: Provider) -> Box<dyn Refunds> {
+    match provider {
+        Provider::PortOneV2 => Box::new(
+            kr_payments::portone_v2::Client::builder()
+                .secret(sandbox::DEFAULT_PORTONE_SECRET)
+                .base_url(sb.origin(provider))
+                .build()
+                .unwrap(),
+        ),
+        Provider::Iamport => Box::new(
+            kr_payments::iamport::Client::builder()
+                .imp_key(sandbox::DEFAULT_IMP_KEY)
+                .imp_secret(sandbox::DEFAULT_IMP_SECRET)
+                .base_url(sb.origin(provider))
+                .build()
+                .unwrap(),
+        ),
+        _ => Box::new(
+            kr_payments::toss::Client::builder()
+                .secret_key(sandbox::DEFAULT_TOSS_SECRET_KEY)
+                .base_url(sb.origin(provider))
+                .build()
+                .unwrap(),
+        ),
     }
 }
 
