@@ -51,13 +51,16 @@ pub(crate) trait View: Sized {
 /// decoded straight from the body, and the body itself is kept as the view's JSON, shared rather than copied, so
 /// the answer is read once. The same result as decoding the view through its `Deserialize`, including the error
 /// (the same decode, then the same path finding).
+///
+/// The body is checked to be UTF-8 first (the JSON kept must be text, and the typed decode does not look inside the
+/// strings it skips); the typed part is then decoded from that text, so serde does not check each string again.
 pub(crate) fn decode_view<V: View + DeserializeOwned>(status: u16, body: &bytes::Bytes) -> Result<V, DecodeError> {
-    let typed = decode_json::<V::Typed>(status, body)?;
-    match RawJson::whole_body(body) {
-        Some(json) => Ok(V::from_parts(typed, json)),
+    let Ok(text) = simdutf8::basic::from_utf8(body) else {
         // Not UTF-8 throughout: the view's own decode, which refuses it as it always did.
-        None => decode(status, body),
-    }
+        return decode(status, body);
+    };
+    let typed = crate::error::decode_json_text::<V::Typed>(status, text, body)?;
+    Ok(V::from_parts(typed, RawJson::whole_text(body, text)))
 }
 
 /// The impls every payment view shares, for a struct `$view { typed: $typed, json: RawJson }`: `Deref` to the
@@ -200,6 +203,11 @@ mod tests {
                     out.push((format!("{name} (cut)"), bytes[..bytes.len() / 2].to_vec()));
                     let broken = String::from_utf8_lossy(&bytes).replacen("Amount\": ", "Amount\": \"x\", \"_\": ", 1);
                     out.push((format!("{name} (broken)"), broken.into_bytes()));
+                    // Not UTF-8 inside a field no type reads, which a typed decode skips without looking.
+                    let mut not_utf8 = bytes.clone();
+                    let open = not_utf8.iter().position(|b| *b == b'{').unwrap();
+                    not_utf8.splice(open + 1..open + 1, b"\"notInAnySpec\":\"\xff\xfe\",".iter().copied());
+                    out.push((format!("{name} (not UTF-8)"), not_utf8));
                     out.push((name, bytes));
                 }
             }

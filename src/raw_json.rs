@@ -61,18 +61,18 @@ impl RawJson {
     /// Keeps a whole received body that has just been decoded successfully, without copying or reading it again.
     /// `None` when it is not valid UTF-8 (a decoder can skip over such bytes; the caller then keeps the text the
     /// slower way, which refuses them).
-    pub(crate) fn whole_body(body: &Bytes) -> Option<Self> {
-        let text = simdutf8::basic::from_utf8(body).ok()?;
+    /// `text` is `body` read as UTF-8 (the caller checked it).
+    pub(crate) fn whole_text(body: &Bytes, text: &str) -> Self {
+        debug_assert_eq!(text.as_bytes(), &body[..]);
         let trimmed = text.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
         let start = trimmed.as_ptr() as usize - text.as_ptr() as usize;
-        Some(Text::kept(body.clone(), Some(start..start + trimmed.len())))
+        Text::kept(body.clone(), Some(start..start + trimmed.len()))
     }
 
     /// Keeps the `response` member of an iamport envelope that has just been decoded successfully with a
-    /// `response`; where it sits is found only when the text is read. `None` when the body is not valid UTF-8.
-    pub(crate) fn envelope_response(body: &Bytes) -> Option<Self> {
-        simdutf8::basic::from_utf8(body).ok()?;
-        Some(Text::kept(body.clone(), None))
+    /// `response`; where it sits is found only when the text is read. The caller checked that the body is UTF-8.
+    pub(crate) fn envelope_response(body: &Bytes) -> Self {
+        Text::kept(body.clone(), None)
     }
 
     /// Keeps the JSON text of a value the crate holds (for an answer rebuilt from parts, e.g. a payment read
@@ -235,7 +235,7 @@ mod tests {
     fn a_kept_body_is_the_text_as_sent_without_a_copy() {
         let text = r#"{"paymentKey":"pk_1","secret":"ps_abc","totalAmount":1000,"notInAnySpec":[1,2.50]}"#;
         let body = Bytes::from(format!(" \n{text}\r\n"));
-        let kept = RawJson::whole_body(&body).unwrap();
+        let kept = RawJson::whole_text(&body, std::str::from_utf8(&body).unwrap());
         assert_eq!(
             kept.expose(),
             text,
@@ -253,10 +253,6 @@ mod tests {
         );
         assert_eq!(serde_json::to_string(&kept).unwrap(), text);
         assert!(!format!("{kept:?} {kept}").contains("ps_abc"));
-        assert!(
-            RawJson::whole_body(&Bytes::from_static(b"{\"a\":\"\xff\"}")).is_none(),
-            "not UTF-8"
-        );
     }
 
     #[test]
@@ -273,7 +269,7 @@ mod tests {
             format!(r#"{{"code":0,"respons\u0065":{payment}}}"#),
         ] {
             let body = Bytes::from(body);
-            let kept = RawJson::envelope_response(&body).unwrap();
+            let kept = RawJson::envelope_response(&body);
             assert_eq!(kept.expose(), payment, "{body:?}");
             assert_eq!(kept.clone().expose(), payment, "a clone reads the same");
             assert_eq!(serde_json::to_string(&kept).unwrap(), payment);
