@@ -771,10 +771,8 @@ impl Transport {
         {
             tracing::trace!(body = %redacted_body(body), "request body");
         }
-        let req = self.request(call, url, timeout);
         drop(_enter);
-        let sent_at = SystemTime::now();
-        let result = self.exchange(req, url, attempt, sent_at, call.mutating()).await;
+        let result = self.exchange(call, url, attempt, timeout).await;
         let _enter = span.enter();
         span.record("latency_ms", started.elapsed().as_millis() as u64);
         match result {
@@ -796,14 +794,10 @@ impl Transport {
     }
 
     /// Sends one request and reads its whole answer, within the size limit; a redirect is a failure.
-    async fn exchange(
-        &self,
-        req: reqwest::Request,
-        url: &reqwest::Url,
-        attempt: u32,
-        sent_at: SystemTime,
-        mutating: bool,
-    ) -> AttemptResult {
+    ///
+    /// The request is built here, not passed in: an `async fn` keeps its arguments for as long as it runs, and a
+    /// `reqwest::Request` is 264 bytes that would sit in every call's future after it was handed to reqwest.
+    async fn exchange(&self, call: &Call, url: &reqwest::Url, attempt: u32, timeout: Duration) -> AttemptResult {
         let failed = |e: reqwest::Error| {
             let kind = classify(&e);
             Failure {
@@ -814,7 +808,12 @@ impl Transport {
                 source: Some(e),
             }
         };
-        let mut resp = self.http.execute(req).await.map_err(failed)?;
+        let sent_at = SystemTime::now();
+        let mut resp = self
+            .http
+            .execute(self.request(call, url, timeout))
+            .await
+            .map_err(failed)?;
         let status = resp.status();
         let headers = std::mem::take(resp.headers_mut());
         // The same URL back is the usual answer; comparing origins builds two `Origin`s, so only when it differs.
@@ -840,27 +839,40 @@ impl Transport {
             source: None,
         };
         let limit = self.max_response_bytes;
-        let body = match resp.content_length().or_else(|| content_length(&headers)) {
-            Some(len) if len > limit as u64 => return Err(too_large()),
-            Some(_) => resp.bytes().await.map_err(failed)?,
-            None => {
-                let mut buf = BytesMut::new();
-                while let Some(chunk) = resp.chunk().await.map_err(failed)? {
-                    if buf.len() + chunk.len() > limit {
-                        return Err(too_large());
+        let announced = resp.content_length().or_else(|| content_length(&headers));
+        if announced.is_some_and(|len| len > limit as u64) {
+            return Err(too_large());
+        }
+        // Read chunk by chunk (`Response::bytes` is a 568-byte future; `chunk` is 32), within the limit whether or
+        // not a length was announced. A body that comes in one chunk, as a small answer does, is kept as it came;
+        // only a second chunk starts a buffer.
+        let mut first: Option<Bytes> = None;
+        let mut buf = BytesMut::new();
+        let mut len = 0usize;
+        while let Some(chunk) = resp.chunk().await.map_err(failed)? {
+            len += chunk.len();
+            if len > limit {
+                return Err(too_large());
+            }
+            match first.take() {
+                None if buf.is_empty() => first = Some(chunk),
+                earlier => {
+                    if let Some(earlier) = earlier {
+                        buf.reserve(announced.map_or(0, |n| n as usize).max(len) - buf.len());
+                        buf.extend_from_slice(&earlier);
                     }
                     buf.extend_from_slice(&chunk);
                 }
-                buf.freeze()
             }
-        };
+        }
+        let body = first.unwrap_or_else(|| buf.freeze());
         Ok(Response {
             status,
             headers,
             body,
             attempts: attempt,
             earlier_unknown: false,
-            mutating,
+            mutating: call.mutating(),
             sent_at,
             received_at: SystemTime::now(),
         })
@@ -1010,6 +1022,25 @@ pub(crate) fn path_segment(field: &'static str, value: &str) -> Result<String, c
     Ok(encode_segment(value))
 }
 
+/// `prefix`, the segment `value` checked as [`path_segment`] does and percent-encoded, then `suffix`, in one
+/// string: `"/payments/" + id + "/cancel"`.
+///
+/// # Errors
+/// As [`path_segment`].
+pub(crate) fn path_with_segment(
+    prefix: &str,
+    field: &'static str,
+    value: &str,
+    suffix: &str,
+) -> Result<String, crate::InvalidRequest> {
+    check_id(field, value)?;
+    let mut path = String::with_capacity(prefix.len() + value.len() + suffix.len());
+    path.push_str(prefix);
+    push_segment(&mut path, value);
+    path.push_str(suffix);
+    Ok(path)
+}
+
 /// An id from caller input (sent in a path or a body): not empty or blank, not `.` or `..` (no provider issues
 /// such an id, and in a path it would name another resource), no control characters.
 ///
@@ -1022,7 +1053,13 @@ pub(crate) fn check_id(field: &'static str, value: &str) -> Result<(), crate::In
     if value == "." || value == ".." {
         return Err(crate::InvalidRequest::new(field, "cannot be `.` or `..`"));
     }
-    if value.chars().any(char::is_control) {
+    // ASCII text (every id a provider issues) is checked byte by byte; other text by character.
+    let control = if value.is_ascii() {
+        value.bytes().any(|b| b.is_ascii_control())
+    } else {
+        value.chars().any(char::is_control)
+    };
+    if control {
         return Err(crate::InvalidRequest::new(field, "contains a control character"));
     }
     Ok(())
@@ -1121,12 +1158,26 @@ impl Drop for InFlight {
 /// Percent-encodes one path segment: everything but RFC 3986 unreserved characters, so `/`, `?`, `#`, spaces and
 /// non-ASCII text stay inside the segment they belong to.
 pub(crate) fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    push_segment(&mut out, s);
+    out
+}
+
+/// [`encode_segment`] onto the end of `out`. A segment of unreserved characters only (the usual id) is copied as
+/// it is.
+pub(crate) fn push_segment(out: &mut String, s: &str) {
     const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
         .remove(b'-')
         .remove(b'.')
         .remove(b'_')
         .remove(b'~');
-    percent_encoding::utf8_percent_encode(s, SET).to_string()
+    if s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+    {
+        out.push_str(s);
+    } else {
+        out.extend(percent_encoding::utf8_percent_encode(s, SET));
+    }
 }
 
 /// Whether a JSON key names a value that must never reach a log or an error message (the table in
@@ -1453,6 +1504,38 @@ mod tests {
             retry_after,
             pending: false,
         }
+    }
+
+    #[test]
+    fn a_segment_copied_as_it_is_is_the_segment_percent_encoding_gives() {
+        const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'-')
+            .remove(b'.')
+            .remove(b'_')
+            .remove(b'~');
+        for id in [
+            "order-20240915-48213",
+            "tgen_20240915_Az~.9",
+            "a b",
+            "a/b?c#d",
+            "%41",
+            "주문-1",
+            "..",
+            "",
+            "\u{7f}",
+        ] {
+            let encoded = percent_encoding::utf8_percent_encode(id, SET).to_string();
+            assert_eq!(encode_segment(id), encoded, "{id:?}");
+            assert_eq!(
+                path_with_segment("/payments/", "paymentId", id, "/cancel").ok(),
+                check_id("paymentId", id)
+                    .ok()
+                    .map(|()| format!("/payments/{encoded}/cancel")),
+                "{id:?}"
+            );
+        }
+        assert!(check_id("paymentId", "a\u{85}b").is_err(), "a C1 control character");
+        assert!(check_id("paymentId", "a\tb").is_err());
     }
 
     #[test]

@@ -66,6 +66,7 @@ use crate::account::{AccountNumber, BankCode, HolderName, PhoneNumber};
 use crate::policy::{self, CancelWarning, Deadline};
 use crate::transport::{Call, Replay, RetryPolicy};
 use chrono::{DateTime, Utc};
+use futures::future::{Either, FutureExt as _};
 use reqwest::Method;
 use std::fmt;
 use std::time::Duration;
@@ -727,21 +728,30 @@ impl<'a> CancelRequest<'a> {
     ///   (another payment, no entry for it, amounts that do not add up).
     /// * [`crate::Error::Unverified`]: an attempt's outcome was unknown, and the payment shows a cancel that fits
     ///   this one that the crate cannot prove is this request's.
-    pub async fn send(self) -> Result<Payment, Error> {
-        self.send_inner().await.map(|settled| settled.payment)
+    ///
+    /// The request is checked when `send` is called and the check's result is kept for the future; nothing is
+    /// sent until the future is polled.
+    pub fn send(self) -> impl Future<Output = Result<Payment, Error>> + Send + 'a {
+        self.send_inner().map(|settled| settled.map(|settled| settled.payment))
     }
 
     /// Sends the cancel; also says which history entry is this cancel's and whether it was confirmed by reading
     /// the payment again.
-    async fn send_inner(self) -> Result<super::reconcile::Settled, Error> {
-        let body = self.body()?;
+    ///
+    /// Checks and builds the request before returning the future, which then holds only the call and the
+    /// expectation instead of the whole builder.
+    fn send_inner(self) -> impl Future<Output = Result<super::reconcile::Settled, Error>> + Send + 'a {
+        let body = match self.body() {
+            Ok(body) => body,
+            Err(invalid) => return Either::Left(std::future::ready(Err(invalid.into()))),
+        };
         let expect = super::reconcile::Expectation {
             imp_uid: body.imp_uid.clone(),
             merchant_uid: body.merchant_uid.clone(),
             amount: self.amount,
             guard: self.checksum,
             known_balance: self.known.as_ref().and_then(|k| k.balance),
-            reason: self.reason.clone(),
+            reason: self.reason,
         };
         let mut call = Call::new(
             "cancelPayment",
@@ -757,7 +767,7 @@ impl<'a> CancelRequest<'a> {
         };
         call.timeout = self.timeout;
         call.retry = self.retry;
-        super::reconcile::send_cancel(self.client, call, &expect).await
+        Either::Right(super::reconcile::send_cancel(self.client, call, expect))
     }
 
     /// [`send`](Self::send), also returning what the policy check before sending noticed without refusing (see
@@ -766,19 +776,22 @@ impl<'a> CancelRequest<'a> {
     ///
     /// # Errors
     /// As [`send`](Self::send).
-    pub async fn send_with_warnings(mut self) -> Result<Cancelled, Error> {
+    pub fn send_with_warnings(mut self) -> impl Future<Output = Result<Cancelled, Error>> + Send + 'a {
         // One clock reading for the check that may refuse and for the warnings returned.
         self.now.get_or_insert_with(Utc::now);
-        self.body()?;
-        let warnings = self.check_policy()?;
-        let settled = self.send_inner().await?;
-        Ok(Cancelled {
-            payment: settled.payment,
-            entry: settled.entry,
-            refunded: settled.refunded,
-            warnings,
-            reconciled: settled.reconciled,
-        })
+        match self.body().and_then(|_| self.check_policy()) {
+            Err(invalid) => Either::Left(std::future::ready(Err(invalid.into()))),
+            Ok(warnings) => Either::Right(self.send_inner().map(move |settled| {
+                let settled = settled?;
+                Ok(Cancelled {
+                    payment: settled.payment,
+                    entry: settled.entry,
+                    refunded: settled.refunded,
+                    warnings,
+                    reconciled: settled.reconciled,
+                })
+            })),
+        }
     }
 }
 

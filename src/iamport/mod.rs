@@ -102,17 +102,26 @@ impl Client {
 
     /// Sends a call with the access token and the `Tier` header, retries it once with a new token after a 401,
     /// and reads the envelope.
-    pub(crate) async fn send<T: DeserializeOwned>(&self, call: Call) -> Result<T, Error> {
-        let operation = call.operation;
-        let resp = self.execute(call).await?;
-        error::decode_envelope(operation, &resp)
+    pub(crate) fn send<T: DeserializeOwned>(
+        &self,
+        mut call: Call,
+    ) -> impl Future<Output = Result<T, Error>> + Send + '_ {
+        // An `async move` block keeps the call once; an `async fn` would keep it twice (its argument and the body's).
+        async move {
+            let resp = self.execute(&mut call).await?;
+            error::decode_envelope(call.operation, &resp)
+        }
     }
 
     /// [`send`](Self::send) for an answer whose payload is one payment view, read once.
-    pub(crate) async fn send_view<V: crate::lossless::View + DeserializeOwned>(&self, call: Call) -> Result<V, Error> {
-        let operation = call.operation;
-        let resp = self.execute(call).await?;
-        error::decode_envelope_view(operation, &resp)
+    pub(crate) fn send_view<V: crate::lossless::View + DeserializeOwned>(
+        &self,
+        mut call: Call,
+    ) -> impl Future<Output = Result<V, Error>> + Send + '_ {
+        async move {
+            let resp = self.execute(&mut call).await?;
+            error::decode_envelope_view(call.operation, &resp)
+        }
     }
 
     /// [`send`](Self::send) without reading the answer: the response keeps whether an earlier attempt's outcome is
@@ -121,15 +130,18 @@ impl Client {
     /// A 401 means the token was refused. A read or a `checksum`-guarded cancel is then sent once more with a new
     /// token, within the same deadline. An unguarded cancel is not: a 401 from a proxy can follow a cancel iamport
     /// applied, and sending it again could refund twice, so that 401 is the answer (its outcome unknown).
-    pub(crate) async fn execute(&self, mut call: Call) -> Result<transport::Response, Error> {
+    ///
+    /// Takes the call by reference (it gains the `Tier`, `Authorization` headers and its deadline): the caller's
+    /// future keeps it, not a second copy in this one.
+    pub(crate) async fn execute(&self, call: &mut Call) -> Result<transport::Response, Error> {
         if let Some(tier) = &self.shared.tier {
             call.headers.insert(TIER, tier.clone());
         }
-        call.deadline = Some(self.shared.transport.deadline_for(&call));
+        call.deadline = Some(self.shared.transport.deadline_for(call));
         // Without a token the call is never sent, whatever happened to the token request.
         let token = self.shared.tokens.token().await.map_err(Error::before_sending)?;
         transport::authorize(&mut call.headers, &token.bearer);
-        let resp = self.shared.transport.execute(&call).await?;
+        let resp = self.shared.transport.execute(call).await?;
         if resp.status != reqwest::StatusCode::UNAUTHORIZED || call.replay != transport::Replay::Safe {
             return Ok(resp);
         }
@@ -150,7 +162,7 @@ impl Client {
         })?;
         transport::authorize(&mut call.headers, &token.bearer);
         // Boxed: the replay after a 401 is the cold path, and would otherwise enlarge every call's future.
-        match Box::pin(self.shared.transport.execute(&call)).await {
+        match Box::pin(self.shared.transport.execute(call)).await {
             Ok(mut again) => {
                 again.earlier_unknown |= earlier_unknown;
                 Ok(again)

@@ -79,103 +79,115 @@ pub(super) struct Settled {
 }
 
 /// Sends a cancel call and settles its outcome; see the [module docs](self).
-pub(super) async fn send_cancel(client: &Client, mut call: Call, expect: &Expectation) -> Result<Settled, Error> {
-    let started = SystemTime::now();
-    let [field, id] = expect.in_flight_key();
-    let in_flight = InFlight::start(&["iamport", client.base_url(), field, id]);
-    let deadline = client.shared.transport.deadline_for(&call);
-    call.deadline = Some(deadline);
-    let guarded = call.replay == Replay::Safe;
-    let operation = call.operation;
-    let retry = call.retry.clone();
-    let (error, after_unknown) = match client.execute(call).await {
-        Ok(response) => {
-            let after_unknown = response.earlier_unknown;
-            match decode_envelope_view::<Payment>(operation, &response) {
-                Ok(payment) => {
-                    // A success answers for itself: after an unknown attempt, a guarded replay succeeds only if
-                    // that attempt was not applied.
-                    return answered(payment, expect, &response, operation).map(|(payment, entry, refunded)| Settled {
-                        payment,
-                        entry,
-                        refunded,
-                        reconciled: false,
-                    });
+///
+/// A plain function returning an `async move` block rather than an `async fn`, which would keep a second copy of
+/// the call and the expectation in every cancel's future.
+pub(super) fn send_cancel(
+    client: &Client,
+    mut call: Call,
+    expect: Expectation,
+) -> impl Future<Output = Result<Settled, Error>> + Send + '_ {
+    async move {
+        let expect = &expect;
+        let started = SystemTime::now();
+        let [field, id] = expect.in_flight_key();
+        let in_flight = InFlight::start(&["iamport", client.base_url(), field, id]);
+        let deadline = client.shared.transport.deadline_for(&call);
+        call.deadline = Some(deadline);
+        let guarded = call.replay == Replay::Safe;
+        let operation = call.operation;
+        let retry = call.retry.clone();
+        let (error, after_unknown) = match client.execute(&mut call).await {
+            Ok(response) => {
+                let after_unknown = response.earlier_unknown;
+                match decode_envelope_view::<Payment>(operation, &response) {
+                    Ok(payment) => {
+                        // A success answers for itself: after an unknown attempt, a guarded replay succeeds only if
+                        // that attempt was not applied.
+                        return answered(payment, expect, &response, operation).map(|(payment, entry, refunded)| {
+                            Settled {
+                                payment,
+                                entry,
+                                refunded,
+                                reconciled: false,
+                            }
+                        });
+                    }
+                    Err(e) => (e, after_unknown),
                 }
-                Err(e) => (e, after_unknown),
             }
+            Err(e) => (e, false),
+        };
+        let unknown = after_unknown || error.delivery() == Delivery::Unknown;
+        if !(unknown && guarded) || error.nothing_sent() {
+            return Err(error);
         }
-        Err(e) => (e, false),
-    };
-    let unknown = after_unknown || error.delivery() == Delivery::Unknown;
-    if !(unknown && guarded) || error.nothing_sent() {
-        return Err(error);
-    }
-    // Boxed: the read that settles an outcome is the cold path; inline, it would double every cancel's future.
-    let Some(read) = Box::pin(read_payment(client, expect, deadline, retry)).await else {
-        return Err(error.with_delivery(Delivery::Unknown));
-    };
-    let since_ms = transport::start_on_server_ms(started, &read.1).saturating_sub(transport::CLOCK_TOLERANCE_MS);
-    let payment = read.0;
-    let last_answer = match &error {
-        crate::Error::Api(api) => format!("HTTP {} code {}", api.status, api.error.code),
-        other => other.to_string(),
-    };
-    let unverified = |reason: &str, entry: &CancelHistoryEntry| {
-        Err(crate::Error::Unverified(Unverified {
-            operation,
-            reason: reason.to_string(),
-            last_answer: last_answer.clone(),
-            evidence: serde_json::to_value(entry)
-                .map(|v| RawJson::from_value(&v))
-                .unwrap_or_default(),
-        }))
-    };
-    match stepping_entry(&payment, expect) {
-        Some((index, entry)) if dated_since(entry, since_ms) => {
-            if in_flight.overlapped() {
-                return unverified(
-                    "the payment shows a cancel that fits this request, made during the call, but another cancel \
+        // Boxed: the read that settles an outcome is the cold path; inline, it would double every cancel's future.
+        let Some(read) = Box::pin(read_payment(client, expect, deadline, retry)).await else {
+            return Err(error.with_delivery(Delivery::Unknown));
+        };
+        let since_ms = transport::start_on_server_ms(started, &read.1).saturating_sub(transport::CLOCK_TOLERANCE_MS);
+        let payment = read.0;
+        let last_answer = match &error {
+            crate::Error::Api(api) => format!("HTTP {} code {}", api.status, api.error.code),
+            other => other.to_string(),
+        };
+        let unverified = |reason: &str, entry: &CancelHistoryEntry| {
+            Err(crate::Error::Unverified(Unverified {
+                operation,
+                reason: reason.to_string(),
+                last_answer: last_answer.clone(),
+                evidence: serde_json::to_value(entry)
+                    .map(|v| RawJson::from_value(&v))
+                    .unwrap_or_default(),
+            }))
+        };
+        match stepping_entry(&payment, expect) {
+            Some((index, entry)) if dated_since(entry, since_ms) => {
+                if in_flight.overlapped() {
+                    return unverified(
+                        "the payment shows a cancel that fits this request, made during the call, but another cancel \
                      of the same payment ran in this process at the same time and iamport's data cannot tell \
                      which of the two it is",
-                    entry,
-                );
-            }
-            if expect.reason.as_ref().is_some_and(|r| entry.reason.as_ref() != Some(r)) {
-                return unverified(
-                    "the payment shows a cancel that took the balance from the checksum by this amount during \
+                        entry,
+                    );
+                }
+                if expect.reason.as_ref().is_some_and(|r| entry.reason.as_ref() != Some(r)) {
+                    return unverified(
+                        "the payment shows a cancel that took the balance from the checksum by this amount during \
                      the call, but with another reason",
-                    entry,
+                        entry,
+                    );
+                }
+                tracing::info!(
+                    provider = "iamport",
+                    operation,
+                    %last_answer,
+                    "an attempt's outcome was unknown; the payment shows this cancel applied once: reconciled"
                 );
+                Ok(Settled {
+                    refunded: entry.amount.unwrap_or_default(),
+                    payment,
+                    entry: Some(index),
+                    reconciled: true,
+                })
             }
-            tracing::info!(
-                provider = "iamport",
-                operation,
-                %last_answer,
-                "an attempt's outcome was unknown; the payment shows this cancel applied once: reconciled"
-            );
-            Ok(Settled {
-                refunded: entry.amount.unwrap_or_default(),
-                payment,
-                entry: Some(index),
-                reconciled: true,
-            })
-        }
-        Some((_, entry)) if dated_since(entry, since_ms.saturating_sub(LOOKBACK_SECONDS * 1000)) => unverified(
-            "the payment shows a cancel that fits this request, dated shortly before the call started: it is \
+            Some((_, entry)) if dated_since(entry, since_ms.saturating_sub(LOOKBACK_SECONDS * 1000)) => unverified(
+                "the payment shows a cancel that fits this request, dated shortly before the call started: it is \
              somebody else's unless iamport's clock is further off than the crate allows for",
-            entry,
-        ),
-        _ if payment.cancellable_balance().is_some_and(|b| Some(b) != expect.guard) => {
-            tracing::info!(
-                provider = "iamport",
-                operation,
-                %last_answer,
-                "no cancel of this request on the payment, and its balance is no longer the checksum: not applied"
-            );
-            Err(error.with_delivery(Delivery::Refused))
+                entry,
+            ),
+            _ if payment.cancellable_balance().is_some_and(|b| Some(b) != expect.guard) => {
+                tracing::info!(
+                    provider = "iamport",
+                    operation,
+                    %last_answer,
+                    "no cancel of this request on the payment, and its balance is no longer the checksum: not applied"
+                );
+                Err(error.with_delivery(Delivery::Refused))
+            }
+            _ => Err(error.with_delivery(Delivery::Unknown)),
         }
-        _ => Err(error.with_delivery(Delivery::Unknown)),
     }
 }
 
@@ -201,7 +213,8 @@ async fn read_payment(
         ),
         (None, None) => return None,
     };
-    let response = client.execute(call.within(deadline, retry)).await.ok()?;
+    let mut call = call.within(deadline, retry);
+    let response = client.execute(&mut call).await.ok()?;
     let payment = decode_envelope_view::<Payment>("getPayment", &response).ok()?;
     Some((payment, response))
 }

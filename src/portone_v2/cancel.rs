@@ -44,8 +44,9 @@ use super::{Client, PaymentId};
 use crate::account::{AccountNumber, HolderName, PhoneNumber};
 use crate::error::{Error, InvalidRequest};
 use crate::policy::{self, CancelWarning, Deadline};
-use crate::transport::{Replay, RetryPolicy, encode_segment, path_segment};
+use crate::transport::{Replay, RetryPolicy, check_id, path_with_segment};
 use chrono::{DateTime, Utc};
+use futures::future::{Either, FutureExt as _};
 use reqwest::header::{HeaderName, HeaderValue};
 use std::fmt;
 use std::time::Duration;
@@ -464,7 +465,7 @@ impl CancelPayment {
     /// # Errors
     /// The first rule broken, with the field in PortOne's wire terms.
     pub fn validate(&self) -> Result<(), InvalidRequest> {
-        path_segment("paymentId", &self.payment_id)?;
+        check_id("paymentId", &self.payment_id)?;
         check_idempotency_key(&self.idempotency_key)?;
         if self.reason.trim().is_empty() {
             return Err(InvalidRequest::new(
@@ -575,14 +576,16 @@ impl CancelPayment {
     ///   request (another amount, a negative one, more than the balance).
     /// * [`Error::Unverified`] when an attempt's outcome was unknown and the payment shows a cancel that fits this
     ///   one which the crate cannot prove is this request's.
-    pub async fn send(self) -> Result<CancelOutcome, Error<CancelPaymentError>> {
-        self.send_settled().await.map(|(outcome, _)| outcome)
+    ///
+    /// The request is checked when `send` is called and the check's result is kept for the future; nothing is
+    /// sent until the future is polled.
+    pub fn send(self) -> impl Future<Output = Result<CancelOutcome, Error<CancelPaymentError>>> + Send + 'static {
+        self.send_settled().map(|settled| settled.map(|(outcome, _)| outcome))
     }
 
     fn call(&self) -> Result<crate::transport::Call, InvalidRequest> {
         self.validate()?;
-        // `validate` has checked the id as a path segment.
-        let path = format!("/payments/{}/cancel", encode_segment(&self.payment_id));
+        let path = path_with_segment("/payments/", "paymentId", &self.payment_id, "/cancel")?;
         let mut call = self
             .client
             .call(
@@ -627,17 +630,31 @@ impl CancelPayment {
     }
 
     /// Sends the cancel; the outcome and the answer's body.
-    async fn send_settled(mut self) -> Result<(CancelOutcome, bytes::Bytes), Error<CancelPaymentError>> {
+    ///
+    /// Checks and builds the request before returning the future, which then holds only what sending needs (the
+    /// call, the expectation, the warnings) instead of the whole builder: every cancel's future is smaller by that.
+    fn send_settled(
+        mut self,
+    ) -> impl Future<Output = Result<(CancelOutcome, bytes::Bytes), Error<CancelPaymentError>>> + Send + 'static {
         // One clock reading for the check that may refuse and for the warnings the outcome carries.
         self.now.get_or_insert_with(Utc::now);
-        let call = self.call()?;
-        let warnings = self.check_policy()?;
-        let Settled {
-            outcome,
-            body,
-            after_unknown,
-        } = super::reconcile::send_cancel(&self.client, call, &self.payment_id, &self.expectation()).await?;
-        Ok((outcome.with_warnings(warnings).reconciled(after_unknown), body))
+        let prepared = self
+            .call()
+            .and_then(|call| Ok((call, self.check_policy()?)))
+            .map(|(call, warnings)| (call, warnings, self.expectation()));
+        match prepared {
+            Err(invalid) => Either::Left(std::future::ready(Err(invalid.into()))),
+            Ok((call, warnings, expect)) => Either::Right(
+                super::reconcile::send_cancel(self.client, call, self.payment_id, expect).map(move |settled| {
+                    let Settled {
+                        outcome,
+                        body,
+                        after_unknown,
+                    } = settled?;
+                    Ok((outcome.with_warnings(warnings).reconciled(after_unknown), body))
+                }),
+            ),
+        }
     }
 }
 

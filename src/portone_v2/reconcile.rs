@@ -91,54 +91,61 @@ pub(super) fn is_pending(resp: &Response) -> bool {
 }
 
 /// Sends the cancel call and settles its outcome; see the [module docs](self).
-pub(super) async fn send_cancel(
-    client: &Client,
+///
+/// A plain function returning an `async move` block rather than an `async fn`: an `async fn` keeps a copy of each
+/// argument taken by value beside the one its body uses, which would put the call and the expectation twice into
+/// every cancel's future.
+pub(super) fn send_cancel(
+    client: Client,
     mut call: Call,
-    payment_id: &str,
-    expect: &Expectation,
-) -> Result<Settled, Error<CancelPaymentError>> {
-    let started = SystemTime::now();
-    let deadline = client.shared.transport.deadline_for(&call);
-    call.deadline = Some(deadline);
-    let response = client.shared.transport.execute(&call).await?;
-    if response.status.is_success() {
-        return settle_answer(&response, expect);
-    }
-    let status = response.status.as_u16();
-    let after_unknown = response.earlier_unknown;
-    let pending = is_pending(&response);
-    let error = match decode_json::<CancelPaymentError>(status, &response.body) {
-        Ok(error) => Error::Api(ApiError::answer(status, error, true)),
-        Err(decode) => Error::Decode(decode.for_mutation(true)),
-    };
-    if pending {
-        // The deadline ended while PortOne was still working on it: it may yet be applied.
-        return Err(error.with_delivery(Delivery::Unknown));
-    }
-    if !after_unknown || error.delivery() == Delivery::Unknown {
-        return Err(error);
-    }
-    // A refusal after an attempt whose outcome was unknown: PortOne's answer for this key, unless the key was lost.
-    if !explained_by_an_applied_attempt(&error) {
-        return Err(error.with_delivery(Delivery::Refused));
-    }
-    // Boxed: the read that settles an outcome is the cold path; inline, it would double every cancel's future.
-    match Box::pin(find_fitting_cancel(
-        client, payment_id, expect, started, deadline, &call,
-    ))
-    .await
-    {
-        Some(Found::Nothing) => Err(error.with_delivery(Delivery::Refused)),
-        Some(Found::Candidate(evidence)) => Err(Error::Unverified(Unverified {
-            operation: call.operation,
-            reason: "PortOne refused the repeated request, yet the payment shows a cancel of this amount and \
+    payment_id: String,
+    expect: Expectation,
+) -> impl Future<Output = Result<Settled, Error<CancelPaymentError>>> + Send + 'static {
+    async move {
+        let (client, payment_id, expect) = (&client, payment_id.as_str(), &expect);
+        let started = SystemTime::now();
+        let deadline = client.shared.transport.deadline_for(&call);
+        call.deadline = Some(deadline);
+        let response = client.shared.transport.execute(&call).await?;
+        if response.status.is_success() {
+            return settle_answer(&response, expect);
+        }
+        let status = response.status.as_u16();
+        let after_unknown = response.earlier_unknown;
+        let pending = is_pending(&response);
+        let error = match decode_json::<CancelPaymentError>(status, &response.body) {
+            Ok(error) => Error::Api(ApiError::answer(status, error, true)),
+            Err(decode) => Error::Decode(decode.for_mutation(true)),
+        };
+        if pending {
+            // The deadline ended while PortOne was still working on it: it may yet be applied.
+            return Err(error.with_delivery(Delivery::Unknown));
+        }
+        if !after_unknown || error.delivery() == Delivery::Unknown {
+            return Err(error);
+        }
+        // A refusal after an attempt whose outcome was unknown: PortOne's answer for this key, unless the key was lost.
+        if !explained_by_an_applied_attempt(&error) {
+            return Err(error.with_delivery(Delivery::Refused));
+        }
+        // Boxed: the read that settles an outcome is the cold path; inline, it would double every cancel's future.
+        match Box::pin(find_fitting_cancel(
+            client, payment_id, expect, started, deadline, &call,
+        ))
+        .await
+        {
+            Some(Found::Nothing) => Err(error.with_delivery(Delivery::Refused)),
+            Some(Found::Candidate(evidence)) => Err(Error::Unverified(Unverified {
+                operation: call.operation,
+                reason: "PortOne refused the repeated request, yet the payment shows a cancel of this amount and \
                      reason made during the call; it is not this request's if PortOne kept its idempotency key, \
                      and nothing else can tell"
-                .into(),
-            last_answer: refusal_code(&error),
-            evidence,
-        })),
-        None => Err(error.with_delivery(Delivery::Unknown)),
+                    .into(),
+                last_answer: refusal_code(&error),
+                evidence,
+            })),
+            None => Err(error.with_delivery(Delivery::Unknown)),
+        }
     }
 }
 

@@ -71,12 +71,13 @@
 
 use super::payment::{Payment, Status};
 use super::raw::types as wire;
-use super::{Client, PaymentKey, TossError, path_segment};
+use super::{Client, PaymentKey, TossError};
 use crate::account::{AccountNumber, BankCode, HolderName};
 use crate::error::{Error, InvalidRequest};
 use crate::policy::{self, CancelWarning};
-use crate::transport::{Call, Replay, RetryPolicy};
+use crate::transport::{Call, Replay, RetryPolicy, path_with_segment};
 use chrono::{DateTime, Utc};
+use futures::future::Either;
 use reqwest::header::{HeaderName, HeaderValue};
 use std::fmt;
 use std::time::Duration;
@@ -455,14 +456,21 @@ impl CancelPayment {
     ///
     /// # Errors
     /// As [`Self::prepare`] and [`PreparedCancel::send`].
-    pub async fn send(self) -> Result<Cancelled, Error<TossError>> {
-        self.prepare()?.send().await
+    ///
+    /// The request is checked when `send` is called and the check's result is kept for the future; nothing is
+    /// sent until the future is polled.
+    pub fn send(self) -> impl Future<Output = Result<Cancelled, Error<TossError>>> + Send + 'static {
+        // The future holds the prepared cancel, not the builder as well.
+        match self.prepare() {
+            Err(refused) => Either::Left(std::future::ready(Err(refused))),
+            Ok(prepared) => Either::Right(async move { prepared.send().await }),
+        }
     }
 
     /// Every check that needs no network; returns the encoded path and the key's header value.
     fn check(&self, key: &str) -> Result<(String, HeaderValue), InvalidRequest> {
         let header = check_idempotency_key(key)?;
-        let segment = path_segment("paymentKey", &self.payment_key)?;
+        let path = path_with_segment("/v1/payments/", "paymentKey", &self.payment_key, "/cancel")?;
         let key_chars = self.payment_key.chars().count();
         if key_chars > MAX_PAYMENT_KEY_CHARS {
             return Err(InvalidRequest::new(
@@ -535,7 +543,7 @@ impl CancelPayment {
                 ));
             }
         }
-        Ok((format!("/v1/payments/{segment}/cancel"), header))
+        Ok((path, header))
     }
 
     /// The checks that need the payment as the caller last read it.

@@ -213,29 +213,31 @@ impl Client {
 
     /// Sends a call with this client's credentials and reads Toss's answer: the success type on 2xx, a
     /// [`TossError`] otherwise.
-    pub(crate) async fn execute<T: serde::de::DeserializeOwned>(
-        &self,
-        call: Call,
-        test_code: Option<&str>,
-    ) -> Result<T, Error<TossError>> {
-        read_response(self.exchange(call, test_code).await?)
+    ///
+    /// An `async move` block keeps the call once; an `async fn` would keep it twice (its argument and the body's).
+    pub(crate) fn execute<'a, T: serde::de::DeserializeOwned>(
+        &'a self,
+        mut call: Call,
+        test_code: Option<&'a str>,
+    ) -> impl Future<Output = Result<T, Error<TossError>>> + Send + 'a {
+        async move { read_response(self.exchange(&mut call, test_code).await?) }
     }
 
     /// [`execute`](Self::execute) for an answer that is one payment view, read once.
-    pub(crate) async fn execute_view<T: crate::lossless::View + serde::de::DeserializeOwned>(
-        &self,
-        call: Call,
-        test_code: Option<&str>,
-    ) -> Result<T, Error<TossError>> {
-        read_view(self.exchange(call, test_code).await?)
+    pub(crate) fn execute_view<'a, T: crate::lossless::View + serde::de::DeserializeOwned>(
+        &'a self,
+        mut call: Call,
+        test_code: Option<&'a str>,
+    ) -> impl Future<Output = Result<T, Error<TossError>>> + Send + 'a {
+        async move { read_view(self.exchange(&mut call, test_code).await?) }
     }
 
-    async fn exchange(&self, mut call: Call, test_code: Option<&str>) -> Result<Response, Error<TossError>> {
+    async fn exchange(&self, call: &mut Call, test_code: Option<&str>) -> Result<Response, Error<TossError>> {
         if let Some(code) = self.test_code_for(test_code)? {
             call.headers.insert(TEST_CODE, code);
         }
         transport::authorize(&mut call.headers, self.credential());
-        Ok(self.transport().execute(&call).await?)
+        Ok(self.transport().execute(call).await?)
     }
 }
 

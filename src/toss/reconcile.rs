@@ -79,66 +79,71 @@ pub(super) fn is_pending(resp: &Response) -> bool {
 }
 
 /// Sends the cancel call (with the client's credentials) and settles its outcome; see the [module docs](self).
-pub(super) async fn send_cancel(
-    client: &Client,
+///
+/// A plain function returning an `async move` block rather than an `async fn`, which would keep a second copy of
+/// the call in every cancel's future.
+pub(super) fn send_cancel<'a>(
+    client: &'a Client,
     mut call: Call,
-    expect: &Expectation,
-) -> Result<Settled, Error<TossError>> {
-    let started = SystemTime::now();
-    transport::authorize(&mut call.headers, client.credential());
-    let deadline = client.transport().deadline_for(&call);
-    call.deadline = Some(deadline);
-    let response = client.transport().execute(&call).await?;
-    let status = response.status.as_u16();
-    let after_unknown = response.earlier_unknown;
-    if response.status.is_success() {
-        let body = response.body.clone();
-        let payment: Payment = read_view(response).map_err(|e| match e {
-            Error::Decode(d) => Error::Decode(d.for_mutation(true)),
-            other => other,
-        })?;
-        if let Err(reason) = check(&payment, expect) {
-            return Err(Error::Inconsistent(InconsistentAnswer {
-                operation: call.operation,
-                status,
-                reason,
-                answer: RawJson::parse(&String::from_utf8_lossy(&body)).unwrap_or_default(),
-            }));
+    expect: &'a Expectation,
+) -> impl Future<Output = Result<Settled, Error<TossError>>> + Send + 'a {
+    async move {
+        let started = SystemTime::now();
+        transport::authorize(&mut call.headers, client.credential());
+        let deadline = client.transport().deadline_for(&call);
+        call.deadline = Some(deadline);
+        let response = client.transport().execute(&call).await?;
+        let status = response.status.as_u16();
+        let after_unknown = response.earlier_unknown;
+        if response.status.is_success() {
+            let body = response.body.clone();
+            let payment: Payment = read_view(response).map_err(|e| match e {
+                Error::Decode(d) => Error::Decode(d.for_mutation(true)),
+                other => other,
+            })?;
+            if let Err(reason) = check(&payment, expect) {
+                return Err(Error::Inconsistent(InconsistentAnswer {
+                    operation: call.operation,
+                    status,
+                    reason,
+                    answer: RawJson::parse(&String::from_utf8_lossy(&body)).unwrap_or_default(),
+                }));
+            }
+            return Ok(Settled { payment, after_unknown });
         }
-        return Ok(Settled { payment, after_unknown });
-    }
-    let pending = is_pending(&response);
-    let error = match decode_json::<TossError>(status, &response.body) {
-        Ok(error) => Error::Api(ApiError::answer(status, error, true)),
-        Err(decode) => Error::Decode(decode.for_mutation(true)),
-    };
-    if pending {
-        // The deadline ended while Toss was still processing a refund of the payment: it may yet be applied.
-        return Err(error.with_delivery(Delivery::Unknown));
-    }
-    if !after_unknown || error.delivery() == Delivery::Unknown {
-        return Err(error);
-    }
-    let explained = error.api().is_some_and(|e| EXPLAINED_CODES.contains(&e.code.as_str()));
-    if !explained {
-        // The same request met a refusal its first attempt would have met too.
-        return Err(error.with_delivery(Delivery::Refused));
-    }
-    // Boxed: the read that settles an outcome is the cold path; inline, it would double every cancel's future.
-    match Box::pin(find_fitting_cancel(client, expect, started, deadline, &call)).await {
-        Some(None) => Err(error.with_delivery(Delivery::Refused)),
-        Some(Some(evidence)) => Err(Error::Unverified(Unverified {
-            operation: call.operation,
-            reason: "Toss refused the repeated request, yet the payment shows a cancel of this amount and reason \
+        let pending = is_pending(&response);
+        let error = match decode_json::<TossError>(status, &response.body) {
+            Ok(error) => Error::Api(ApiError::answer(status, error, true)),
+            Err(decode) => Error::Decode(decode.for_mutation(true)),
+        };
+        if pending {
+            // The deadline ended while Toss was still processing a refund of the payment: it may yet be applied.
+            return Err(error.with_delivery(Delivery::Unknown));
+        }
+        if !after_unknown || error.delivery() == Delivery::Unknown {
+            return Err(error);
+        }
+        let explained = error.api().is_some_and(|e| EXPLAINED_CODES.contains(&e.code.as_str()));
+        if !explained {
+            // The same request met a refusal its first attempt would have met too.
+            return Err(error.with_delivery(Delivery::Refused));
+        }
+        // Boxed: the read that settles an outcome is the cold path; inline, it would double every cancel's future.
+        match Box::pin(find_fitting_cancel(client, expect, started, deadline, &call)).await {
+            Some(None) => Err(error.with_delivery(Delivery::Refused)),
+            Some(Some(evidence)) => Err(Error::Unverified(Unverified {
+                operation: call.operation,
+                reason: "Toss refused the repeated request, yet the payment shows a cancel of this amount and reason \
                      made during the call; it is not this request's if Toss kept its idempotency key, and nothing \
                      else can tell"
-                .into(),
-            last_answer: error
-                .api()
-                .map_or_else(|| format!("HTTP {status}"), |e| format!("HTTP {status} {}", e.code)),
-            evidence,
-        })),
-        None => Err(error.with_delivery(Delivery::Unknown)),
+                    .into(),
+                last_answer: error
+                    .api()
+                    .map_or_else(|| format!("HTTP {status}"), |e| format!("HTTP {status} {}", e.code)),
+                evidence,
+            })),
+            None => Err(error.with_delivery(Delivery::Unknown)),
+        }
     }
 }
 
