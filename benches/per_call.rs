@@ -31,6 +31,8 @@ const WARM_UP: usize = 20;
 enum Side {
     Facade,
     Raw,
+    /// The hand-written call decoding the way the facades do ([`Decode::Text`]); a diagnostic.
+    RawText,
 }
 
 impl Side {
@@ -38,6 +40,7 @@ impl Side {
         match arg {
             "facade" => Some(Side::Facade),
             "raw" => Some(Side::Raw),
+            "raw-text" => Some(Side::RawText),
             _ => None,
         }
     }
@@ -54,6 +57,7 @@ async fn op(url: &str, provider: Provider, side: Side) -> support::Op {
     match side {
         Side::Facade => provider.facade(url).await,
         Side::Raw => provider.baseline(url, Decode::Plain),
+        Side::RawText => provider.baseline(url, Decode::Text),
     }
 }
 
@@ -77,7 +81,7 @@ fn serve() -> ExitCode {
 
 /// `--client URL PROVIDER SIDE CALLS`.
 fn client(args: &[String]) -> ExitCode {
-    let usage = "usage: per_call --client URL portone-v2|iamport|toss facade|raw CALLS";
+    let usage = "usage: per_call --client URL portone-v2|iamport|toss facade|raw|raw-text CALLS";
     let (Some(url), Some(provider), Some(side), Some(calls)) = (
         args.first(),
         args.get(1).and_then(|p| Provider::from_arg(p)),

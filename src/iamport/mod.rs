@@ -102,6 +102,10 @@ impl Client {
 
     /// Sends a call with the access token and the `Tier` header, retries it once with a new token after a 401,
     /// and reads the envelope.
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn keeps each by-value argument twice in its future"
+    )]
     pub(crate) fn send<T: DeserializeOwned>(
         &self,
         mut call: Call,
@@ -114,6 +118,10 @@ impl Client {
     }
 
     /// [`send`](Self::send) for an answer whose payload is one payment view, read once.
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn keeps each by-value argument twice in its future"
+    )]
     pub(crate) fn send_view<V: crate::lossless::View + DeserializeOwned>(
         &self,
         mut call: Call,

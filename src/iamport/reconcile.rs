@@ -82,6 +82,10 @@ pub(super) struct Settled {
 ///
 /// A plain function returning an `async move` block rather than an `async fn`, which would keep a second copy of
 /// the call and the expectation in every cancel's future.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn keeps each by-value argument twice in its future"
+)]
 pub(super) fn send_cancel(
     client: &Client,
     mut call: Call,

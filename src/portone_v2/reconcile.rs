@@ -95,6 +95,10 @@ pub(super) fn is_pending(resp: &Response) -> bool {
 /// A plain function returning an `async move` block rather than an `async fn`: an `async fn` keeps a copy of each
 /// argument taken by value beside the one its body uses, which would put the call and the expectation twice into
 /// every cancel's future.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn keeps each by-value argument twice in its future"
+)]
 pub(super) fn send_cancel(
     client: Client,
     mut call: Call,

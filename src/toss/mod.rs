@@ -215,6 +215,10 @@ impl Client {
     /// [`TossError`] otherwise.
     ///
     /// An `async move` block keeps the call once; an `async fn` would keep it twice (its argument and the body's).
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn keeps each by-value argument twice in its future"
+    )]
     pub(crate) fn execute<'a, T: serde::de::DeserializeOwned>(
         &'a self,
         mut call: Call,
@@ -224,6 +228,10 @@ impl Client {
     }
 
     /// [`execute`](Self::execute) for an answer that is one payment view, read once.
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn keeps each by-value argument twice in its future"
+    )]
     pub(crate) fn execute_view<'a, T: crate::lossless::View + serde::de::DeserializeOwned>(
         &'a self,
         mut call: Call,

@@ -82,6 +82,10 @@ pub(super) fn is_pending(resp: &Response) -> bool {
 ///
 /// A plain function returning an `async move` block rather than an `async fn`, which would keep a second copy of
 /// the call in every cancel's future.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn keeps each by-value argument twice in its future"
+)]
 pub(super) fn send_cancel<'a>(
     client: &'a Client,
     mut call: Call,
