@@ -590,7 +590,12 @@ impl Transport {
 
     /// When `call` must be over: its inherited deadline, or its own timeout (the client's by default) from now.
     pub fn deadline_for(&self, call: &Call) -> Instant {
-        let now = Instant::now();
+        // The clock is read only when there is a deadline to compute (a cancel's call inherits one).
+        call.deadline
+            .unwrap_or_else(|| self.deadline_from(call, Instant::now()))
+    }
+
+    fn deadline_from(&self, call: &Call, now: Instant) -> Instant {
         call.deadline
             .unwrap_or_else(|| now.checked_add(call.timeout.unwrap_or(self.timeout)).unwrap_or(now))
     }
@@ -599,7 +604,7 @@ impl Transport {
     pub async fn execute(&self, call: &Call) -> Result<Response, TransportError> {
         let policy = call.retry.as_ref().unwrap_or(&self.retry);
         let started = Instant::now();
-        let deadline = self.deadline_for(call);
+        let deadline = self.deadline_from(call, started);
         let budget = deadline.saturating_duration_since(started);
         let per_attempt = self.attempt_timeout.unwrap_or(budget * 3 / 4).max(MIN_ATTEMPT);
         // The URL is built once and shared by every attempt, like the headers and the body.
@@ -618,7 +623,9 @@ impl Transport {
         let mut pending_polls = 0u32;
         loop {
             attempt += 1;
-            let remaining = deadline.saturating_duration_since(Instant::now());
+            // The first attempt starts now: the reading taken above serves (a clock reading is not free).
+            let now = if attempt == 1 { started } else { Instant::now() };
+            let remaining = deadline.saturating_duration_since(now);
             let outcome = self
                 .attempt(call, &url, attempt, per_attempt.min(remaining).max(MIN_ATTEMPT))
                 .await;
@@ -765,7 +772,8 @@ impl Transport {
             latency_ms = tracing::field::Empty,
         );
         let _enter = span.enter();
-        let started = Instant::now();
+        // The latency is only for the span: without a subscriber that records it, the clock is not read.
+        let started = (!span.is_disabled()).then(Instant::now);
         if let Some(body) = &call.body
             && tracing::enabled!(tracing::Level::TRACE)
         {
@@ -774,7 +782,9 @@ impl Transport {
         drop(_enter);
         let result = self.exchange(call, url, attempt, timeout).await;
         let _enter = span.enter();
-        span.record("latency_ms", started.elapsed().as_millis() as u64);
+        if let Some(started) = started {
+            span.record("latency_ms", started.elapsed().as_millis() as u64);
+        }
         match result {
             Ok(resp) => {
                 span.record("status", resp.status.as_u16());
@@ -1039,6 +1049,15 @@ pub(crate) fn path_with_segment(
     push_segment(&mut path, value);
     path.push_str(suffix);
     Ok(path)
+}
+
+/// The number of characters of `text` when it has more than `max`, else `None`. A text of at most `max` bytes has
+/// at most `max` characters, so the usual short text is not walked character by character.
+pub(crate) fn chars_beyond(text: &str, max: usize) -> Option<usize> {
+    if text.len() <= max {
+        return None;
+    }
+    Some(text.chars().count()).filter(|&chars| chars > max)
 }
 
 /// An id from caller input (sent in a path or a body): not empty or blank, not `.` or `..` (no provider issues
@@ -1503,6 +1522,26 @@ mod tests {
             failure: None,
             retry_after,
             pending: false,
+        }
+    }
+
+    #[test]
+    fn chars_beyond_counts_characters_not_bytes() {
+        for (text, max) in [
+            ("", 0),
+            ("abc", 3),
+            ("abcd", 3),
+            ("배송 지연", 5),
+            ("배송 지연", 4),
+            ("배송 지연 보상", 5),
+            ("é", 1),
+        ] {
+            let chars = text.chars().count();
+            assert_eq!(
+                chars_beyond(text, max),
+                (chars > max).then_some(chars),
+                "{text:?} with at most {max}"
+            );
         }
     }
 

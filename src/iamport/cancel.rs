@@ -64,7 +64,7 @@ use super::raw::types::{CancelPaymentBody, CancelPaymentBodyExtra};
 use crate::InvalidRequest;
 use crate::account::{AccountNumber, BankCode, HolderName, PhoneNumber};
 use crate::policy::{self, CancelWarning, Deadline};
-use crate::transport::{Call, Replay, RetryPolicy};
+use crate::transport::{Call, Replay, RetryPolicy, chars_beyond};
 use chrono::{DateTime, Utc};
 use futures::future::{Either, FutureExt as _};
 use reqwest::Method;
@@ -631,8 +631,7 @@ impl<'a> CancelRequest<'a> {
             if reason.trim().is_empty() {
                 return Err(InvalidRequest::new("reason", "is blank"));
             }
-            let chars = reason.chars().count();
-            if chars > MAX_REASON_CHARS {
+            if let Some(chars) = chars_beyond(reason, MAX_REASON_CHARS) {
                 return Err(InvalidRequest::new(
                     "reason",
                     format!("has {chars} characters, more than {MAX_REASON_CHARS}"),

@@ -75,7 +75,7 @@ use super::{Client, PaymentKey, TossError};
 use crate::account::{AccountNumber, BankCode, HolderName};
 use crate::error::{Error, InvalidRequest};
 use crate::policy::{self, CancelWarning};
-use crate::transport::{Call, Replay, RetryPolicy, path_with_segment};
+use crate::transport::{Call, Replay, RetryPolicy, chars_beyond, path_with_segment};
 use chrono::{DateTime, Utc};
 use futures::future::Either;
 use reqwest::header::{HeaderName, HeaderValue};
@@ -471,8 +471,7 @@ impl CancelPayment {
     fn check(&self, key: &str) -> Result<(String, HeaderValue), InvalidRequest> {
         let header = check_idempotency_key(key)?;
         let path = path_with_segment("/v1/payments/", "paymentKey", &self.payment_key, "/cancel")?;
-        let key_chars = self.payment_key.chars().count();
-        if key_chars > MAX_PAYMENT_KEY_CHARS {
+        if let Some(key_chars) = chars_beyond(&self.payment_key, MAX_PAYMENT_KEY_CHARS) {
             return Err(InvalidRequest::new(
                 "paymentKey",
                 format!("has {key_chars} characters; at most {MAX_PAYMENT_KEY_CHARS}"),
@@ -481,8 +480,7 @@ impl CancelPayment {
         if self.reason.trim().is_empty() {
             return Err(InvalidRequest::new("cancelReason", "is empty; Toss requires a reason"));
         }
-        let reason_chars = self.reason.chars().count();
-        if reason_chars > MAX_REASON_CHARS {
+        if let Some(reason_chars) = chars_beyond(&self.reason, MAX_REASON_CHARS) {
             return Err(InvalidRequest::new(
                 "cancelReason",
                 format!("has {reason_chars} characters; at most {MAX_REASON_CHARS}"),
