@@ -9,9 +9,10 @@
 //!
 //! * `cargo bench --bench per_call`: allocations (and bytes allocated) per call, facade and hand-written.
 //! * `per_call --serve`: the server alone; prints its URL on the first line, stops when its stdin closes.
-//! * `per_call --client URL PROVIDER SIDE CALLS`: makes `CALLS` calls after the warm-up and exits; `cargo xtask
-//!   instructions` runs it under callgrind with two values of `CALLS` and takes the difference, so start-up
-//!   (runtime, TLS configuration, warm-up) drops out.
+//! * `per_call --client URL PROVIDER SIDE CALLS [--multi-thread]`: makes `CALLS` calls after the warm-up and exits;
+//!   `cargo xtask instructions` runs it under callgrind with two values of `CALLS` and takes the difference, so
+//!   start-up (runtime, TLS configuration, warm-up) drops out. `--multi-thread` runs the calls on a two-worker
+//!   runtime, for counting system calls per call with `strace -f -c` the same way (BENCHMARKS.md §1).
 
 mod cancels;
 mod support;
@@ -33,6 +34,10 @@ enum Side {
     Raw,
     /// The hand-written call decoding the way the facades do ([`Decode::Text`]); a diagnostic.
     RawText,
+    /// The hand-written call with the facade's attempt timeout ([`Decode::WithTimeout`]); a diagnostic.
+    RawTimeout,
+    /// The hand-written call with a 90-second timeout ([`Decode::WithPoolLengthTimeout`]); a diagnostic.
+    RawPoolTimeout,
 }
 
 impl Side {
@@ -41,6 +46,8 @@ impl Side {
             "facade" => Some(Side::Facade),
             "raw" => Some(Side::Raw),
             "raw-text" => Some(Side::RawText),
+            "raw-timeout" => Some(Side::RawTimeout),
+            "raw-pool-timeout" => Some(Side::RawPoolTimeout),
             _ => None,
         }
     }
@@ -58,6 +65,8 @@ async fn op(url: &str, provider: Provider, side: Side) -> support::Op {
         Side::Facade => provider.facade(url).await,
         Side::Raw => provider.baseline(url, Decode::Plain),
         Side::RawText => provider.baseline(url, Decode::Text),
+        Side::RawTimeout => provider.baseline(url, Decode::WithTimeout),
+        Side::RawPoolTimeout => provider.baseline(url, Decode::WithPoolLengthTimeout),
     }
 }
 
@@ -79,9 +88,10 @@ fn serve() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// `--client URL PROVIDER SIDE CALLS`.
+/// `--client URL PROVIDER SIDE CALLS [--multi-thread]`.
 fn client(args: &[String]) -> ExitCode {
-    let usage = "usage: per_call --client URL portone-v2|iamport|toss facade|raw|raw-text CALLS";
+    let usage = "usage: per_call --client URL portone-v2|iamport|toss \
+                 facade|raw|raw-text|raw-timeout|raw-pool-timeout CALLS [--multi-thread]";
     let (Some(url), Some(provider), Some(side), Some(calls)) = (
         args.first(),
         args.get(1).and_then(|p| Provider::from_arg(p)),
@@ -91,7 +101,17 @@ fn client(args: &[String]) -> ExitCode {
         eprintln!("{usage}");
         return ExitCode::from(2);
     };
-    let rt = runtime();
+    // A multi-thread runtime (two workers, the calls made from `block_on` as the overhead bench makes them) shows
+    // the wake-ups between threads that a current-thread runtime does not have: count them with `strace -f -c`.
+    let rt = if args.get(4).is_some_and(|a| a == "--multi-thread") {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+    } else {
+        runtime()
+    };
     rt.block_on(async {
         let op = op(url, provider, side).await;
         for _ in 0..WARM_UP {

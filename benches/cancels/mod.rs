@@ -15,6 +15,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, USER_AGE
 use serde::Serialize;
 use std::hint::black_box;
 use std::sync::Arc;
+use std::time::Duration;
 
 const PORTONE_V2_PAYMENT: &[u8] = include_bytes!("../fixtures/portone_v2_payment_partial_cancelled.json");
 const TOSS_PAYMENT: &[u8] = include_bytes!("../fixtures/toss_payment_several_cancels.json");
@@ -98,8 +99,13 @@ pub fn http_client() -> reqwest::Client {
 pub enum Decode {
     /// `serde_json::from_slice` into the generated type, no timeout: the plain hand-written call (the floor).
     Plain,
-    /// The plain call with a per-call timeout (reqwest's own), as the facade sets on every attempt.
+    /// The plain call with reqwest's own per-request timeout set to what the facade sets on its first attempt,
+    /// [`ATTEMPT_TIMEOUT`]: the price of a deadline, which the facade keeps.
     WithTimeout,
+    /// The plain call with a 90-second timeout, as long as reqwest's connection pool's idle timeout. A diagnostic:
+    /// tokio wakes its timer thread when a timer is set earlier than every timer already waiting, and the pool's
+    /// own idle timer (90 s, re-armed as it fires) is always earlier than a 90-second one, never than a shorter one.
+    WithPoolLengthTimeout,
     /// The plain call with a timeout, also keeping the answer's JSON text as the facade does (a `RawValue` of the
     /// payment or cancellation, decoded first, then the typed value from that text).
     KeepingRaw,
@@ -117,10 +123,17 @@ fn plain<T: serde::de::DeserializeOwned>(how: Decode, bytes: &[u8]) -> T {
     }
 }
 
+/// The timeout of a facade's first attempt with the default settings: three quarters of the call's deadline
+/// ([`DEFAULT_TIMEOUT`](kr_payments::transport::DEFAULT_TIMEOUT)), so that a stalled attempt leaves time to learn
+/// what happened.
+pub const ATTEMPT_TIMEOUT: Duration =
+    Duration::from_millis((kr_payments::transport::DEFAULT_TIMEOUT.as_millis() * 3 / 4) as u64);
+
 fn with_timeout(how: Decode, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
     match how {
         Decode::Plain | Decode::Text => rb,
-        Decode::WithTimeout | Decode::KeepingRaw => rb.timeout(kr_payments::transport::DEFAULT_TIMEOUT),
+        Decode::WithTimeout | Decode::KeepingRaw => rb.timeout(ATTEMPT_TIMEOUT),
+        Decode::WithPoolLengthTimeout => rb.timeout(Duration::from_secs(90)),
     }
 }
 

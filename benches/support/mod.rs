@@ -282,6 +282,14 @@ impl Samples {
     }
 }
 
+/// The median over rounds of `a`'s throughput ÷ `b`'s in the same round: a slow stretch of the machine that spans a
+/// round weighs on both sides of that round's ratio instead of on whichever side's median it lands in.
+pub fn paired_throughput_ratio(a: &Samples, b: &Samples) -> f64 {
+    let mut ratios: Vec<f64> = a.rounds.iter().zip(&b.rounds).map(|(x, y)| x / y).collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios.get(ratios.len() / 2).copied().unwrap_or(0.0)
+}
+
 /// Runs `calls` calls of `op` one after the other, timing each.
 pub async fn run_sequential(op: &Op, calls: usize, into: &mut Samples) {
     let started = Instant::now();

@@ -7,7 +7,15 @@
 //! counts instructions executed, whatever else runs on the machine, so two runs agree to within a few
 //! instructions per call. A third side, `raw-text`, is the hand-written call decoding the way the facades do (the
 //! body's UTF-8 checked once, then `serde_json::from_str`): what the facade adds beyond that technique. `--keep` leaves the callgrind files in `target/callgrind/` for `callgrind_annotate`.
+//!
+//! `cargo xtask instructions --syscalls` counts system calls per call instead, under `strace -f -c` (Debian package
+//! `strace`), with the calls made from a two-worker runtime as the overhead bench makes them: the wake-ups between
+//! threads that cost time without costing instructions (an eventfd `write` wakes the thread waiting in
+//! `epoll_wait`). Besides the facade and the plain hand-written call, the hand-written call with the facade's attempt
+//! timeout (`raw-timeout`) and with a 90-second one (`raw-pool-timeout`). strace slows every system call down, so
+//! the counts show which wake-ups happen, not how long they take.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -66,6 +74,73 @@ fn count(exe: &Path, out_dir: &Path, url: &str, provider: &str, side: &str, call
         .ok_or_else(|| format!("no instruction count in callgrind's output:\n{log}").into())
 }
 
+/// System calls by name for one client run under `strace -f -c`, calls made from a multi-thread runtime.
+fn syscalls(
+    exe: &Path,
+    out_dir: &Path,
+    url: &str,
+    provider: &str,
+    side: &str,
+    calls: usize,
+) -> Result<BTreeMap<String, u64>, crate::Error> {
+    let out_file = out_dir.join(format!("{provider}-{side}-{calls}.strace"));
+    let out = Command::new("strace")
+        .args(["-f", "-c", "-o"])
+        .arg(&out_file)
+        .arg(exe)
+        .args(["--client", url, provider, side, &calls.to_string(), "--multi-thread"])
+        .output()?;
+    if !out.status.success() {
+        let log = String::from_utf8_lossy(&out.stderr);
+        return Err(format!("{provider} {side} under strace failed:\n{log}").into());
+    }
+    // `% time  seconds  usecs/call  calls  errors  syscall`, then one row per system call and a `total` row.
+    let text = std::fs::read_to_string(&out_file)?;
+    let _ = std::fs::remove_file(&out_file);
+    Ok(text
+        .lines()
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let name = cols.last()?;
+            let calls = cols.get(3)?.parse().ok()?;
+            Some((name.to_string(), calls))
+        })
+        .collect())
+}
+
+/// The `--syscalls` table: per call, eventfd writes, `epoll_wait`, `futex` and all system calls.
+fn syscall_table(exe: &Path, out_dir: &Path, url: &str, calls: usize) -> Result<(), crate::Error> {
+    println!(
+        "system calls per call, counted by strace -f -c on a two-worker runtime ({BASE_CALLS} and {} calls after \
+         the warm-up)\n",
+        BASE_CALLS + calls
+    );
+    println!("| provider | side | write (wake-ups) | epoll_wait | futex | all |\n|---|---|---:|---:|---:|---:|");
+    for (provider, label) in PROVIDERS {
+        for side in ["facade", "raw", "raw-timeout", "raw-pool-timeout"] {
+            let low = syscalls(exe, out_dir, url, provider, side, BASE_CALLS)?;
+            let high = syscalls(exe, out_dir, url, provider, side, BASE_CALLS + calls)?;
+            let per_call = |name: &str| {
+                let n = |m: &BTreeMap<String, u64>| m.get(name).copied().unwrap_or(0);
+                n(&high).saturating_sub(n(&low)) as f64 / calls as f64
+            };
+            println!(
+                "| {label} | {side} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                per_call("write"),
+                per_call("epoll_wait"),
+                per_call("futex"),
+                per_call("total")
+            );
+        }
+    }
+    println!(
+        "\nraw-timeout: reqwest's timeout set to the facade's first attempt's (67.5 s with the default deadline); \
+         raw-pool-timeout: to 90 s, as long as the connection pool's idle timer, which tokio never has to wake its \
+         timer thread for."
+    );
+    Ok(())
+}
+
 pub fn run(args: &[String]) -> Result<ExitCode, crate::Error> {
     let calls = match args.iter().position(|a| a == "--calls") {
         Some(i) => args
@@ -76,8 +151,14 @@ pub fn run(args: &[String]) -> Result<ExitCode, crate::Error> {
         None => 200,
     };
     let keep = args.iter().any(|a| a == "--keep");
-    if Command::new("valgrind").arg("--version").output().is_err() {
-        return Err("valgrind is not installed (apt-get install valgrind)".into());
+    let counting_syscalls = args.iter().any(|a| a == "--syscalls");
+    let (tool, package) = if counting_syscalls {
+        ("strace", "strace")
+    } else {
+        ("valgrind", "valgrind")
+    };
+    if Command::new(tool).arg("--version").output().is_err() {
+        return Err(format!("{tool} is not installed (apt-get install {package})").into());
     }
     let root = crate::project_root();
     let exe = build_bench(&root)?;
@@ -97,6 +178,10 @@ pub fn run(args: &[String]) -> Result<ExitCode, crate::Error> {
     let result = (|| -> Result<bool, crate::Error> {
         if url.is_empty() {
             return Err("the per_call server did not start".into());
+        }
+        if counting_syscalls {
+            syscall_table(&exe, &out_dir, &url, calls)?;
+            return Ok(true);
         }
         println!(
             "instructions per call, counted by callgrind ({BASE_CALLS} and {} calls after the warm-up)\n",

@@ -3,7 +3,8 @@
 //! * `cargo xtask regen [--from DIR] [--check] [--api NAME]` rebuilds `openapi/*.json` from the upstream specs.
 //! * `cargo xtask coverage` checks that every operation of every normalized spec got a generated method.
 //! * `cargo xtask build-cost` measures what the crate costs to build, per provider feature.
-//! * `cargo xtask instructions` counts instructions per cancel call, facade and hand-written, under callgrind.
+//! * `cargo xtask instructions` counts instructions per cancel call, facade and hand-written, under callgrind
+//!   (`--syscalls`: system calls per call, under strace).
 
 mod build_cost;
 mod coverage;
@@ -25,7 +26,7 @@ fn main() -> ExitCode {
         Some("instructions") => instructions::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage:\n  cargo xtask regen [--from DIR] [--check] [--api portone-v2|iamport-v1|toss-v1]\n  cargo xtask coverage\n  cargo xtask build-cost [--debug|--release]\n  cargo xtask instructions [--calls N] [--keep]"
+                "usage:\n  cargo xtask regen [--from DIR] [--check] [--api portone-v2|iamport-v1|toss-v1]\n  cargo xtask coverage\n  cargo xtask build-cost [--debug|--release]\n  cargo xtask instructions [--calls N] [--keep] [--syscalls]"
             );
             return ExitCode::from(2);
         }
