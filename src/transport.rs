@@ -825,7 +825,6 @@ impl Transport {
             .await
             .map_err(failed)?;
         let status = resp.status();
-        let headers = std::mem::take(resp.headers_mut());
         // The same URL back is the usual answer; comparing origins builds two `Origin`s, so only when it differs.
         let moved = resp.url() != url && (resp.url().origin() != url.origin() || resp.url().path() != url.path());
         if status.is_redirection() || moved {
@@ -849,7 +848,7 @@ impl Transport {
             source: None,
         };
         let limit = self.max_response_bytes;
-        let announced = resp.content_length().or_else(|| content_length(&headers));
+        let announced = resp.content_length().or_else(|| content_length(resp.headers()));
         if announced.is_some_and(|len| len > limit as u64) {
             return Err(too_large());
         }
@@ -876,6 +875,9 @@ impl Transport {
             }
         }
         let body = first.unwrap_or_else(|| buf.freeze());
+        // Taken only now: kept inside `resp` while the body is read, the header map is not a second time in the
+        // future of every call.
+        let headers = std::mem::take(resp.headers_mut());
         Ok(Response {
             status,
             headers,
