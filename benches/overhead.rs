@@ -44,8 +44,8 @@ async fn pair(server: &Server, provider: Provider) -> Pair {
             provider.baseline(&url, Decode::WithTimeout),
         ),
         (
-            "baseline + a 90 s timeout (not earlier than the pool's idle timer)",
-            provider.baseline(&url, Decode::WithPoolLengthTimeout),
+            "baseline + attempt timeout, on reqwest's default pool (90 s idle)",
+            provider.baseline(&url, Decode::WithTimeoutOnDefaultPool),
         ),
         (
             "baseline + attempt timeout + JSON text kept (RawValue, then typed from it)",

@@ -36,8 +36,9 @@ enum Side {
     RawText,
     /// The hand-written call with the facade's attempt timeout ([`Decode::WithTimeout`]); a diagnostic.
     RawTimeout,
-    /// The hand-written call with a 90-second timeout ([`Decode::WithPoolLengthTimeout`]); a diagnostic.
-    RawPoolTimeout,
+    /// The hand-written call with the attempt timeout on reqwest's default pool ([`Decode::WithTimeoutOnDefaultPool`]);
+    /// a diagnostic.
+    RawTimeoutDefaultPool,
 }
 
 impl Side {
@@ -47,7 +48,7 @@ impl Side {
             "raw" => Some(Side::Raw),
             "raw-text" => Some(Side::RawText),
             "raw-timeout" => Some(Side::RawTimeout),
-            "raw-pool-timeout" => Some(Side::RawPoolTimeout),
+            "raw-timeout-default-pool" => Some(Side::RawTimeoutDefaultPool),
             _ => None,
         }
     }
@@ -66,7 +67,7 @@ async fn op(url: &str, provider: Provider, side: Side) -> support::Op {
         Side::Raw => provider.baseline(url, Decode::Plain),
         Side::RawText => provider.baseline(url, Decode::Text),
         Side::RawTimeout => provider.baseline(url, Decode::WithTimeout),
-        Side::RawPoolTimeout => provider.baseline(url, Decode::WithPoolLengthTimeout),
+        Side::RawTimeoutDefaultPool => provider.baseline(url, Decode::WithTimeoutOnDefaultPool),
     }
 }
 
@@ -91,7 +92,7 @@ fn serve() -> ExitCode {
 /// `--client URL PROVIDER SIDE CALLS [--multi-thread]`.
 fn client(args: &[String]) -> ExitCode {
     let usage = "usage: per_call --client URL portone-v2|iamport|toss \
-                 facade|raw|raw-text|raw-timeout|raw-pool-timeout CALLS [--multi-thread]";
+                 facade|raw|raw-text|raw-timeout|raw-timeout-default-pool CALLS [--multi-thread]";
     let (Some(url), Some(provider), Some(side), Some(calls)) = (
         args.first(),
         args.get(1).and_then(|p| Provider::from_arg(p)),

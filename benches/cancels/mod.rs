@@ -87,12 +87,29 @@ impl Provider {
 
 /// A `reqwest::Client` like the one the facades build for themselves.
 pub fn http_client() -> reqwest::Client {
+    client_with_pool_idle(kr_payments::transport::DEFAULT_POOL_IDLE_TIMEOUT)
+}
+
+fn client_with_pool_idle(idle: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(kr_payments::transport::DEFAULT_CONNECT_TIMEOUT)
+        .pool_idle_timeout(idle)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("reqwest client")
 }
+
+/// The client a hand-written call reading as `how` uses: [`http_client`], or for
+/// [`Decode::WithTimeoutOnDefaultPool`] one with reqwest's default pool idle timeout (90 s).
+fn client_for(how: Decode) -> reqwest::Client {
+    match how {
+        Decode::WithTimeoutOnDefaultPool => client_with_pool_idle(REQWEST_POOL_IDLE_TIMEOUT),
+        _ => http_client(),
+    }
+}
+
+/// reqwest's own default idle timeout of pooled connections.
+const REQWEST_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// How a hand-written call reads the answer.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -102,10 +119,11 @@ pub enum Decode {
     /// The plain call with reqwest's own per-request timeout set to what the facade sets on its first attempt,
     /// [`ATTEMPT_TIMEOUT`]: the price of a deadline, which the facade keeps.
     WithTimeout,
-    /// The plain call with a 90-second timeout, as long as reqwest's connection pool's idle timeout. A diagnostic:
-    /// tokio wakes its timer thread when a timer is set earlier than every timer already waiting, and the pool's
-    /// own idle timer (90 s, re-armed as it fires) is always earlier than a 90-second one, never than a shorter one.
-    WithPoolLengthTimeout,
+    /// The call of [`Decode::WithTimeout`] on a client with reqwest's default pool idle timeout (90 s) instead of
+    /// the crate's (55 s). A diagnostic: tokio wakes its timer thread when a timer is set earlier than every timer
+    /// already waiting. The pool's idle timer re-arms itself every idle timeout, so with 90 s a 67.5 s attempt
+    /// timer is often the earliest and costs a wake-up between threads; with 55 s it never is.
+    WithTimeoutOnDefaultPool,
     /// The plain call with a timeout, also keeping the answer's JSON text as the facade does (a `RawValue` of the
     /// payment or cancellation, decoded first, then the typed value from that text).
     KeepingRaw,
@@ -132,8 +150,7 @@ pub const ATTEMPT_TIMEOUT: Duration =
 fn with_timeout(how: Decode, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
     match how {
         Decode::Plain | Decode::Text => rb,
-        Decode::WithTimeout | Decode::KeepingRaw => rb.timeout(ATTEMPT_TIMEOUT),
-        Decode::WithPoolLengthTimeout => rb.timeout(Duration::from_secs(90)),
+        Decode::WithTimeout | Decode::WithTimeoutOnDefaultPool | Decode::KeepingRaw => rb.timeout(ATTEMPT_TIMEOUT),
     }
 }
 
@@ -214,7 +231,7 @@ struct TossCancelBody<'a> {
 
 fn toss_baseline(base_url: &str, how: Decode) -> Op {
     let (before, _) = toss_payments();
-    let http = http_client();
+    let http = client_for(how);
     let base = base_url.to_string();
     use base64::Engine as _;
     let auth = format!(
@@ -334,7 +351,7 @@ struct PortOneRawAnswer<'a> {
 }
 
 fn portone_v2_baseline(base_url: &str, how: Decode) -> Op {
-    let http = http_client();
+    let http = client_for(how);
     let base = base_url.to_string();
     let auth = Arc::new(HeaderValue::from_str(&format!("PortOne {PORTONE_V2_SECRET}")).expect("header"));
     Arc::new(move || {
@@ -450,7 +467,7 @@ struct IamportRawEnvelope<'a> {
 }
 
 fn iamport_baseline(base_url: &str, how: Decode) -> Op {
-    let http = http_client();
+    let http = client_for(how);
     let base = base_url.to_string();
     // The hand-written side holds a token it fetched earlier, too.
     let auth = Arc::new(HeaderValue::from_str(&format!("Bearer {IAMPORT_TOKEN}")).expect("header"));

@@ -351,6 +351,8 @@ impl ClientBuilder {
 
     /// Uses your own `reqwest::Client` (proxies, TLS settings, a shared pool). It must not add a default
     /// `Accept-Language` header (see the [module docs](self#language)).
+    /// Build it with `redirect(reqwest::redirect::Policy::none())`, and preferably with
+    /// `pool_idle_timeout(`[`transport::DEFAULT_POOL_IDLE_TIMEOUT`]`)` as the crate's own client is.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.options.http = Some(client);
         self

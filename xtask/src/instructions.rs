@@ -12,8 +12,9 @@
 //! `strace`), with the calls made from a two-worker runtime as the overhead bench makes them: the wake-ups between
 //! threads that cost time without costing instructions (an eventfd `write` wakes the thread waiting in
 //! `epoll_wait`). Besides the facade and the plain hand-written call, the hand-written call with the facade's attempt
-//! timeout (`raw-timeout`) and with a 90-second one (`raw-pool-timeout`). strace slows every system call down, so
-//! the counts show which wake-ups happen, not how long they take.
+//! timeout (`raw-timeout`), and the same on a client with reqwest's default pool idle timeout of 90 s instead of the
+//! crate's 55 s (`raw-timeout-default-pool`). strace slows every system call down, so the counts show which
+//! wake-ups happen, not how long they take.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -117,7 +118,7 @@ fn syscall_table(exe: &Path, out_dir: &Path, url: &str, calls: usize) -> Result<
     );
     println!("| provider | side | write (wake-ups) | epoll_wait | futex | all |\n|---|---|---:|---:|---:|---:|");
     for (provider, label) in PROVIDERS {
-        for side in ["facade", "raw", "raw-timeout", "raw-pool-timeout"] {
+        for side in ["facade", "raw", "raw-timeout", "raw-timeout-default-pool"] {
             let low = syscalls(exe, out_dir, url, provider, side, BASE_CALLS)?;
             let high = syscalls(exe, out_dir, url, provider, side, BASE_CALLS + calls)?;
             let per_call = |name: &str| {
@@ -135,8 +136,8 @@ fn syscall_table(exe: &Path, out_dir: &Path, url: &str, calls: usize) -> Result<
     }
     println!(
         "\nraw-timeout: reqwest's timeout set to the facade's first attempt's (67.5 s with the default deadline); \
-         raw-pool-timeout: to 90 s, as long as the connection pool's idle timer, which tokio never has to wake its \
-         timer thread for."
+         raw-timeout-default-pool: the same on a client whose pool keeps idle connections 90 s (reqwest's default) \
+         instead of 55 s (the crate's), so that the pool's idle timer is not always due before the attempt's."
     );
     Ok(())
 }
