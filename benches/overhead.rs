@@ -12,7 +12,9 @@
 //!
 //! The summary table times facade and baseline interleaved round by round (sequential calls, then 64 tasks
 //! calling concurrently) and prints the median latency ratio and the throughput ratio. Targets: latency ≤ 1.05×,
-//! throughput ≥ 0.95×.
+//! throughput ≥ 0.95×. The round-by-round ratio comes with its middle half (first to third quartile over the
+//! rounds), and the diagnostics include the baseline timed against itself (the same code on a client of its own),
+//! so the table shows how much two identical calls differ on the machine it ran on.
 
 mod cancels;
 mod support;
@@ -39,6 +41,10 @@ async fn pair(server: &Server, provider: Provider) -> Pair {
     let baseline = provider.baseline(&url, Decode::Plain);
     cancels::check_same_request(server, provider, &facade, &baseline).await;
     let mut diagnostics = vec![
+        (
+            "baseline again, on a client of its own (the same code: the noise floor)",
+            provider.baseline(&url, Decode::Plain),
+        ),
         (
             "baseline + the facade's attempt timeout (67.5 s)",
             provider.baseline(&url, Decode::WithTimeout),
@@ -80,16 +86,16 @@ fn print_table(rows: &[Row], diagnostics: &Diagnostics, rounds: usize) {
     println!("\n## overhead: facade cancel vs hand-written reqwest + serde_json (interleaved, {rounds} rounds)");
     println!("load average: {}\n", support::load_average());
     println!(
-        "| provider | mode | facade median | baseline median | latency ratio | facade calls/s | baseline calls/s | throughput ratio | round by round |"
+        "| provider | mode | facade median | baseline median | latency ratio | facade calls/s | baseline calls/s | throughput ratio | round by round | middle half of the rounds |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         let lat = r.facade.median().as_secs_f64() / r.baseline.median().as_secs_f64();
         let thr = r.facade.round_throughput_median() / r.baseline.round_throughput_median();
         let flag = |ok: bool| if ok { "" } else { " (missed)" };
-        let paired = support::paired_throughput_ratio(&r.facade, &r.baseline);
+        let [q1, paired, q3] = support::paired_throughput_quartiles(&r.facade, &r.baseline);
         println!(
-            "| {} | {} | {} | {} | {lat:.3}×{} | {:.0} | {:.0} | {thr:.3}×{} | {paired:.3}× |",
+            "| {} | {} | {} | {} | {lat:.3}×{} | {:.0} | {:.0} | {thr:.3}×{} | {paired:.3}× | {q1:.3}–{q3:.3}× |",
             r.provider,
             r.mode,
             support::us(r.facade.median()),
@@ -102,16 +108,20 @@ fn print_table(rows: &[Row], diagnostics: &Diagnostics, rounds: usize) {
     }
     println!("\ntargets: latency ratio ≤ 1.05×, throughput ratio ≥ 0.95×");
     println!(
-        "round by round: the median of each round's facade ÷ baseline throughput (the two ran back to back in it)"
+        "round by round: the median of each round's facade ÷ baseline throughput (the two ran back to back in it); \
+         middle half: its first to third quartile over the rounds"
     );
     println!("\n### where the difference goes (all variants interleaved in the same rounds as the rows above)\n");
-    println!("| provider | mode | variant | median latency | vs baseline | calls/s | vs baseline |");
-    println!("|---|---|---|---:|---:|---:|---:|");
+    println!(
+        "| provider | mode | variant | median latency | vs baseline | calls/s | vs baseline | round by round | middle half |"
+    );
+    println!("|---|---|---|---:|---:|---:|---:|---:|---:|");
     for (provider, mode, variants) in diagnostics {
         let base = &variants[1].1;
         for (name, s) in variants {
+            let [q1, paired, q3] = support::paired_throughput_quartiles(s, base);
             println!(
-                "| {provider} | {mode} | {name} | {} | {:.3}× | {:.0} | {:.3}× |",
+                "| {provider} | {mode} | {name} | {} | {:.3}× | {:.0} | {:.3}× | {paired:.3}× | {q1:.3}–{q3:.3}× |",
                 support::us(s.median()),
                 s.median().as_secs_f64() / base.median().as_secs_f64(),
                 s.round_throughput_median(),

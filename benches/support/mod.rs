@@ -282,12 +282,17 @@ impl Samples {
     }
 }
 
-/// The median over rounds of `a`'s throughput ÷ `b`'s in the same round: a slow stretch of the machine that spans a
-/// round weighs on both sides of that round's ratio instead of on whichever side's median it lands in.
-pub fn paired_throughput_ratio(a: &Samples, b: &Samples) -> f64 {
+/// The first quartile, median and third quartile over rounds of `a`'s throughput ÷ `b`'s in the same round. A ratio
+/// taken within one round sees one state of the machine: a slow stretch that spans a round weighs on both sides of
+/// it instead of on whichever side's median it lands in. The quartiles show how far it moves from round to round.
+pub fn paired_throughput_quartiles(a: &Samples, b: &Samples) -> [f64; 3] {
     let mut ratios: Vec<f64> = a.rounds.iter().zip(&b.rounds).map(|(x, y)| x / y).collect();
     ratios.sort_by(f64::total_cmp);
-    ratios.get(ratios.len() / 2).copied().unwrap_or(0.0)
+    let at = |q: f64| {
+        let i = ((ratios.len().saturating_sub(1)) as f64 * q).round() as usize;
+        ratios.get(i).copied().unwrap_or(0.0)
+    };
+    [at(0.25), at(0.5), at(0.75)]
 }
 
 /// Runs `calls` calls of `op` one after the other, timing each.
