@@ -640,99 +640,104 @@ impl Transport {
             // The first attempt starts now: the reading taken above serves (a clock reading is not free).
             let now = if attempt == 1 { started } else { Instant::now() };
             let remaining = deadline.saturating_duration_since(now);
-            let outcome = self
-                .attempt(call, &url, attempt, per_attempt.min(remaining).max(MIN_ATTEMPT))
-                .await;
-            let (ctx, sent) = match &outcome {
-                Ok(resp) => {
-                    let pending = call.pending.is_some_and(|is_pending| is_pending(resp));
-                    let unauthorized = call.retry_unauthorized && resp.status == StatusCode::UNAUTHORIZED;
-                    if !pending && !unauthorized && !is_retryable_status(resp.status) {
-                        return finish(outcome, attempt, None, earlier_unknown, started);
+            // The answer of an attempt that is given up on ends with this block, before the wait: held across the
+            // wait, it would take a slot of its own in every call's future (168 bytes), beside the attempt's.
+            let wait = {
+                let outcome = self
+                    .attempt(call, &url, attempt, per_attempt.min(remaining).max(MIN_ATTEMPT))
+                    .await;
+                let (ctx, sent) = match &outcome {
+                    Ok(resp) => {
+                        let pending = call.pending.is_some_and(|is_pending| is_pending(resp));
+                        let unauthorized = call.retry_unauthorized && resp.status == StatusCode::UNAUTHORIZED;
+                        if !pending && !unauthorized && !is_retryable_status(resp.status) {
+                            return finish(outcome, attempt, None, earlier_unknown, started);
+                        }
+                        let ctx = RetryContext {
+                            attempt,
+                            operation: call.operation,
+                            status: Some(resp.status.as_u16()),
+                            failure: None,
+                            retry_after: retry_after(&resp.headers, SystemTime::now()),
+                            pending,
+                        };
+                        (ctx, true)
                     }
-                    let ctx = RetryContext {
-                        attempt,
-                        operation: call.operation,
-                        status: Some(resp.status.as_u16()),
-                        failure: None,
-                        retry_after: retry_after(&resp.headers, SystemTime::now()),
-                        pending,
-                    };
-                    (ctx, true)
-                }
-                Err(failure) => {
-                    if matches!(
-                        failure.kind,
-                        TransportErrorKind::BodyTooLarge | TransportErrorKind::Other
-                    ) {
-                        // The same answer would come again; nothing to gain from another attempt.
-                        return finish(outcome, attempt, None, earlier_unknown, started);
+                    Err(failure) => {
+                        if matches!(
+                            failure.kind,
+                            TransportErrorKind::BodyTooLarge | TransportErrorKind::Other
+                        ) {
+                            // The same answer would come again; nothing to gain from another attempt.
+                            return finish(outcome, attempt, None, earlier_unknown, started);
+                        }
+                        let ctx = RetryContext {
+                            attempt,
+                            operation: call.operation,
+                            status: failure.status,
+                            failure: Some(failure.kind),
+                            retry_after: None,
+                            pending: false,
+                        };
+                        (ctx, failure.sent)
                     }
-                    let ctx = RetryContext {
-                        attempt,
-                        operation: call.operation,
-                        status: failure.status,
-                        failure: Some(failure.kind),
-                        retry_after: None,
-                        pending: false,
-                    };
-                    (ctx, failure.sent)
-                }
-            };
-            let unsafe_reason = match call.replay {
-                Replay::Unsafe(why) if sent => Some(why),
-                _ => None,
-            };
-            let delay = if unsafe_reason.is_some() {
-                None
-            } else if ctx.pending {
-                pending_polls += 1;
-                if pending_polls > MAX_PENDING_POLLS {
+                };
+                let unsafe_reason = match call.replay {
+                    Replay::Unsafe(why) if sent => Some(why),
+                    _ => None,
+                };
+                let delay = if unsafe_reason.is_some() {
                     None
+                } else if ctx.pending {
+                    pending_polls += 1;
+                    if pending_polls > MAX_PENDING_POLLS {
+                        None
+                    } else {
+                        pending_delay(policy, &ctx, pending_polls)
+                    }
                 } else {
-                    pending_delay(policy, &ctx, pending_polls)
+                    next_delay(policy, &ctx)
                 }
-            } else {
-                next_delay(policy, &ctx)
-            }
-            .filter(|d| {
-                // Only wait when there is time left for the attempt after it.
-                Instant::now()
-                    .checked_add(*d)
-                    .and_then(|t| t.checked_add(MIN_ATTEMPT))
-                    .is_some_and(|t| t < deadline)
-            });
-            match delay {
-                Some(d) => {
-                    tracing::debug!(
-                        provider = self.provider,
-                        operation = call.operation,
-                        attempt,
-                        status = ctx.status,
-                        failure = ?ctx.failure,
-                        pending = ctx.pending,
-                        outcome_unknown = sent,
-                        delay_ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
-                        "retrying"
-                    );
-                    earlier_unknown |= sent;
-                    // Boxed: the wait is the cold path, and kept inline it would enlarge every call's future.
-                    Box::pin(tokio::time::sleep(d)).await;
-                }
-                None => {
-                    let refused = unsafe_reason.filter(|_| could_retry(policy, attempt));
-                    if let Some(why) = refused {
+                .filter(|d| {
+                    // Only wait when there is time left for the attempt after it.
+                    Instant::now()
+                        .checked_add(*d)
+                        .and_then(|t| t.checked_add(MIN_ATTEMPT))
+                        .is_some_and(|t| t < deadline)
+                });
+                match delay {
+                    Some(d) => {
                         tracing::debug!(
                             provider = self.provider,
                             operation = call.operation,
                             attempt,
-                            reason = why,
-                            "not retried: a replay could apply the call twice"
+                            status = ctx.status,
+                            failure = ?ctx.failure,
+                            pending = ctx.pending,
+                            outcome_unknown = sent,
+                            delay_ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
+                            "retrying"
                         );
+                        earlier_unknown |= sent;
+                        d
                     }
-                    return finish(outcome, attempt, refused, earlier_unknown, started);
+                    None => {
+                        let refused = unsafe_reason.filter(|_| could_retry(policy, attempt));
+                        if let Some(why) = refused {
+                            tracing::debug!(
+                                provider = self.provider,
+                                operation = call.operation,
+                                attempt,
+                                reason = why,
+                                "not retried: a replay could apply the call twice"
+                            );
+                        }
+                        return finish(outcome, attempt, refused, earlier_unknown, started);
+                    }
                 }
-            }
+            };
+            // Boxed: the wait is the cold path, and kept inline it would enlarge every call's future.
+            Box::pin(tokio::time::sleep(wait)).await;
         }
     }
 

@@ -149,17 +149,21 @@ impl Client {
         // Without a token the call is never sent, whatever happened to the token request.
         let token = self.shared.tokens.token().await.map_err(Error::before_sending)?;
         transport::authorize(&mut call.headers, &token.bearer);
-        let resp = self.shared.transport.execute(call).await?;
-        if resp.status != reqwest::StatusCode::UNAUTHORIZED || call.replay != transport::Replay::Safe {
-            return Ok(resp);
-        }
-        tracing::debug!(
-            operation = call.operation,
-            "iamport answered 401; refreshing the token once"
-        );
-        // The 401 itself may follow an applied attempt (a proxy's answer): the replay is guarded, but the
-        // settling of its outcome must know.
-        let earlier_unknown = resp.earlier_unknown || call.mutating();
+        // The 401 answer ends with this block: kept through the token's refresh, it would take a slot of its own
+        // in every call's future, beside the first exchange's.
+        let earlier_unknown = {
+            let resp = self.shared.transport.execute(call).await?;
+            if resp.status != reqwest::StatusCode::UNAUTHORIZED || call.replay != transport::Replay::Safe {
+                return Ok(resp);
+            }
+            tracing::debug!(
+                operation = call.operation,
+                "iamport answered 401; refreshing the token once"
+            );
+            // The 401 itself may follow an applied attempt (a proxy's answer): the replay is guarded, but the
+            // settling of its outcome must know.
+            resp.earlier_unknown || call.mutating()
+        };
         self.shared.tokens.invalidate(token.generation).await;
         let token = self.shared.tokens.token().await.map_err(|e| {
             if earlier_unknown {

@@ -645,14 +645,16 @@ impl CancelPayment {
         match prepared {
             Err(invalid) => Either::Left(std::future::ready(Err(invalid.into()))),
             Ok((call, warnings, expect)) => Either::Right(
-                super::reconcile::send_cancel(self.client, call, self.payment_id, expect).map(move |settled| {
-                    let Settled {
-                        outcome,
-                        body,
-                        after_unknown,
-                    } = settled?;
-                    Ok((outcome.with_warnings(warnings).reconciled(after_unknown), body))
-                }),
+                super::reconcile::send_cancel(self.client, Box::new(call), self.payment_id, expect).map(
+                    move |settled| {
+                        let Settled {
+                            outcome,
+                            body,
+                            after_unknown,
+                        } = settled?;
+                        Ok((outcome.with_warnings(warnings).reconciled(after_unknown), body))
+                    },
+                ),
             ),
         }
     }
