@@ -65,6 +65,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -560,6 +561,17 @@ struct Failure {
 
 type AttemptResult = Result<Response, Failure>;
 
+/// Where a call's retry loop stands.
+#[derive(Default)]
+struct Attempts {
+    /// Attempts made so far, the current one included.
+    count: u32,
+    /// Whether an attempt before the current one may have been applied without a definitive answer.
+    earlier_unknown: bool,
+    /// Answers so far that said the provider is still working on the request.
+    pending_polls: u32,
+}
+
 impl Transport {
     pub fn new(provider: &'static str, default_base_url: &str, options: Options) -> Result<Self, BuildError> {
         let base_url = options
@@ -631,113 +643,125 @@ impl Transport {
             };
             return finish(Err(failure), 1, None, false, started);
         };
-        let mut attempt = 0u32;
-        // Whether an attempt before the current one may have been applied without a definitive answer.
-        let mut earlier_unknown = false;
-        let mut pending_polls = 0u32;
+        let mut state = Attempts::default();
         loop {
-            attempt += 1;
+            state.count += 1;
+            let attempt = state.count;
             // The first attempt starts now: the reading taken above serves (a clock reading is not free).
             let now = if attempt == 1 { started } else { Instant::now() };
             let remaining = deadline.saturating_duration_since(now);
-            // The answer of an attempt that is given up on ends with this block, before the wait: held across the
-            // wait, it would take a slot of its own in every call's future (168 bytes), beside the attempt's.
-            let wait = {
-                let outcome = self
-                    .attempt(call, &url, attempt, per_attempt.min(remaining).max(MIN_ATTEMPT))
-                    .await;
-                let (ctx, sent) = match &outcome {
-                    Ok(resp) => {
-                        let pending = call.pending.is_some_and(|is_pending| is_pending(resp));
-                        let unauthorized = call.retry_unauthorized && resp.status == StatusCode::UNAUTHORIZED;
-                        if !pending && !unauthorized && !is_retryable_status(resp.status) {
-                            return finish(outcome, attempt, None, earlier_unknown, started);
-                        }
-                        let ctx = RetryContext {
-                            attempt,
-                            operation: call.operation,
-                            status: Some(resp.status.as_u16()),
-                            failure: None,
-                            retry_after: retry_after(&resp.headers, SystemTime::now()),
-                            pending,
-                        };
-                        (ctx, true)
-                    }
-                    Err(failure) => {
-                        if matches!(
-                            failure.kind,
-                            TransportErrorKind::BodyTooLarge | TransportErrorKind::Other
-                        ) {
-                            // The same answer would come again; nothing to gain from another attempt.
-                            return finish(outcome, attempt, None, earlier_unknown, started);
-                        }
-                        let ctx = RetryContext {
-                            attempt,
-                            operation: call.operation,
-                            status: failure.status,
-                            failure: Some(failure.kind),
-                            retry_after: None,
-                            pending: false,
-                        };
-                        (ctx, failure.sent)
-                    }
-                };
-                let unsafe_reason = match call.replay {
-                    Replay::Unsafe(why) if sent => Some(why),
-                    _ => None,
-                };
-                let delay = if unsafe_reason.is_some() {
-                    None
-                } else if ctx.pending {
-                    pending_polls += 1;
-                    if pending_polls > MAX_PENDING_POLLS {
-                        None
-                    } else {
-                        pending_delay(policy, &ctx, pending_polls)
-                    }
-                } else {
-                    next_delay(policy, &ctx)
+            let outcome = self
+                .attempt(call, &url, attempt, per_attempt.min(remaining).max(MIN_ATTEMPT))
+                .await;
+            // The outcome is handed over, not kept: an answer given up on is not held through the wait, where it
+            // would take a slot of its own in every call's future (168 bytes), beside the attempt's.
+            match self.after_attempt(call, policy, outcome, &mut state, deadline, started) {
+                ControlFlow::Break(result) => return result,
+                // Boxed: the wait is the cold path, and kept inline it would enlarge every call's future.
+                ControlFlow::Continue(wait) => Box::pin(tokio::time::sleep(wait)).await,
+            }
+        }
+    }
+
+    /// What the retry loop does after an attempt: end the call with this result, or wait this long and try again.
+    fn after_attempt(
+        &self,
+        call: &Call,
+        policy: &RetryPolicy,
+        outcome: AttemptResult,
+        state: &mut Attempts,
+        deadline: Instant,
+        started: Instant,
+    ) -> ControlFlow<Result<Response, TransportError>, Duration> {
+        let attempt = state.count;
+        let (ctx, sent) = match &outcome {
+            Ok(resp) => {
+                let pending = call.pending.is_some_and(|is_pending| is_pending(resp));
+                let unauthorized = call.retry_unauthorized && resp.status == StatusCode::UNAUTHORIZED;
+                if !pending && !unauthorized && !is_retryable_status(resp.status) {
+                    return ControlFlow::Break(finish(outcome, attempt, None, state.earlier_unknown, started));
                 }
-                .filter(|d| {
-                    // Only wait when there is time left for the attempt after it.
-                    Instant::now()
-                        .checked_add(*d)
-                        .and_then(|t| t.checked_add(MIN_ATTEMPT))
-                        .is_some_and(|t| t < deadline)
-                });
-                match delay {
-                    Some(d) => {
-                        tracing::debug!(
-                            provider = self.provider,
-                            operation = call.operation,
-                            attempt,
-                            status = ctx.status,
-                            failure = ?ctx.failure,
-                            pending = ctx.pending,
-                            outcome_unknown = sent,
-                            delay_ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
-                            "retrying"
-                        );
-                        earlier_unknown |= sent;
-                        d
-                    }
-                    None => {
-                        let refused = unsafe_reason.filter(|_| could_retry(policy, attempt));
-                        if let Some(why) = refused {
-                            tracing::debug!(
-                                provider = self.provider,
-                                operation = call.operation,
-                                attempt,
-                                reason = why,
-                                "not retried: a replay could apply the call twice"
-                            );
-                        }
-                        return finish(outcome, attempt, refused, earlier_unknown, started);
-                    }
+                let ctx = RetryContext {
+                    attempt,
+                    operation: call.operation,
+                    status: Some(resp.status.as_u16()),
+                    failure: None,
+                    retry_after: retry_after(&resp.headers, SystemTime::now()),
+                    pending,
+                };
+                (ctx, true)
+            }
+            Err(failure) => {
+                if matches!(
+                    failure.kind,
+                    TransportErrorKind::BodyTooLarge | TransportErrorKind::Other
+                ) {
+                    // The same answer would come again; nothing to gain from another attempt.
+                    return ControlFlow::Break(finish(outcome, attempt, None, state.earlier_unknown, started));
                 }
-            };
-            // Boxed: the wait is the cold path, and kept inline it would enlarge every call's future.
-            Box::pin(tokio::time::sleep(wait)).await;
+                let ctx = RetryContext {
+                    attempt,
+                    operation: call.operation,
+                    status: failure.status,
+                    failure: Some(failure.kind),
+                    retry_after: None,
+                    pending: false,
+                };
+                (ctx, failure.sent)
+            }
+        };
+        let unsafe_reason = match call.replay {
+            Replay::Unsafe(why) if sent => Some(why),
+            _ => None,
+        };
+        let delay = if unsafe_reason.is_some() {
+            None
+        } else if ctx.pending {
+            state.pending_polls += 1;
+            if state.pending_polls > MAX_PENDING_POLLS {
+                None
+            } else {
+                pending_delay(policy, &ctx, state.pending_polls)
+            }
+        } else {
+            next_delay(policy, &ctx)
+        }
+        .filter(|d| {
+            // Only wait when there is time left for the attempt after it.
+            Instant::now()
+                .checked_add(*d)
+                .and_then(|t| t.checked_add(MIN_ATTEMPT))
+                .is_some_and(|t| t < deadline)
+        });
+        match delay {
+            Some(d) => {
+                tracing::debug!(
+                    provider = self.provider,
+                    operation = call.operation,
+                    attempt,
+                    status = ctx.status,
+                    failure = ?ctx.failure,
+                    pending = ctx.pending,
+                    outcome_unknown = sent,
+                    delay_ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
+                    "retrying"
+                );
+                state.earlier_unknown |= sent;
+                ControlFlow::Continue(d)
+            }
+            None => {
+                let refused = unsafe_reason.filter(|_| could_retry(policy, attempt));
+                if let Some(why) = refused {
+                    tracing::debug!(
+                        provider = self.provider,
+                        operation = call.operation,
+                        attempt,
+                        reason = why,
+                        "not retried: a replay could apply the call twice"
+                    );
+                }
+                ControlFlow::Break(finish(outcome, attempt, refused, state.earlier_unknown, started))
+            }
         }
     }
 
