@@ -1154,8 +1154,28 @@ pub(crate) fn start_on_server_ms(started: SystemTime, answer: &Response) -> i64 
 /// of two identical cancels was applied).
 #[derive(Default)]
 struct InFlightTable {
-    /// By a hash of the cancel's origin and payment (see [`InFlight::start`]).
-    entries: HashMap<u64, InFlightEntry>,
+    /// By a hash of the cancel's origin and payment (see [`InFlight::start`]); that hash is the table's own, not
+    /// hashed again.
+    entries: HashMap<u64, InFlightEntry, std::hash::BuildHasherDefault<KeyIsHash>>,
+}
+
+/// The hasher of a map whose `u64` keys are already hashes: the key is used as it is.
+#[derive(Default)]
+struct KeyIsHash(u64);
+
+impl std::hash::Hasher for KeyIsHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are hashed with it; anything else is folded in, so a misuse still hashes.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, key: u64) {
+        self.0 = key;
+    }
 }
 
 #[derive(Default)]
