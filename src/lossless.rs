@@ -63,10 +63,13 @@ pub(crate) fn decode_view<V: View + DeserializeOwned>(status: u16, body: &bytes:
     Ok(V::from_parts(typed, RawJson::whole_text(body, text)))
 }
 
-/// The impls every payment view shares, for a struct `$view { typed: $typed, json: RawJson }`: `Deref` to the
+/// The impls every payment view shares, for a struct `$view { typed: Box<$typed>, json: RawJson }`: `Deref` to the
 /// typed part, `From` the typed part (its JSON then the typed fields serialized, so it holds nothing beyond them),
 /// `Serialize` as the JSON kept, `Deserialize` keeping the text ([`deserialize_view`]), [`View`], and a `Debug`
 /// of the typed part only (the JSON is never printed; the typed part's own `Debug` redacts).
+///
+/// The typed part is boxed: a view is then two words, so a result, a list or a future that holds one moves 16 bytes
+/// instead of the 1.2–1.8 KB of a generated payment, for one allocation per view.
 macro_rules! view_impls {
     ($view:ident, $typed:ty) => {
         impl ::std::ops::Deref for $view {
@@ -83,7 +86,10 @@ macro_rules! view_impls {
                 let json = serde_json::to_value(&typed)
                     .map(crate::RawJson::from)
                     .unwrap_or_default();
-                $view { typed, json }
+                $view {
+                    typed: Box::new(typed),
+                    json,
+                }
             }
         }
 
@@ -97,14 +103,20 @@ macro_rules! view_impls {
         impl<'de> serde::Deserialize<'de> for $view {
             /// Reads the view from JSON, keeping its text.
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                crate::lossless::deserialize_view(deserializer).map(|(typed, json)| $view { typed, json })
+                crate::lossless::deserialize_view(deserializer).map(|(typed, json)| $view {
+                    typed: Box::new(typed),
+                    json,
+                })
             }
         }
 
         impl crate::lossless::View for $view {
             type Typed = $typed;
             fn from_parts(typed: $typed, json: crate::RawJson) -> Self {
-                $view { typed, json }
+                $view {
+                    typed: Box::new(typed),
+                    json,
+                }
             }
         }
 

@@ -83,7 +83,7 @@ impl From<MerchantUid> for PaymentRef {
 /// the JSON.
 #[derive(Clone)]
 pub struct Payment {
-    typed: types::PaymentAnnotation,
+    typed: Box<types::PaymentAnnotation>,
     json: RawJson,
 }
 
@@ -96,12 +96,12 @@ impl Payment {
 
     /// The generated type, e.g. to hand to the raw client.
     pub fn into_raw(self) -> types::PaymentAnnotation {
-        self.typed
+        *self.typed
     }
 
     /// The typed fields and the JSON as sent.
     pub fn into_parts(self) -> (types::PaymentAnnotation, RawJson) {
-        (self.typed, self.json)
+        (*self.typed, self.json)
     }
 }
 

@@ -55,7 +55,7 @@ pub use super::raw::types::Payment as PaymentByStatus;
 /// the JSON.
 #[derive(Clone)]
 pub struct Payment {
-    typed: PaymentByStatus,
+    typed: Box<PaymentByStatus>,
     json: RawJson,
 }
 
@@ -73,12 +73,12 @@ impl Payment {
 
     /// The generated union, e.g. to hand to the raw client.
     pub fn into_raw(self) -> PaymentByStatus {
-        self.typed
+        *self.typed
     }
 
     /// The typed union and the JSON as sent.
     pub fn into_parts(self) -> (PaymentByStatus, RawJson) {
-        (self.typed, self.json)
+        (*self.typed, self.json)
     }
 }
 

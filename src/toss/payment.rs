@@ -87,7 +87,7 @@ pub use wire::PaymentType;
 /// in [`crate::sensitive`]).
 #[derive(Clone)]
 pub struct Payment {
-    typed: wire::Payment,
+    typed: Box<wire::Payment>,
     json: RawJson,
 }
 
@@ -126,7 +126,7 @@ fn is_cancellable_status(status: &Status) -> bool {
 impl Payment {
     /// The generated type, e.g. to hand to the raw client.
     pub fn into_raw(self) -> wire::Payment {
-        self.typed
+        *self.typed
     }
 
     /// The payment as Toss sent it, byte for byte: every field, those no spec lists included. It holds the
@@ -137,7 +137,7 @@ impl Payment {
 
     /// The typed fields and the JSON as sent.
     pub fn into_parts(self) -> (wire::Payment, RawJson) {
-        (self.typed, self.json)
+        (*self.typed, self.json)
     }
 
     /// Toss's key of the payment.
@@ -557,7 +557,7 @@ ascii_view! {
 /// [`crate::sensitive`] says), never the JSON.
 #[derive(Clone)]
 pub struct Transaction {
-    typed: wire::Transaction,
+    typed: Box<wire::Transaction>,
     json: RawJson,
 }
 
@@ -584,12 +584,12 @@ impl Transaction {
 
     /// The generated type.
     pub fn into_raw(self) -> wire::Transaction {
-        self.typed
+        *self.typed
     }
 
     /// The typed fields and the JSON as sent.
     pub fn into_parts(self) -> (wire::Transaction, RawJson) {
-        (self.typed, self.json)
+        (*self.typed, self.json)
     }
 }
 
