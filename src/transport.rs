@@ -1591,6 +1591,29 @@ mod tests {
     }
 
     #[test]
+    fn in_flight_keys_tell_parts_apart_and_count_overlaps() {
+        let key = |parts: &[&str]| InFlight::start(parts).key;
+        assert_eq!(
+            key(&["t", "https://a", "imp_uid", "x"]),
+            key(&["t", "https://a", "imp_uid", "x"])
+        );
+        assert_ne!(
+            key(&["t", "https://a", "imp_uid", "ab"]),
+            key(&["t", "https://a", "imp_ui", "dab"])
+        );
+        assert_ne!(
+            key(&["t", "https://a", "imp_uid", "x"]),
+            key(&["t", "https://b", "imp_uid", "x"])
+        );
+        let first = InFlight::start(&["t", "overlap", "imp_uid", "x"]);
+        assert!(!first.overlapped());
+        let second = InFlight::start(&["t", "overlap", "imp_uid", "x"]);
+        assert!(first.overlapped() && second.overlapped());
+        drop((first, second));
+        assert!(!InFlight::start(&["t", "overlap", "imp_uid", "x"]).overlapped());
+    }
+
+    #[test]
     fn chars_beyond_counts_characters_not_bytes() {
         for (text, max) in [
             ("", 0),
