@@ -164,7 +164,7 @@ impl Client {
             // settling of its outcome must know.
             resp.earlier_unknown || call.mutating()
         };
-        self.shared.tokens.invalidate(token.generation).await;
+        self.shared.tokens.invalidate(token.generation);
         let token = self.shared.tokens.token().await.map_err(|e| {
             if earlier_unknown {
                 e.with_delivery(crate::error::Delivery::Unknown)
@@ -405,7 +405,7 @@ impl progenitor_client::ClientHooks<RawInner> for raw::Client {
         if let Ok(current) = tokens.token().await
             && Some(current.bearer.header()) == sent
         {
-            tokens.invalidate(current.generation).await;
+            tokens.invalidate(current.generation);
         }
         match tokens.token().await {
             Ok(token) => {

@@ -25,8 +25,9 @@ use crate::transport::{Call, Credential, Replay, Transport};
 use reqwest::Method;
 use reqwest::header::{HeaderName, HeaderValue};
 use std::fmt;
+use std::sync::RwLock;
 use std::time::{Duration, Instant};
-use tokio::sync::{Mutex, RwLock};
+use tokio::sync::Mutex;
 
 /// How long before its expiry a cached token is replaced.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(60);
@@ -142,6 +143,8 @@ pub(crate) struct TokenManager {
     imp_key: Secret,
     imp_secret: Secret,
     tier: Option<HeaderValue>,
+    /// A blocking lock, never held across an `.await` (the compiler sees to it: its guard is not `Send`): reading the
+    /// cached token is then two atomic operations, where an async lock's release also takes its waiters' mutex.
     state: RwLock<State>,
     /// Held by the one caller fetching a token.
     fetching: Mutex<()>,
@@ -168,7 +171,7 @@ impl TokenManager {
     /// A token valid for at least [`REFRESH_MARGIN`] more, fetching one if needed.
     pub async fn token(&self) -> Result<AccessToken, Error> {
         let seen = {
-            let state = self.state.read().await;
+            let state = self.read_state();
             if let Some(c) = state.cached.as_ref().filter(|c| Instant::now() < c.refresh_at) {
                 return Ok(c.token.clone());
             }
@@ -176,7 +179,7 @@ impl TokenManager {
         };
         let _fetching = self.fetching.lock().await;
         {
-            let state = self.state.read().await;
+            let state = self.read_state();
             if state.fetches != seen {
                 // A fetch finished while we waited: its result is ours too, even a token already inside the
                 // margin (asking again at once would get the same token) or a failure (asking again at once
@@ -194,7 +197,7 @@ impl TokenManager {
         }
         // Boxed: fetching is the cold path, and inline it would put a whole request in every call's future.
         let outcome = Box::pin(self.fetch()).await;
-        let mut state = self.state.write().await;
+        let mut state = self.write_state();
         state.fetches += 1;
         match outcome {
             Ok((bearer, refresh_at)) => {
@@ -218,11 +221,21 @@ impl TokenManager {
     }
 
     /// Forgets the token of `generation` after iamport refused it, unless a newer one replaced it already.
-    pub async fn invalidate(&self, generation: u64) {
-        let mut state = self.state.write().await;
+    pub fn invalidate(&self, generation: u64) {
+        let mut state = self.write_state();
         if state.cached.as_ref().is_some_and(|c| c.token.generation == generation) {
             state.cached = None;
         }
+    }
+
+    /// The state to read. A panic while it was written cannot leave it half-changed (each write is a few
+    /// assignments), so a poisoned lock is used as it is.
+    fn read_state(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write_state(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
     }
 
     async fn fetch(&self) -> Result<(Credential, Instant), Error> {
