@@ -86,10 +86,7 @@ macro_rules! view_impls {
                 let json = serde_json::to_value(&typed)
                     .map(crate::RawJson::from)
                     .unwrap_or_default();
-                $view {
-                    typed: Box::new(typed),
-                    json,
-                }
+                crate::lossless::View::from_parts(typed, json)
             }
         }
 
@@ -103,10 +100,8 @@ macro_rules! view_impls {
         impl<'de> serde::Deserialize<'de> for $view {
             /// Reads the view from JSON, keeping its text.
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                crate::lossless::deserialize_view(deserializer).map(|(typed, json)| $view {
-                    typed: Box::new(typed),
-                    json,
-                })
+                crate::lossless::deserialize_view(deserializer)
+                    .map(|(typed, json)| crate::lossless::View::from_parts(typed, json))
             }
         }
 
