@@ -187,7 +187,7 @@ fn main() {
         c.final_summary();
         return;
     }
-    let (rounds, seq_calls, per_task) = if full { (31, 100, 8) } else { (2, 3, 1) };
+    let (rounds, seq_calls, per_task) = if full { (31, 400, 8) } else { (2, 3, 1) };
     let (rows, diagnostics) = rt.block_on(async {
         let mut rows = Vec::new();
         let mut diagnostics = Vec::new();
